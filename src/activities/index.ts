@@ -1,0 +1,9 @@
+import type { Client } from '@temporalio/client';
+import { jobSlotActivities } from './job-slots.js';
+
+/** The core worker's own activities (users' processors run in src/workers instead). */
+export function createCoreActivities(client: Client, coreTaskQueue: string) {
+  return { ...jobSlotActivities(client, coreTaskQueue) };
+}
+
+export type CoreActivities = ReturnType<typeof createCoreActivities>;

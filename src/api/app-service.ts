@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { StateConflictError } from './errors.js';
+import { APP_DIRECTORY_WORKFLOW_ID } from '../temporal/names.js';
+import type { AppRecord } from '../workflows/app-directory.js';
+import { APP_DIRECTORY_MEMO_KEY, appDirectoryWorkflow, putAppUpdate } from '../workflows/app-directory.js';
+
+/** How long one API replica trusts its copy of the app table. */
+const CACHE_MS = 1_000;
+
+export function md5Hex(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Apps and their credentials. Passwords are kept only as argon2id hashes of their md5
+ * (PowerJob's client sends md5(password)), so both `none` and `md5` handshakes verify.
+ */
+export class AppService {
+  private cache: { at: number; apps: AppRecord[] } | undefined;
+
+  constructor(
+    private readonly client: Client,
+    private readonly coreTaskQueue: string,
+  ) {}
+
+  async list(): Promise<AppRecord[]> {
+    if (this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.apps;
+    let apps: AppRecord[] = [];
+    try {
+      const description = await this.client.workflow.getHandle(APP_DIRECTORY_WORKFLOW_ID).describe();
+      apps = (description.memo?.[APP_DIRECTORY_MEMO_KEY] as AppRecord[] | undefined) ?? [];
+    } catch (err) {
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+    }
+    this.cache = { at: Date.now(), apps };
+    return apps;
+  }
+
+  async byName(appName: string): Promise<AppRecord | undefined> {
+    return (await this.list()).find((app) => app.appName === appName);
+  }
+
+  async byId(appId: number): Promise<AppRecord | undefined> {
+    return (await this.list()).find((app) => app.appId === appId);
+  }
+
+  /** Checks a password sent as plaintext (`none`) or as md5 hex (`md5`). */
+  async verifyPassword(app: AppRecord, secret: string, encryptType: 'none' | 'md5'): Promise<boolean> {
+    const md5 = encryptType === 'md5' ? secret.toLowerCase() : md5Hex(secret);
+    return verify(app.passwordHash, md5);
+  }
+
+  /** Creates an app; with mode `upsert`, an existing app gets the new password. */
+  async put(appName: string, password: string, mode: 'create' | 'upsert'): Promise<AppRecord> {
+    const passwordHash = await hash(md5Hex(password));
+    const record = await this.client.workflow.executeUpdateWithStart(putAppUpdate, {
+      args: [{ appName, passwordHash, mode, now: Date.now() }],
+      startWorkflowOperation: new WithStartWorkflowOperation(appDirectoryWorkflow, {
+        workflowId: APP_DIRECTORY_WORKFLOW_ID,
+        taskQueue: this.coreTaskQueue,
+        args: [{ nextAppId: 1, apps: [] }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    }).catch((err: unknown) => {
+      if (err instanceof WorkflowUpdateFailedError) throw new StateConflictError(err.cause?.message ?? err.message);
+      throw err;
+    });
+    this.cache = undefined;
+    return record;
+  }
+
+  /** Start-up seeding (TEMPOJOB_APPS): creates missing apps, updates changed passwords. */
+  async seed(apps: { appName: string; password: string }[]): Promise<void> {
+    for (const { appName, password } of apps) {
+      const existing = await this.byName(appName);
+      if (existing && (await this.verifyPassword(existing, password, 'none'))) continue;
+      await this.put(appName, password, 'upsert');
+    }
+  }
+}

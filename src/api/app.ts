@@ -1,0 +1,72 @@
+import express, { type ErrorRequestHandler } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import { AppService } from './app-service.js';
+import { AUTH_HEADERS, TokenService } from './auth.js';
+import { failure } from './envelope.js';
+import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
+import { InstanceService } from './instance-service.js';
+import { JobService } from './job-service.js';
+import { adminRouter } from './routes/admin.js';
+import { openApiRouter } from './routes/openapi.js';
+
+export interface ApiOptions {
+  client: Client;
+  config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS' | 'TEMPOJOB_API_CALL_TIMEOUT_MS'>;
+  jwtSecret: string;
+  /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
+  ready?: () => Promise<boolean>;
+}
+
+export interface Api {
+  app: express.Express;
+  apps: AppService;
+}
+
+/** The HTTP API: stateless, so any number of replicas can run side by side. */
+export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api {
+  const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
+  const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
+  const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS);
+  const instances = new InstanceService(
+    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
+  );
+  const temporalAnswers = async () => {
+    try {
+      await client.withDeadline(Date.now() + 2_000, () =>
+        client.workflowService.describeNamespace({ namespace: client.options.namespace }));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.get('/healthz', async (_req, res) => {
+    const up = await (ready ?? temporalAnswers)();
+    res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'starting' });
+  });
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances }));
+  app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
+  app.use(errorHandler);
+  return { app, apps };
+}
+
+const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const openApi = req.originalUrl.startsWith('/openApi');
+  let error: ApiError;
+  if (err instanceof ApiError) error = err;
+  else if ((err as { type?: string }).type === 'entity.parse.failed') {
+    error = new InvalidRequestError(`malformed JSON body: ${(err as Error).message}`);
+  } else if ((err as { type?: string }).type === 'entity.too.large') {
+    error = new InvalidRequestError('request body is larger than 1 MB');
+  } else {
+    console.error(`${req.method} ${req.originalUrl} failed:`, err);
+    error = new ApiError(`internal error: ${(err as Error).message}`, ErrorCode.SYSTEM_UNKNOWN_ERROR, 500);
+  }
+  if (openApi && !res.getHeader(AUTH_HEADERS.verdict)) res.setHeader(AUTH_HEADERS.verdict, 'false');
+  // PowerJob answers business errors with HTTP 200 and success=false; its Java client relies on it.
+  res.status(openApi ? 200 : error.httpStatus).json(failure(error.message, error.code));
+};

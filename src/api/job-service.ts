@@ -1,0 +1,216 @@
+import { createHash, randomInt } from 'node:crypto';
+import type { Client, ScheduleDescription } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import { freshId, keyedId } from '../domain/ids.js';
+import type { JobDefinition } from '../domain/job.js';
+import { DEFAULT_RETRY_BACKOFF } from '../domain/job.js';
+import { jobScheduleId } from '../temporal/names.js';
+import { SA } from '../temporal/search-attributes.js';
+import type { ScheduledRunInput } from '../workflows/scheduled-run.js';
+import type { AuthenticatedApp } from './auth.js';
+import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
+import type { SaveJobRequest } from './schemas.js';
+
+/** Time types and execute types this release runs; the rest are refused, never silently accepted. */
+const SUPPORTED_TIME_TYPES = ['API'] as const;
+const SUPPORTED_EXECUTE_TYPES = ['STANDALONE'] as const;
+const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+}
+
+/**
+ * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
+ * the schedule's action arguments, disabled means paused, and API jobs have no spec, so
+ * they fire only through runJob. Reads by id are strongly consistent; listing goes
+ * through Temporal's visibility index, which trails writes by a moment.
+ */
+export class JobService {
+  constructor(
+    private readonly client: Client,
+    private readonly coreTaskQueue: string,
+    private readonly heartbeatTimeoutMs: number,
+  ) {}
+
+  async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: { key: string; hash: string } | null): Promise<number> {
+    if (request.appId != null && request.appId !== app.appId) {
+      throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
+    }
+    checkSupported(request);
+    if (request.id != null) return this.update(app, request.id, request);
+
+    for (let attempt = 0; ; attempt++) {
+      const now = Date.now();
+      const id = idempotency ? keyedId('job', app.appId, idempotency.key, attempt) : freshId(now, randomInt(1024));
+      const job = toDefinition(request, {
+        id, appId: app.appId, gmtCreate: now,
+        createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+      });
+      try {
+        await this.client.schedule.create({
+          scheduleId: jobScheduleId(id),
+          spec: {},
+          action: this.actionFor(app, job),
+          policies: { overlap: 'ALLOW_ALL', catchupWindow: '1 minute' },
+          state: { paused: true, note: pauseNote(job) },
+          memo: { appId: app.appId },
+          typedSearchAttributes: [
+            { key: SA.appId, value: app.appId },
+            { key: SA.jobId, value: id },
+          ],
+        });
+        return id;
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning) || attempt >= 5) throw err;
+        if (!idempotency) continue;
+        const existing = await this.find(id);
+        if (existing?.createdBy?.idempotencyKey !== idempotency.key) continue;
+        if (existing.createdBy.requestHash !== idempotency.hash) throw new IdempotencyKeyReuseError(idempotency.key);
+        return id;
+      }
+    }
+  }
+
+  private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest): Promise<number> {
+    await this.modify(app, id, (current) => toDefinition(request, {
+      id, appId: app.appId, gmtCreate: current.gmtCreate, createdBy: current.createdBy,
+    }));
+    return id;
+  }
+
+  /** The job of this app, or NotFoundError: another app's job does not exist for the caller. */
+  async get(app: AuthenticatedApp, jobId: number): Promise<JobDefinition> {
+    const job = await this.find(jobId);
+    if (!job || job.appId !== app.appId) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+    return job;
+  }
+
+  async list(app: AuthenticatedApp): Promise<JobDefinition[]> {
+    const ids: number[] = [];
+    for await (const summary of this.client.schedule.list({ query: `${SA.appId.name} = ${app.appId}` })) {
+      const id = Number(summary.scheduleId.replace(/^tempojob-job-/, ''));
+      if (Number.isSafeInteger(id)) ids.push(id);
+    }
+    const jobs = await mapLimit(ids, 16, (id) => this.find(id));
+    return jobs.filter((job): job is JobDefinition => job?.appId === app.appId).sort((a, b) => a.id - b.id);
+  }
+
+  async setStatus(app: AuthenticatedApp, jobId: number, status: 'ENABLE' | 'DISABLE' | 'DELETED'): Promise<void> {
+    await this.modify(app, jobId, (current) => ({ ...current, status, gmtModified: Date.now() }));
+  }
+
+  private async modify(app: AuthenticatedApp, jobId: number, change: (job: JobDefinition) => JobDefinition): Promise<void> {
+    const current = await this.get(app, jobId);
+    if (current.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
+    try {
+      await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
+        const job = change(jobOf(previous) ?? current);
+        return {
+          ...previous,
+          action: this.actionFor(app, job),
+          state: { ...previous.state, paused: true, note: pauseNote(job) },
+        };
+      });
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+      throw err;
+    }
+  }
+
+  private async find(jobId: number): Promise<JobDefinition | undefined> {
+    try {
+      return jobOf(await this.client.schedule.getHandle(jobScheduleId(jobId)).describe());
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private actionFor(app: AuthenticatedApp, job: JobDefinition) {
+    const input: ScheduledRunInput = { job, appName: app.appName, heartbeatTimeoutMs: this.heartbeatTimeoutMs };
+    return {
+      type: 'startWorkflow' as const,
+      workflowType: 'scheduledRunWorkflow',
+      taskQueue: this.coreTaskQueue,
+      args: [input],
+    };
+  }
+}
+
+function jobOf(description: Pick<ScheduleDescription, 'action'>): JobDefinition | undefined {
+  const action = description.action;
+  if (action.type !== 'startWorkflow') return undefined;
+  return (action.args?.[0] as ScheduledRunInput | undefined)?.job;
+}
+
+function pauseNote(job: JobDefinition): string {
+  if (job.status === 'DELETED') return 'deleted';
+  if (job.status === 'DISABLE') return 'disabled';
+  return 'API job: runs only through runJob';
+}
+
+function checkSupported(request: SaveJobRequest): void {
+  const refuse = (field: string, value: string, supported: readonly string[]) => {
+    if (!supported.includes(value)) {
+      throw new InvalidRequestError(`${field} ${value} is not supported by this server yet; supported: ${supported.join(', ')}`);
+    }
+  };
+  refuse('timeExpressionType', request.timeExpressionType, SUPPORTED_TIME_TYPES);
+  refuse('executeType', request.executeType, SUPPORTED_EXECUTE_TYPES);
+  refuse('processorType', request.processorType, SUPPORTED_PROCESSOR_TYPES);
+}
+
+function toDefinition(
+  request: SaveJobRequest,
+  fixed: Pick<JobDefinition, 'id' | 'appId' | 'gmtCreate' | 'createdBy'>,
+): JobDefinition {
+  return {
+    ...fixed,
+    jobName: request.jobName,
+    jobDescription: request.jobDescription,
+    jobParams: request.jobParams,
+    timeExpressionType: request.timeExpressionType,
+    timeExpression: request.timeExpressionType === 'API' ? null : request.timeExpression,
+    executeType: request.executeType,
+    processorType: request.processorType,
+    processorInfo: request.processorInfo,
+    maxInstanceNum: request.maxInstanceNum,
+    concurrency: request.concurrency,
+    instanceTimeLimit: request.instanceTimeLimit,
+    instanceRetryNum: request.instanceRetryNum,
+    taskRetryNum: request.taskRetryNum,
+    retryBackoff: request.retryBackoff ?? DEFAULT_RETRY_BACKOFF,
+    minCpuCores: request.minCpuCores,
+    minMemorySpace: request.minMemorySpace,
+    minDiskSpace: request.minDiskSpace,
+    status: request.enable ? 'ENABLE' : 'DISABLE',
+    designatedWorkers: request.designatedWorkers,
+    maxWorkerCount: request.maxWorkerCount,
+    notifyUserIds: request.notifyUserIds,
+    extra: request.extra,
+    dispatchStrategy: request.dispatchStrategy,
+    dispatchStrategyConfig: request.dispatchStrategyConfig,
+    lifeCycle: request.lifeCycle
+      ? { ...(request.lifeCycle.start != null ? { start: request.lifeCycle.start } : {}), ...(request.lifeCycle.end != null ? { end: request.lifeCycle.end } : {}) }
+      : null,
+    alarmConfig: request.alarmConfig ?? null,
+    tag: request.tag,
+    logConfig: request.logConfig ?? null,
+    advancedRuntimeConfig: request.advancedRuntimeConfig ?? null,
+    gmtModified: Date.now(),
+  };
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}

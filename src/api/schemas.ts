@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { DispatchStrategy, ExecuteType, ProcessorType, TimeExpressionType } from '../domain/enums.js';
+import { InvalidRequestError } from './errors.js';
+
+/**
+ * Request schemas of the OpenAPI. Bodies arrive as JSON (numbers are numbers) or as
+ * forms (everything is a string), so numeric fields accept both.
+ */
+
+const MAX_PARAMS_LENGTH = 65_536;
+
+/** A whole number, from JSON or from a form field. */
+const integer = (field: string) =>
+  z.union([z.number(), z.string().trim().regex(/^-?\d+$/, `${field} must be a whole number`).transform(Number)])
+    .pipe(z.number().int(`${field} must be a whole number`).refine(Number.isSafeInteger, `${field} is out of range`));
+
+const id = (field: string) => integer(field).pipe(z.number().positive(`${field} must be a positive id`));
+const nonNegative = (field: string) => integer(field).pipe(z.number().min(0, `${field} must be >= 0`));
+const decimal = (field: string) =>
+  z.union([z.number(), z.string().trim().transform(Number)]).pipe(z.number({ message: `${field} must be a number` }).min(0, `${field} must be >= 0`));
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const text = (max = 4096) => z.string().max(max).nullish().transform((v) => v ?? null);
+const enumName = <T extends [string, ...string[]]>(names: T) => z.enum(names);
+
+export const saveJobSchema = z.object({
+  id: id('id').nullish(),
+  appId: id('appId').nullish(),
+  jobName: z.string({ message: 'jobName is required' }).trim().min(1, 'jobName must not be empty').max(128),
+  jobDescription: text(),
+  jobParams: text(MAX_PARAMS_LENGTH),
+  timeExpressionType: enumName(TimeExpressionType.names),
+  timeExpression: text(),
+  executeType: enumName(ExecuteType.names),
+  processorType: enumName(ProcessorType.names),
+  processorInfo: z.string({ message: 'processorInfo is required: the name of the processor to run' }).trim().min(1, 'processorInfo must not be empty').max(512),
+  maxInstanceNum: nonNegative('maxInstanceNum').default(0),
+  concurrency: integer('concurrency').pipe(z.number().min(1, 'concurrency must be >= 1')).default(5),
+  instanceTimeLimit: nonNegative('instanceTimeLimit').default(0),
+  instanceRetryNum: nonNegative('instanceRetryNum').pipe(z.number().max(100, 'instanceRetryNum must be <= 100')).default(0),
+  taskRetryNum: nonNegative('taskRetryNum').pipe(z.number().max(100, 'taskRetryNum must be <= 100')).default(0),
+  retryBackoff: z.object({
+    initialIntervalMs: integer('retryBackoff.initialIntervalMs').pipe(z.number().min(0)),
+    backoffCoefficient: z.number().min(1, 'retryBackoff.backoffCoefficient must be >= 1'),
+    maximumIntervalMs: integer('retryBackoff.maximumIntervalMs').pipe(z.number().min(0)),
+  }).refine((b) => b.maximumIntervalMs >= b.initialIntervalMs, 'retryBackoff.maximumIntervalMs must be >= initialIntervalMs').nullish(),
+  minCpuCores: decimal('minCpuCores').default(0),
+  minMemorySpace: decimal('minMemorySpace').default(0),
+  minDiskSpace: decimal('minDiskSpace').default(0),
+  enable: bool.default(true),
+  designatedWorkers: text(),
+  maxWorkerCount: nonNegative('maxWorkerCount').default(0),
+  notifyUserIds: z.array(id('notifyUserIds[]')).nullish().transform((v) => v ?? []),
+  extra: text(),
+  dispatchStrategy: enumName(DispatchStrategy.names).nullish().transform((v) => v ?? 'HEALTH_FIRST'),
+  dispatchStrategyConfig: text(),
+  lifeCycle: z.object({ start: nonNegative('lifeCycle.start').nullish(), end: nonNegative('lifeCycle.end').nullish() })
+    .refine((l) => l.start == null || l.end == null || l.start <= l.end, 'lifeCycle.start must not be after lifeCycle.end')
+    .nullish(),
+  alarmConfig: z.object({
+    alertThreshold: nonNegative('alarmConfig.alertThreshold'),
+    statisticWindowLen: nonNegative('alarmConfig.statisticWindowLen'),
+    silenceWindowLen: nonNegative('alarmConfig.silenceWindowLen'),
+  }, { message: 'illegal alarm config: alertThreshold, statisticWindowLen and silenceWindowLen are all required' }).nullish(),
+  tag: text(255),
+  logConfig: z.object({ type: integer('logConfig.type'), level: integer('logConfig.level'), loggerName: text(255) }).nullish(),
+  advancedRuntimeConfig: z.object({ taskTrackerBehavior: integer('advancedRuntimeConfig.taskTrackerBehavior') }).nullish(),
+});
+export type SaveJobRequest = z.infer<typeof saveJobSchema>;
+
+export const jobIdSchema = z.object({ jobId: id('jobId') });
+export const instanceIdSchema = z.object({ instanceId: id('instanceId') });
+
+export const runJobSchema = z.object({
+  jobId: id('jobId'),
+  instanceParams: z.string().max(MAX_PARAMS_LENGTH, `instanceParams must be at most ${MAX_PARAMS_LENGTH} characters`).nullish()
+    .transform((v) => (v ? v : null)),
+  delay: integer('delay').pipe(z.number().min(0, 'delay must be >= 0 (milliseconds)'))
+    .pipe(z.number().max(100 * 365 * 24 * 3600 * 1000, 'delay must be at most 100 years')).nullish()
+    .transform((v) => v ?? 0),
+});
+
+export const authAppSchema = z.object({
+  appName: z.string({ message: 'appName is required' }).trim().min(1, 'appName must not be empty'),
+  encryptedPassword: z.string({ message: 'encryptedPassword is required' }).min(1, 'encryptedPassword must not be empty'),
+  encryptType: z.enum(['none', 'md5'], { message: 'encryptType must be "none" or "md5"' }).nullish().transform((v) => v ?? 'none'),
+  extra: z.unknown().optional(),
+});
+
+export const createAppSchema = z.object({
+  appName: z.string({ message: 'appName is required' }).trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'appName must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  password: z.string({ message: 'password is required' }).min(8, 'password must be at least 8 characters').max(256),
+});
+
+/** Parses with a schema, or throws an error listing every problem by field. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.join('.');
+    return field && !issue.message.startsWith(field) ? `${field}: ${issue.message}` : issue.message;
+  });
+  throw new InvalidRequestError(`invalid request: ${problems.join('; ')}`);
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { DEFAULT_CORE_TASK_QUEUE } from './temporal/names.js';
+
+/**
+ * Configuration, read from environment variables only. Each variable is documented in
+ * the README's configuration table; a wrong value stops start-up with a message
+ * naming the variable.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const duration = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).optional()
+    .describe('host:port of an external Temporal frontend; unset = `npm start` runs the embedded dev server'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace'),
+  TEMPORAL_PORT: port.default(7233).describe('gRPC port of the embedded dev server'),
+  TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded dev server'),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional().describe('path of a `temporal` CLI to use instead of finding or building one'),
+  TEMPOJOB_DATA_DIR: z.string().min(1).default('.data').describe('folder for the embedded stack: Temporal SQLite file, generated secrets'),
+  TEMPOJOB_PORT: port.default(7700).describe('HTTP port of the API (PowerJob default)'),
+  TEMPOJOB_HOST: z.string().min(1).default('0.0.0.0').describe('interface the API listens on'),
+  TEMPOJOB_CORE_TASK_QUEUE: z.string().min(1).default(DEFAULT_CORE_TASK_QUEUE).describe('task queue of the core worker'),
+  TEMPOJOB_ADMIN_TOKEN: z.string().min(16, 'TEMPOJOB_ADMIN_TOKEN must be at least 16 characters').optional()
+    .describe('bearer token for /admin/*; unset = admin endpoints are disabled (the embedded stack generates one)'),
+  TEMPOJOB_APPS: z.string().optional().describe('apps to create or update at start-up: "name:password,name2:password2"'),
+  TEMPOJOB_JWT_SECRET: z.string().min(32, 'TEMPOJOB_JWT_SECRET must be at least 32 characters').optional()
+    .describe('HMAC secret for access tokens; required when running the API outside the embedded stack'),
+  TEMPOJOB_TOKEN_TTL_SECONDS: duration.default(604_800).describe('access token lifetime (PowerJob: 7 days)'),
+  TEMPOJOB_HEARTBEAT_TIMEOUT_MS: duration.default(10_000)
+    .describe('a processor attempt whose worker stops heartbeating for this long counts as lost'),
+  TEMPOJOB_API_CALL_TIMEOUT_MS: duration.default(10_000)
+    .describe('how long the API waits for Temporal before answering with an error'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Parses TEMPOJOB_APPS ("name:password,…"). */
+export function parseSeedApps(value: string | undefined): { appName: string; password: string }[] {
+  if (!value?.trim()) return [];
+  return value.split(',').map((entry) => {
+    const at = entry.indexOf(':');
+    const appName = entry.slice(0, at).trim();
+    const password = entry.slice(at + 1);
+    if (at <= 0 || !password) {
+      throw new ConfigError(`TEMPOJOB_APPS entry "${entry}" must look like name:password`);
+    }
+    return { appName, password };
+  });
+}

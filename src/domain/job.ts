@@ -1,0 +1,105 @@
+import type {
+  DispatchStrategyName,
+  ExecuteTypeName,
+  JobStatusName,
+  ProcessorTypeName,
+  TimeExpressionTypeName,
+} from './enums.js';
+
+/** Backoff between instance attempts (beyond PowerJob, which waits a fixed 10 s). */
+export interface RetryBackoff {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+}
+
+export const DEFAULT_RETRY_BACKOFF: RetryBackoff = {
+  initialIntervalMs: 1_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 60_000,
+};
+
+export interface LifeCycle {
+  start?: number;
+  end?: number;
+}
+
+export interface AlarmConfig {
+  alertThreshold: number;
+  statisticWindowLen: number;
+  silenceWindowLen: number;
+}
+
+export interface LogConfig {
+  type: number;
+  level: number;
+  loggerName?: string | null;
+}
+
+/** A job as tempojob stores it: PowerJob's SaveJobInfoRequest fields, normalised. */
+export interface JobDefinition {
+  id: number;
+  appId: number;
+  jobName: string;
+  jobDescription: string | null;
+  jobParams: string | null;
+  timeExpressionType: TimeExpressionTypeName;
+  timeExpression: string | null;
+  executeType: ExecuteTypeName;
+  processorType: ProcessorTypeName;
+  processorInfo: string;
+  maxInstanceNum: number;
+  concurrency: number;
+  instanceTimeLimit: number;
+  instanceRetryNum: number;
+  taskRetryNum: number;
+  retryBackoff: RetryBackoff;
+  minCpuCores: number;
+  minMemorySpace: number;
+  minDiskSpace: number;
+  status: JobStatusName;
+  designatedWorkers: string | null;
+  maxWorkerCount: number;
+  notifyUserIds: number[];
+  extra: string | null;
+  dispatchStrategy: DispatchStrategyName;
+  dispatchStrategyConfig: string | null;
+  lifeCycle: LifeCycle | null;
+  alarmConfig: AlarmConfig | null;
+  tag: string | null;
+  logConfig: LogConfig | null;
+  advancedRuntimeConfig: { taskTrackerBehavior: number } | null;
+  gmtCreate: number;
+  gmtModified: number;
+  /** The Idempotency-Key that created the job, with a hash of that request's body. */
+  createdBy: { idempotencyKey: string; requestHash: string } | null;
+}
+
+/** What an instance needs to know about its job; frozen when the instance is created. */
+export type JobSnapshot = Pick<
+  JobDefinition,
+  | 'id'
+  | 'appId'
+  | 'jobName'
+  | 'jobParams'
+  | 'executeType'
+  | 'processorType'
+  | 'processorInfo'
+  | 'maxInstanceNum'
+  | 'concurrency'
+  | 'instanceTimeLimit'
+  | 'instanceRetryNum'
+  | 'taskRetryNum'
+  | 'retryBackoff'
+>;
+
+export function snapshotOf(job: JobDefinition): JobSnapshot {
+  const {
+    id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff,
+  } = job;
+  return {
+    id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `npm start`: the whole embedded stack in one command — Temporal dev server (SQLite file
+ * in the data folder, Web UI), core worker, demo processor worker and the API.
+ * Ctrl-C stops everything and leaves no process behind.
+ */
+import { join, resolve } from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
+import { demoProcessors } from '../demo/processors.js';
+import { ensureTemporalCli } from '../temporal/cli.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection.js';
+import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { createWorker } from '../workers/index.js';
+import { loadOrCreateSecrets } from './secrets.js';
+import { closeServer, startApi, startCoreWorker } from './services.js';
+
+const DEMO_APP = 'demo';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const dataDir = resolve(config.TEMPOJOB_DATA_DIR);
+  const secrets = loadOrCreateSecrets(dataDir);
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping tempojob…`);
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => console.error('while stopping:', (err as Error).message));
+    }
+    console.log('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  Runtime.install({ shutdownSignals: [] });
+
+  let address = config.TEMPORAL_ADDRESS;
+  let devServer: DevServer | undefined;
+  if (!address) {
+    const cliPath = await ensureTemporalCli();
+    devServer = await startDevServer({
+      cliPath,
+      dbFile: join(dataDir, 'temporal.db'),
+      port: config.TEMPORAL_PORT,
+      uiPort: config.TEMPORAL_UI_PORT,
+      namespace: config.TEMPORAL_NAMESPACE,
+      // The dev server's own shutdown chatter is noise once we are stopping.
+      log: (line) => { if (!stopping) console.log(`[temporal] ${line}`); },
+    });
+    const server = devServer;
+    cleanups.push(() => server.stop());
+    address = devServer.address;
+  }
+  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
+  const client = await connectClient(target);
+  cleanups.push(() => client.connection.close());
+  await ensureSearchAttributes(client);
+
+  const connection = await connectWorker(target);
+  cleanups.push(() => connection.close());
+  const core = await startCoreWorker({ connection, client, config });
+  cleanups.push(async () => { core.worker.shutdown(); await core.done; });
+
+  const jwtSecret = config.TEMPOJOB_JWT_SECRET ?? secrets.jwtSecret;
+  const adminToken = config.TEMPOJOB_ADMIN_TOKEN ?? secrets.adminToken;
+  let ready = false;
+  const api = await startApi({ client, config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken }, jwtSecret, ready: async () => ready });
+  cleanups.push(() => closeServer(api.server));
+
+  const seeds = parseSeedApps(config.TEMPOJOB_APPS);
+  if (!seeds.some((seed) => seed.appName === DEMO_APP) && !(await api.apps.byName(DEMO_APP))) {
+    seeds.push({ appName: DEMO_APP, password: secrets.demoPassword });
+  }
+  await api.apps.seed(seeds);
+
+  const demo = await createWorker({ appName: DEMO_APP, processors: demoProcessors, connection, namespace: config.TEMPORAL_NAMESPACE, workerId: 'demo-worker' });
+  const demoDone = demo.run();
+  cleanups.push(async () => { await demo.shutdown(); await demoDone; });
+  ready = true;
+
+  console.log(`
+tempojob is running.
+  API        ${api.url}   (PowerJob OpenAPI at /openApi/*, health at /healthz)
+  Temporal   ${address}${devServer ? `   Web UI http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : ''}
+  Demo app   name "${DEMO_APP}", password in ${join(dataDir, 'secrets.json')} (demoPassword) unless TEMPOJOB_APPS sets it
+  Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set
+Press Ctrl-C to stop.`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ALL_SEARCH_ATTRIBUTES } from './search-attributes.js';
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** SQLite file: state survives restarts of the dev server. */
+  dbFile: string;
+  port: number;
+  /** Web UI port; omit for a headless server. */
+  uiPort?: number;
+  ip?: string;
+  namespace?: string;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  process: ChildProcess;
+  /** Stops the server (SIGTERM, then SIGKILL after the grace period). */
+  stop(graceMs?: number): Promise<void>;
+  /** Kills the server at once, as a crash would. */
+  kill(): Promise<void>;
+}
+
+const SA_TYPE_FLAG = { INT: 'Int', KEYWORD: 'Keyword', DATETIME: 'Datetime', TEXT: 'Text', BOOL: 'Bool', DOUBLE: 'Double', KEYWORD_LIST: 'KeywordList' } as const;
+
+export function devServerArgs(options: DevServerOptions): string[] {
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', options.dbFile,
+    '--port', String(options.port),
+    '--ip', options.ip ?? '127.0.0.1',
+    '--log-level', 'warn',
+    '--dynamic-config-value', 'frontend.WorkerHeartbeatsEnabled=true',
+    '--dynamic-config-value', 'frontend.ListWorkersEnabled=true',
+  ];
+  if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  for (const key of ALL_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SA_TYPE_FLAG[key.type]}`);
+  return args;
+}
+
+function portAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => { socket.destroy(); resolvePort(true); });
+    socket.once('error', () => resolvePort(false));
+  });
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  mkdirSync(dirname(options.dbFile), { recursive: true });
+  const host = options.ip ?? '127.0.0.1';
+  if (await portAnswers(host, options.port)) {
+    throw new Error(`Port ${options.port} is already in use: stop what runs there or set TEMPORAL_PORT`);
+  }
+  const child = spawn(options.cliPath, devServerArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = options.log ?? (() => {});
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+    for (const line of chunk.toString().split('\n')) if (line.trim()) log(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Temporal dev server exited with ${child.exitCode}:\n${output}`);
+    if (await portAnswers(host, options.port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Temporal dev server did not open port ${options.port} within 60 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { address: `${host}:${options.port}`, process: child, stop, kill };
+}

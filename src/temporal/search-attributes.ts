@@ -1,0 +1,17 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+
+/**
+ * Custom search attributes: how instances and jobs are found in the Temporal Web UI
+ * (e.g. `TempojobJobId = 42 AND TempojobStatus = "FAILED"`). SQL visibility offers
+ * 3 Int and 10 Keyword slots per namespace; we use all 3 Ints.
+ */
+export const SA = {
+  appId: defineSearchAttributeKey('TempojobAppId', 'INT'),
+  appName: defineSearchAttributeKey('TempojobAppName', 'KEYWORD'),
+  jobId: defineSearchAttributeKey('TempojobJobId', 'INT'),
+  instanceId: defineSearchAttributeKey('TempojobInstanceId', 'INT'),
+  status: defineSearchAttributeKey('TempojobStatus', 'KEYWORD'),
+  expectedTriggerTime: defineSearchAttributeKey('TempojobExpectedTriggerTime', 'DATETIME'),
+} as const;
+
+export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);

@@ -1,0 +1,43 @@
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { createCoreActivities } from '../activities/index.js';
+
+/**
+ * The core worker runs tempojob's own workflows (instances, app directory, job slots)
+ * and internal activities. Only this worker ever loads workflow code, so users'
+ * processor workers cannot cause non-determinism by running another version of it.
+ */
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export async function bundleCoreWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export interface CoreWorkerOptions {
+  connection: NativeConnection;
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests share one); default: bundle at start-up. */
+  workflowBundle?: WorkflowBundle;
+  identity?: string;
+}
+
+export async function createCoreWorker(options: CoreWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle ?? (await bundleCoreWorkflows()),
+    activities: createCoreActivities(options.client, options.taskQueue),
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}

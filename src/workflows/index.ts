@@ -1,0 +1,5 @@
+/** Every workflow the core worker runs. Only the core worker bundles this code. */
+export { instanceWorkflow, cancelInstanceUpdate, stopInstanceUpdate } from './instance.js';
+export { jobSlotsWorkflow } from './job-slots.js';
+export { appDirectoryWorkflow } from './app-directory.js';
+export { scheduledRunWorkflow } from './scheduled-run.js';

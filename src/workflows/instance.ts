@@ -1,0 +1,184 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import { isFinished } from '../domain/enums.js';
+import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
+import { MAX_RESULT_LENGTH, SystemResult } from '../domain/instance.js';
+import type { CoreActivities } from '../activities/index.js';
+import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId } from '../temporal/names.js';
+import { releaseSlotSignal } from './job-slots.js';
+import { INSTANCE_MEMO_KEY, initialInstanceState } from '../temporal/instance-start.js';
+import { SA } from '../temporal/search-attributes.js';
+
+/**
+ * One run of a job (a PowerJob "instance"). Its history reads as the story of the run:
+ * created → waits on a durable timer until the fire time → takes a concurrency slot
+ * (maxInstanceNum) → one activity per attempt on the app's queue, with backoff between
+ * attempts → finished. Cancel and stop arrive as updates, so the caller learns at once
+ * whether they took effect.
+ */
+
+export const cancelInstanceUpdate = defineUpdate<void>('cancelInstance');
+export const stopInstanceUpdate = defineUpdate<void>('stopInstance');
+
+
+/** The processor activity each app's workers register (see src/workers). */
+export interface ProcessorActivities {
+  runProcessor(request: ProcessRequest): Promise<ProcessOutcome>;
+}
+
+const { acquireJobSlot } = proxyActivities<CoreActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
+
+/** Limits used when a job sets none: an attempt may otherwise run for a long time. */
+const NO_TIME_LIMIT_MS = 10 * 365 * 24 * 3600 * 1000;
+
+export async function instanceWorkflow(input: InstanceInput): Promise<InstanceState> {
+  const { job } = input;
+  const state: InstanceState = initialInstanceState(input);
+  let cancelRequested = false;
+  let stopRequested = false;
+  const attemptScope = new CancellationScope();
+
+  setHandler(cancelInstanceUpdate, () => { cancelRequested = true; }, {
+    validator: () => {
+      if (state.status !== 'WAITING_DISPATCH' || state.runningTimes > input.previousRunningTimes || stopRequested) {
+        throw ApplicationFailure.nonRetryable(
+          `instance ${input.instanceId} is already ${isFinished(state.status) ? 'finished' : 'up and running'} (status ${state.status}); only a run that has not fired yet can be canceled`,
+          'InstanceNotCancelable',
+        );
+      }
+    },
+  });
+  setHandler(stopInstanceUpdate, () => {
+    stopRequested = true;
+    attemptScope.cancel();
+  }, {
+    validator: () => {
+      if (isFinished(state.status) || cancelRequested) {
+        throw ApplicationFailure.nonRetryable(
+          `instance ${input.instanceId} has already finished (status ${state.status}); only an unfinished instance can be stopped`,
+          'InstanceNotStoppable',
+        );
+      }
+    },
+  });
+
+  const record = (patch: Partial<InstanceState>) => {
+    Object.assign(state, patch);
+    upsertMemo({ [INSTANCE_MEMO_KEY]: { ...state } });
+    upsertSearchAttributes([{ key: SA.status, value: state.status }]);
+  };
+  const finish = (status: InstanceState['status'], result: string | null): InstanceState => {
+    record({ status, result: truncate(result), finishedTime: Date.now() });
+    return state;
+  };
+
+  const wait = input.expectedTriggerTime - Date.now();
+  if (wait > 0) await condition(() => cancelRequested || stopRequested, wait);
+  if (cancelRequested) return finish('CANCELED', SystemResult.canceledByUser);
+  if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+
+  const maxAttempts = job.instanceRetryNum + 1;
+  const dispatchedAt = Date.now();
+  const deadline = job.instanceTimeLimit > 0 ? dispatchedAt + job.instanceTimeLimit : dispatchedAt + NO_TIME_LIMIT_MS;
+
+  if (job.maxInstanceNum > 0) {
+    const slot = await acquireJobSlot({ jobId: job.id, instanceId: input.instanceId, maxInstanceNum: job.maxInstanceNum });
+    if (!slot.acquired) {
+      return finish('FAILED', SystemResult.tooManyInstances(slot.running, job.maxInstanceNum));
+    }
+  }
+  try {
+    for (let attempt = 1; ; attempt++) {
+      record({
+        status: 'RUNNING',
+        runningTimes: state.runningTimes + 1,
+        actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
+      });
+      const { runProcessor } = proxyActivities<ProcessorActivities>({
+        taskQueue: appTaskQueue(input.appName),
+        startToCloseTimeout: Math.max(1, deadline - Date.now()),
+        heartbeatTimeout: input.heartbeatTimeoutMs,
+        retry: { maximumAttempts: 1 },
+        cancellationType: 'TRY_CANCEL',
+        summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}`,
+      });
+      const request: ProcessRequest = {
+        instanceId: input.instanceId,
+        jobId: job.id,
+        appName: input.appName,
+        processorInfo: job.processorInfo,
+        jobParams: job.jobParams,
+        instanceParams: input.instanceParams,
+        attempt: state.runningTimes,
+        maxAttempts: input.previousRunningTimes + maxAttempts,
+        idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
+      };
+      let failure: string;
+      try {
+        const outcome = await attemptScope.run(() => runProcessor(request));
+        state.taskTrackerAddress = outcome.workerIdentity;
+        if (outcome.success) return finish('SUCCEED', outcome.msg);
+        failure = outcome.msg ?? 'processor reported failure';
+      } catch (err) {
+        if (stopRequested || isCancellation(err)) return finish('STOPPED', SystemResult.stoppedByUser);
+        if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = err.identity;
+        if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return finish('FAILED', SystemResult.timeout);
+        failure = describeFailure(err);
+      }
+      if (attempt >= maxAttempts) return finish('FAILED', failure);
+      const backoff = backoffMs(job.retryBackoff, attempt);
+      if (Date.now() + backoff >= deadline) return finish('FAILED', SystemResult.timeout);
+      record({ status: 'WAITING_DISPATCH', result: truncate(`attempt ${attempt} failed: ${failure}`) });
+      if (await condition(() => stopRequested, backoff)) return finish('STOPPED', SystemResult.stoppedByUser);
+    }
+  } finally {
+    if (job.maxInstanceNum > 0) {
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(jobSlotsWorkflowId(job.id)).signal(releaseSlotSignal, { instanceId: input.instanceId }),
+      );
+    }
+  }
+}
+
+function backoffMs(policy: InstanceInput['job']['retryBackoff'], failedAttempt: number): number {
+  const raw = policy.initialIntervalMs * policy.backoffCoefficient ** (failedAttempt - 1);
+  return Math.min(policy.maximumIntervalMs, Math.round(raw));
+}
+
+function isTimeout(err: unknown, type: TimeoutType): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === type;
+}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof ActivityFailure) {
+    const cause = err.cause;
+    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
+      return `worker lost: ${err.identity ?? 'the worker'} stopped heartbeating`;
+    }
+    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
+      return 'no worker available';
+    }
+    return cause?.message ?? err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function truncate(text: string | null): string | null {
+  return text !== null && text.length > MAX_RESULT_LENGTH ? text.slice(0, MAX_RESULT_LENGTH) : text;
+}
