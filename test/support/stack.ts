@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { connectClient, connectWorker } from '../../src/temporal/connection.js';
+import { instanceWorkflowId } from '../../src/temporal/names.js';
+import { closeServer, startApi, startCoreWorker } from '../../src/stack/services.js';
+import type { AppService } from '../../src/api/app-service.js';
+import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
+import { OpenApiCaller } from './api-client.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestStack {
+  client: Client;
+  connection: NativeConnection;
+  config: Config;
+  url: string;
+  apps: AppService;
+  /** Creates an app with a random name and logs in as it. */
+  newApp(prefix?: string): Promise<{ appName: string; password: string; api: OpenApiCaller }>;
+  startWorker(appName: string, processors: CreateWorkerOptions['processors'], options?: Partial<CreateWorkerOptions>): Promise<ProcessorWorker>;
+  /** Resolves when the instance workflow closes. */
+  finished(instanceId: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * API + core worker in this test process, against the run's real Temporal dev server.
+ * Each stack has its own core task queue and each test its own apps, so test files
+ * running side by side never see each other's work.
+ */
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const address = inject('temporalAddress');
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: address,
+    TEMPOJOB_CORE_TASK_QUEUE: uniqueName('core'),
+    TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
+    TEMPOJOB_HOST: '127.0.0.1',
+    ...env,
+  });
+  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
+  const client = await connectClient(target);
+  const connection = await connectWorker(target);
+  const core = await startCoreWorker({
+    connection, client, config,
+    workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
+  });
+  const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
+  const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
+  const server: Server = api.server;
+
+  return {
+    client, connection, config, url: api.url, apps: api.apps,
+    async newApp(prefix = 'app') {
+      const appName = uniqueName(prefix);
+      const password = randomBytes(12).toString('hex');
+      await api.apps.put(appName, password, 'create');
+      return { appName, password, api: await OpenApiCaller.login(api.url, appName, password) };
+    },
+    async startWorker(appName, processors, options = {}) {
+      const worker = await createWorker({ appName, processors, connection, shutdownGraceMs: 0, ...options });
+      workers.push({ worker, done: worker.run() });
+      return worker;
+    },
+    finished(instanceId) {
+      return client.workflow.getHandle(instanceWorkflowId(instanceId)).result();
+    },
+    async close() {
+      await closeServer(server);
+      for (const { worker, done } of workers) {
+        await worker.shutdown();
+        await done;
+      }
+      core.worker.shutdown();
+      await core.done;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
