@@ -11,13 +11,15 @@ const MAX_PARAMS_LENGTH = 65_536;
 
 /** A whole number, from JSON or from a form field. */
 const integer = (field: string) =>
-  z.union([z.number(), z.string().trim().regex(/^-?\d+$/, `${field} must be a whole number`).transform(Number)])
+  z.union([z.number(), z.string().trim().regex(/^-?\d+$/).transform(Number)], {
+    error: (issue) => (issue.input === undefined || issue.input === '' ? `${field} is required` : `${field} must be a whole number`),
+  })
     .pipe(z.number().int(`${field} must be a whole number`).refine(Number.isSafeInteger, `${field} is out of range`));
 
 const id = (field: string) => integer(field).pipe(z.number().positive(`${field} must be a positive id`));
 const nonNegative = (field: string) => integer(field).pipe(z.number().min(0, `${field} must be >= 0`));
 const decimal = (field: string) =>
-  z.union([z.number(), z.string().trim().transform(Number)]).pipe(z.number({ message: `${field} must be a number` }).min(0, `${field} must be >= 0`));
+  z.union([z.number(), z.string().trim().transform(Number)], { error: `${field} must be a number` }).pipe(z.number({ message: `${field} must be a number` }).min(0, `${field} must be >= 0`));
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const text = (max = 4096) => z.string().max(max).nullish().transform((v) => v ?? null);
 const enumName = <T extends [string, ...string[]]>(names: T) => z.enum(names);

@@ -34,14 +34,16 @@ export function uniqueName(prefix: string): string {
 
 /**
  * API + core worker in this test process, against the run's real Temporal dev server.
- * Each stack has its own core task queue and each test its own apps, so test files
- * running side by side never see each other's work.
+ * Each test uses its own apps (so its own processor queues), so test files running side
+ * by side never see each other's work.
  */
 export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
   const address = inject('temporalAddress');
   const config = loadConfig({
     TEMPORAL_ADDRESS: address,
-    TEMPOJOB_CORE_TASK_QUEUE: uniqueName('core'),
+    // One core queue for every test file, as in production: the app directory is one
+    // workflow per namespace and must stay served while any stack runs.
+    TEMPOJOB_CORE_TASK_QUEUE: 'tempojob-core-test',
     TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
     TEMPOJOB_HOST: '127.0.0.1',
     ...env,
