@@ -58,7 +58,7 @@ export async function post<T = unknown>(
     payload = options.raw;
   } else if (options.form) {
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    payload = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
+    payload = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
   } else {
     headers['Content-Type'] = 'application/json; charset=utf-8';
     payload = JSON.stringify(body);
