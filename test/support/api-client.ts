@@ -20,7 +20,7 @@ export class OpenApiCaller {
   constructor(
     readonly baseUrl: string,
     readonly appId: number,
-    private readonly token: string,
+    readonly token: string,
   ) {}
 
   static async login(baseUrl: string, appName: string, password: string): Promise<OpenApiCaller> {

@@ -20,6 +20,8 @@ export interface TestStack {
   config: Config;
   url: string;
   apps: AppService;
+  /** The HMAC secret this stack signs access tokens with. */
+  jwtSecret: string;
   /** Creates an app with a random name and logs in as it. */
   newApp(prefix?: string): Promise<{ appName: string; password: string; api: OpenApiCaller }>;
   startWorker(appName: string, processors: CreateWorkerOptions['processors'], options?: Partial<CreateWorkerOptions>): Promise<ProcessorWorker>;
@@ -55,12 +57,13 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     connection, client, config,
     workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
   });
-  const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
+  const jwtSecret = randomBytes(32).toString('hex');
+  const api = await startApi({ client, config, jwtSecret, port: 0 });
   const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
   const server: Server = api.server;
 
   return {
-    client, connection, config, url: api.url, apps: api.apps,
+    client, connection, config, url: api.url, apps: api.apps, jwtSecret,
     async newApp(prefix = 'app') {
       const appName = uniqueName(prefix);
       const password = randomBytes(12).toString('hex');

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Envelope } from '../src/api/envelope.js';
+import { JobService } from '../src/api/job-service.js';
+import { loadConfig, type Config } from '../src/config.js';
+import type { JobSnapshot } from '../src/domain/job.js';
+import { snapshotOf } from '../src/domain/job.js';
+import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../src/temporal/connection.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
+import { createWorker } from '../src/workers/index.js';
+
+/**
+ * A private embedded stack for the benchmark: its own dev server (fresh SQLite file in a
+ * temp dir, free port, no UI), core worker, API and one app whose only job runs a no-op
+ * processor. Nothing is shared with `npm start` or the tests, so runs are reproducible.
+ */
+export interface BenchStack {
+  client: Client;
+  config: Config;
+  /** API base URL and the headers of an authenticated app. */
+  url: string;
+  authHeaders: Record<string, string>;
+  appId: number;
+  appName: string;
+  jobId: number;
+  /** The job as the API would freeze it into an instance (for the direct baseline). */
+  job: JobSnapshot;
+  close(): Promise<void>;
+}
+
+export const NOOP_PROCESSOR = 'noop';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function postOpenApi<T>(url: string, operation: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(`${url}/openApi/${operation}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const envelope = (await res.json()) as Envelope<T>;
+  if (!envelope.success) throw new Error(`${operation} failed: ${envelope.message}`);
+  return envelope.data as T;
+}
+
+export async function startBenchStack(log: (line: string) => void): Promise<BenchStack> {
+  // Cleanups run in reverse order, also when start-up fails halfway.
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        console.error('while stopping:', (err as Error).message);
+      }
+    }
+  };
+
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cliPath = await ensureTemporalCli(log);
+    const port = await freePort();
+    log(`Starting a Temporal dev server on 127.0.0.1:${port} (SQLite in ${dir})…`);
+    const devServer = await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port });
+    cleanups.push(() => devServer.stop());
+
+    // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
+    const config = loadConfig({ TEMPORAL_ADDRESS: devServer.address, TEMPOJOB_HOST: '127.0.0.1' });
+    const target = { address: devServer.address, namespace: config.TEMPORAL_NAMESPACE };
+    const client = await connectClient(target);
+    cleanups.push(() => client.connection.close());
+    await ensureSearchAttributes(client);
+    const connection = await connectWorker(target);
+    cleanups.push(() => connection.close());
+
+    log('Bundling workflows and starting the core worker…');
+    const core = await startCoreWorker({ connection, client, config });
+    cleanups.push(async () => { core.worker.shutdown(); await core.done; });
+
+    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
+    cleanups.push(() => closeServer(api.server));
+
+    const appName = `bench-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await api.apps.put(appName, password, 'create');
+    const worker = await createWorker({
+      appName,
+      processors: { [NOOP_PROCESSOR]: () => ({ success: true }) },
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      workerId: 'bench-worker',
+      shutdownGraceMs: 0,
+    });
+    const workerDone = worker.run();
+    cleanups.push(async () => { await worker.shutdown(); await workerDone; });
+
+    const { appId, token } = await postOpenApi<{ appId: number; token: string }>(api.url, 'authApp', {
+      appName, encryptedPassword: password, encryptType: 'none',
+    });
+    const authHeaders = { 'X-POWERJOB-APP-ID': String(appId), 'X-POWERJOB-ACCESS-TOKEN': token };
+    const jobId = await postOpenApi<number>(api.url, 'saveJob', {
+      jobName: 'bench-noop',
+      timeExpressionType: 'API',
+      executeType: 'STANDALONE',
+      processorType: 'BUILT_IN',
+      processorInfo: NOOP_PROCESSOR,
+    }, authHeaders);
+    // Read back through the same service runJob uses, so both paths run the identical job.
+    const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS);
+    const job = snapshotOf(await jobs.get({ appId, appName }, jobId));
+
+    return { client, config, url: api.url, authHeaders, appId, appName, jobId, job, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
