@@ -121,7 +121,7 @@ describe('apps and the PowerJob 5.x handshake', () => {
     expect((await admin({ appName: uniqueName('x'), password: 'long-enough' }, 'wrong-token-0123456789')).status).toBe(401);
     const bad = await admin({ appName: 'has spaces', password: 'short' });
     expect(bad.status).toBe(400);
-    expect(bad.body.message).toMatch(/appName must be .*; password: password must be at least 8 characters/);
+    expect(bad.body.message).toMatch(/appName must be .*; password must be at least 8 characters/);
     const appName = uniqueName('dup');
     expect((await admin({ appName, password: 'first-password' })).status).toBe(201);
     const dup = await admin({ appName, password: 'second-password' });
