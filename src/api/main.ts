@@ -1,0 +1,32 @@
+/**
+ * The API as its own process (production, replicas):
+ * `TEMPORAL_ADDRESS=host:7233 TEMPOJOB_JWT_SECRET=… tsx src/api/main.ts`.
+ * Replicas are interchangeable: they keep no state of their own.
+ */
+import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
+import { closeServer, startApi } from '../stack/services.js';
+import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.TEMPOJOB_JWT_SECRET) {
+    throw new ConfigError('TEMPOJOB_JWT_SECRET is required when the API runs on its own (all replicas must share it)');
+  }
+  const client = await connectClient({ address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE });
+  await ensureSearchAttributes(client);
+  const api = await startApi({ client, config, jwtSecret: config.TEMPOJOB_JWT_SECRET });
+  await api.apps.seed(parseSeedApps(config.TEMPOJOB_APPS));
+  console.log(`API ready on ${api.url}`);
+  const stop = async () => {
+    await closeServer(api.server);
+    await client.connection.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

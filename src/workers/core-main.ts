@@ -1,0 +1,33 @@
+/**
+ * The core worker as its own process (production, replicas, tests):
+ * `TEMPORAL_ADDRESS=host:7233 tsx src/workers/core-main.ts`. SIGINT/SIGTERM drain it.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../config.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection.js';
+import { createCoreWorker } from './core-worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const target = { address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE };
+  const client = await connectClient(target);
+  await ensureSearchAttributes(client);
+  const connection = await connectWorker(target);
+  const bundlePath = process.env.TEMPOJOB_WORKFLOW_BUNDLE;
+  const worker = await createCoreWorker({
+    connection,
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPOJOB_CORE_TASK_QUEUE,
+    ...(bundlePath ? { workflowBundle: { code: readFileSync(bundlePath, 'utf8') } } : {}),
+  });
+  console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
+  await worker.run();
+  await connection.close();
+  await client.connection.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/temporal/cli.js';
+
+export interface ChildHandle {
+  child: ChildProcess;
+  /** Resolves when the process printed its ready line. */
+  ready: Promise<void>;
+  /** SIGKILL, as a crash or a pulled plug would. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>;
+}
+
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+
+/** Runs a TypeScript entry point of this project in its own process. */
+export function spawnTs(script: string, env: Record<string, string>, readyLine: RegExp): ChildHandle {
+  const child = spawn(TSX, [join(PROJECT_ROOT, script)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const ready = new Promise<void>((resolveReady, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (readyLine.test(output)) resolveReady();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${output}`)));
+  });
+  ready.catch(() => {});
+  return {
+    child,
+    ready,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
