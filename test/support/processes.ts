@@ -8,8 +8,8 @@ export interface ChildHandle {
   ready: Promise<void>;
   /** SIGKILL, as a crash or a pulled plug would. */
   kill(): Promise<void>;
-  /** SIGTERM and wait for a clean exit. */
-  stop(): Promise<number | null>;
+  /** Sends a signal (default SIGTERM) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
@@ -39,8 +39,8 @@ export function spawnTs(script: string, env: Record<string, string>, readyLine: 
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };
