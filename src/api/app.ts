@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler } from 'express';
+import { absolutePath as swaggerUiAssets } from 'swagger-ui-dist';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { AppService } from './app-service.js';
@@ -7,6 +8,7 @@ import { failure } from './envelope.js';
 import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
 import { InstanceService } from './instance-service.js';
 import { JobService } from './job-service.js';
+import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { openApiRouter } from './routes/openapi.js';
 
@@ -48,11 +50,24 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
     const up = await (ready ?? temporalAnswers)();
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'starting' });
   });
+  const document = openApiDocument();
+  app.get('/openapi.json', (_req, res) => { res.json(document); });
+  app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
+  app.use('/docs/assets', express.static(swaggerUiAssets()));
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };
 }
+
+/** Swagger UI, served from the swagger-ui-dist package (no CDN), pointed at /openapi.json. */
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tempojob API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="docs"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });</script>
+</body></html>`;
 
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const openApi = req.originalUrl.startsWith('/openApi');

@@ -1,15 +1,56 @@
+import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, InstanceType, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
 import type { InstanceView } from './instance-service.js';
 
 /**
- * PowerJob's response shapes. Enum fields are codes, `lifecycle` is a JSON string and
- * `notifyUserIds` a comma list, as PowerJob's JobInfoDTO has them; dates are ISO-8601.
+ * PowerJob's response shapes, as zod schemas (they feed the OpenAPI document) and the
+ * functions that fill them. Enum fields are codes, `lifecycle` is a JSON string and
+ * `notifyUserIds` a comma list, as in PowerJob's JobInfoDTO; dates are ISO-8601 strings.
  */
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const code = (description: string) => z.number().int().describe(description);
+const isoDate = z.string().describe('ISO-8601 date');
 
-export function jobInfoDTO(job: JobDefinition) {
+export const jobInfoSchema = z.object({
+  id: z.number().int(),
+  jobName: z.string(),
+  jobDescription: z.string().nullable(),
+  appId: z.number().int(),
+  jobParams: z.string().nullable(),
+  timeExpressionType: code('TimeExpressionType code: API=1, CRON=2, FIXED_RATE=3, FIXED_DELAY=4, WORKFLOW=5, DAILY_TIME_INTERVAL=11'),
+  timeExpression: z.string().nullable(),
+  executeType: code('ExecuteType code: STANDALONE=1, BROADCAST=2, MAP_REDUCE=3, MAP=4'),
+  processorType: code('ProcessorType code: BUILT_IN=1, EXTERNAL=4'),
+  processorInfo: z.string(),
+  maxInstanceNum: z.number().int(),
+  concurrency: z.number().int(),
+  instanceTimeLimit: z.number().int(),
+  instanceRetryNum: z.number().int(),
+  taskRetryNum: z.number().int(),
+  retryBackoff: z.object({ initialIntervalMs: z.number(), backoffCoefficient: z.number(), maximumIntervalMs: z.number() }),
+  status: code('job status: ENABLE=1, DISABLE=2, DELETED=99'),
+  nextTriggerTime: z.number().nullable(),
+  minCpuCores: z.number(),
+  minMemorySpace: z.number(),
+  minDiskSpace: z.number(),
+  designatedWorkers: z.string().nullable(),
+  maxWorkerCount: z.number().int(),
+  notifyUserIds: z.string().nullable().describe('comma-separated user ids'),
+  extra: z.string().nullable(),
+  dispatchStrategy: code('DispatchStrategy code: HEALTH_FIRST=1, RANDOM=2, SPECIFY=11'),
+  dispatchStrategyConfig: z.string().nullable(),
+  lifecycle: z.string().nullable().describe('JSON string {"start":ms,"end":ms}'),
+  alarmConfig: z.object({ alertThreshold: z.number(), statisticWindowLen: z.number(), silenceWindowLen: z.number() }).nullable(),
+  tag: z.string().nullable(),
+  logConfig: z.object({ type: z.number(), level: z.number(), loggerName: z.string().nullable() }).nullable(),
+  advancedRuntimeConfig: z.object({ taskTrackerBehavior: z.number() }).nullable(),
+  gmtCreate: isoDate,
+  gmtModified: isoDate,
+});
+
+export function jobInfoDTO(job: JobDefinition): z.infer<typeof jobInfoSchema> {
   return {
     id: job.id,
     jobName: job.jobName,
@@ -43,12 +84,31 @@ export function jobInfoDTO(job: JobDefinition) {
     tag: job.tag,
     logConfig: job.logConfig,
     advancedRuntimeConfig: job.advancedRuntimeConfig,
-    gmtCreate: iso(job.gmtCreate),
-    gmtModified: iso(job.gmtModified),
+    gmtCreate: iso(job.gmtCreate)!,
+    gmtModified: iso(job.gmtModified)!,
   };
 }
 
-export function instanceInfoDTO(view: InstanceView) {
+export const instanceInfoSchema = z.object({
+  jobId: z.number().int(),
+  appId: z.number().int(),
+  instanceId: z.number().int(),
+  wfInstanceId: z.number().int().nullable(),
+  jobParams: z.string().nullable(),
+  instanceParams: z.string().nullable(),
+  status: code('InstanceStatus code: WAITING_DISPATCH=1, WAITING_WORKER_RECEIVE=2, RUNNING=3, FAILED=4, SUCCEED=5, CANCELED=9, STOPPED=10'),
+  type: code('NORMAL=1, WORKFLOW=2'),
+  result: z.string().nullable(),
+  expectedTriggerTime: z.number().describe('epoch ms'),
+  actualTriggerTime: z.number().nullable().describe('epoch ms'),
+  finishedTime: z.number().nullable().describe('epoch ms'),
+  taskTrackerAddress: z.string().describe('identity of the worker that ran the last attempt, or N/A'),
+  runningTimes: z.number().int(),
+  gmtCreate: isoDate,
+  gmtModified: isoDate,
+});
+
+export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfoSchema> {
   return {
     jobId: view.jobId,
     appId: view.appId,
@@ -64,7 +124,15 @@ export function instanceInfoDTO(view: InstanceView) {
     finishedTime: view.finishedTime,
     taskTrackerAddress: view.taskTrackerAddress ?? 'N/A',
     runningTimes: view.runningTimes,
-    gmtCreate: iso(view.createdAt),
-    gmtModified: iso(view.updatedAt),
+    gmtCreate: iso(view.createdAt)!,
+    gmtModified: iso(view.updatedAt)!,
   };
 }
+
+export const pageSchema = <T extends z.ZodType>(item: T) => z.object({
+  index: z.number().int(),
+  pageSize: z.number().int(),
+  totalPages: z.number().int(),
+  totalItems: z.number().int(),
+  data: z.array(item),
+});

@@ -1,19 +1,23 @@
 import { randomInt } from 'node:crypto';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { InstanceStatusName } from '../domain/enums.js';
-import { isFinished } from '../domain/enums.js';
+import { InstanceStatus, isFinished } from '../domain/enums.js';
 import { freshId, keyedId } from '../domain/ids.js';
 import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import { snapshotOf } from '../domain/job.js';
 import type { RunMemo } from '../temporal/instance-start.js';
 import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, instanceStartOptions } from '../temporal/instance-start.js';
 import { instanceWorkflowId } from '../temporal/names.js';
+import { SA } from '../temporal/search-attributes.js';
 import { cancelInstanceUpdate, instanceWorkflow, stopInstanceUpdate } from '../workflows/instance.js';
 import type { AuthenticatedApp } from './auth.js';
+import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
 import type { JobService } from './job-service.js';
+import type { InstanceQuery, Page } from './queries.js';
+import { page } from './queries.js';
 
 /** An instance as the API reports it: what was asked, and how it went. */
 export interface InstanceView extends RunMemo, InstanceState {
@@ -40,7 +44,7 @@ export class InstanceService {
   async run(
     app: AuthenticatedApp,
     request: { jobId: number; instanceParams: string | null; delay: number },
-    idempotency: { key: string; hash: string } | null,
+    idempotency: Idempotency | null,
   ): Promise<number> {
     const receivedAt = Date.now();
     const job = await this.jobs.get(app, request.jobId);
@@ -58,6 +62,7 @@ export class InstanceService {
         previousRunningTimes: 0,
         createdAt: receivedAt,
         createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+        retriedBy: null,
         heartbeatTimeoutMs: this.heartbeatTimeoutMs,
       };
       try {
@@ -82,32 +87,73 @@ export class InstanceService {
 
   async get(app: AuthenticatedApp, instanceId: number): Promise<InstanceView> {
     const description = await this.describe(instanceId);
-    const run = description && runMemo(description);
-    if (!description || !run || run.appId !== app.appId) {
-      throw new NotFoundError(`instance ${instanceId} not found in app ${app.appName}`);
-    }
-    const state = instanceState(description);
-    return {
-      instanceId,
-      ...run,
-      ...state,
-      updatedAt: state.finishedTime ?? state.actualTriggerTime ?? run.createdAt,
-    };
+    const view = description && viewOf(instanceId, description, description.raw.pendingActivities ?? []);
+    if (!view || view.appId !== app.appId) throw new NotFoundError(`instance ${instanceId} not found in app ${app.appName}`);
+    return view;
   }
 
-  async cancel(app: AuthenticatedApp, instanceId: number): Promise<void> {
-    await this.get(app, instanceId);
+  /**
+   * PowerJob's queryInstance, over Temporal's visibility index (which trails writes by a
+   * moment). Id, job and status conditions are pushed into the visibility query; the rest
+   * is filtered, sorted (honouring `asc`) and paged here.
+   */
+  async query(app: AuthenticatedApp, q: InstanceQuery): Promise<Page<InstanceView>> {
+    const conditions = [`WorkflowType = 'instanceWorkflow'`, `${SA.appId.name} = ${app.appId}`];
+    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    if (q.instanceIdEq != null) conditions.push(`${SA.instanceId.name} = ${q.instanceIdEq}`);
+    if (q.instanceIdLt != null) conditions.push(`${SA.instanceId.name} < ${q.instanceIdLt}`);
+    if (q.instanceIdGt != null) conditions.push(`${SA.instanceId.name} > ${q.instanceIdGt}`);
+    if (q.statusIn?.length) {
+      const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
+      conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
+    }
+    // A retried instance has one run per attempt series; the newest run speaks for it.
+    const latest = new Map<string, WorkflowExecutionInfo>();
+    for await (const execution of this.client.workflow.list({ query: conditions.join(' AND ') })) {
+      const seen = latest.get(execution.workflowId);
+      if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
+    }
+    const views: InstanceView[] = [];
+    for (const execution of latest.values()) {
+      const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
+      const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
+      if (!view || view.appId !== app.appId) continue;
+      const created = view.createdAt;
+      const modified = view.updatedAt;
+      if (q.gmtCreateLt != null && !(created < q.gmtCreateLt)) continue;
+      if (q.gmtCreateGt != null && !(created > q.gmtCreateGt)) continue;
+      if (q.gmtModifiedLt != null && !(modified < q.gmtModifiedLt)) continue;
+      if (q.gmtModifiedGt != null && !(modified > q.gmtModifiedGt)) continue;
+      if (q.statusIn?.length && !q.statusIn.includes(InstanceStatus.codes[view.status])) continue;
+      views.push(view);
+    }
+    const key = sortKey(q.sortBy);
+    const direction = q.asc ? 1 : -1;
+    views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.instanceId - b.instanceId));
+    return page(views, q.index, q.pageSize);
+  }
+
+  /** With an Idempotency-Key, a retried cancel of an instance already canceled succeeds. */
+  async cancel(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null = null): Promise<void> {
+    const instance = await this.get(app, instanceId);
+    if (idempotency && instance.status === 'CANCELED') return;
     await this.update(instanceId, cancelInstanceUpdate, 'canceled');
   }
 
-  async stop(app: AuthenticatedApp, instanceId: number): Promise<void> {
-    await this.get(app, instanceId);
+  /** With an Idempotency-Key, a retried stop of an instance already stopped succeeds. */
+  async stop(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null = null): Promise<void> {
+    const instance = await this.get(app, instanceId);
+    if (idempotency && instance.status === 'STOPPED') return;
     await this.update(instanceId, stopInstanceUpdate, 'stopped');
   }
 
-  /** Runs a finished instance again under the same id, with the job's current definition. */
-  async retry(app: AuthenticatedApp, instanceId: number): Promise<void> {
+  /**
+   * Runs a finished instance again under the same id, with the job's current definition.
+   * With an Idempotency-Key, a retried call finds its own run and starts no other.
+   */
+  async retry(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null = null): Promise<void> {
     const instance = await this.get(app, instanceId);
+    if (idempotency && instance.retriedBy === idempotency.key) return;
     if (!isFinished(instance.status)) {
       throw new StateConflictError(`instance ${instanceId} is still ${instance.status}; only a finished instance can be retried`);
     }
@@ -123,6 +169,7 @@ export class InstanceService {
       previousRunningTimes: instance.runningTimes,
       createdAt: instance.createdAt,
       createdBy: instance.createdBy,
+      retriedBy: idempotency?.key ?? null,
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
     };
     try {
@@ -166,8 +213,27 @@ export class InstanceService {
   }
 }
 
-function runMemo(description: WorkflowExecutionDescription): RunMemo | undefined {
-  return description.memo?.[RUN_MEMO_KEY] as RunMemo | undefined;
+/** What both describe() and list() tell about an execution. */
+type ExecutionFacts = Pick<WorkflowExecutionInfo, 'memo' | 'status' | 'closeTime'>;
+
+function runMemo(execution: ExecutionFacts): RunMemo | undefined {
+  return execution.memo?.[RUN_MEMO_KEY] as RunMemo | undefined;
+}
+
+function viewOf(instanceId: number, execution: ExecutionFacts, pending: PendingActivity[]): InstanceView | undefined {
+  const run = runMemo(execution);
+  if (!run || !execution.memo?.[INSTANCE_MEMO_KEY]) return undefined;
+  const state = instanceState(execution, pending);
+  return { instanceId, ...run, ...state, updatedAt: state.finishedTime ?? state.actualTriggerTime ?? run.createdAt };
+}
+
+function sortKey(field: InstanceQuery['sortBy']): (view: InstanceView) => number | null {
+  switch (field) {
+    case 'gmtCreate': return (v) => v.createdAt;
+    case 'gmtModified': return (v) => v.updatedAt;
+    case 'status': return (v) => InstanceStatus.codes[v.status];
+    default: return (v) => v[field];
+  }
 }
 
 /**
@@ -175,12 +241,13 @@ function runMemo(description: WorkflowExecutionDescription): RunMemo | undefined
  * dispatched attempt was picked up by a worker yet, and runs closed from outside (e.g.
  * terminated in the Web UI).
  */
-function instanceState(description: WorkflowExecutionDescription): InstanceState {
-  const state = { ...(description.memo?.[INSTANCE_MEMO_KEY] as InstanceState) };
-  const closedAs = description.status.name;
+type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
+
+function instanceState(execution: ExecutionFacts, pending: PendingActivity[]): InstanceState {
+  const state = { ...(execution.memo?.[INSTANCE_MEMO_KEY] as InstanceState) };
+  const closedAs = execution.status.name;
   if (closedAs === 'RUNNING') {
     if (state.status === 'RUNNING') {
-      const pending = description.raw.pendingActivities ?? [];
       if (pending.length > 0 && pending.every((a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED)) {
         state.status = 'WAITING_WORKER_RECEIVE';
       }
@@ -191,7 +258,7 @@ function instanceState(description: WorkflowExecutionDescription): InstanceState
     const outcome: Record<string, InstanceStatusName> = { TERMINATED: 'STOPPED', CANCELLED: 'CANCELED' };
     state.status = outcome[closedAs] ?? 'FAILED';
     state.result = `the instance workflow was ${closedAs.toLowerCase()} in Temporal`;
-    state.finishedTime = description.closeTime?.getTime() ?? null;
+    state.finishedTime = execution.closeTime?.getTime() ?? null;
   }
   return state;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import { freshId, keyedId } from '../domain/ids.js';
@@ -8,6 +8,7 @@ import { jobScheduleId } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
 import type { ScheduledRunInput } from '../workflows/scheduled-run.js';
 import type { AuthenticatedApp } from './auth.js';
+import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import type { SaveJobRequest } from './schemas.js';
 
@@ -15,10 +16,6 @@ import type { SaveJobRequest } from './schemas.js';
 const SUPPORTED_TIME_TYPES = ['API'] as const;
 const SUPPORTED_EXECUTE_TYPES = ['STANDALONE'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
-
-export function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
-}
 
 /**
  * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
@@ -33,7 +30,7 @@ export class JobService {
     private readonly heartbeatTimeoutMs: number,
   ) {}
 
-  async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: { key: string; hash: string } | null): Promise<number> {
+  async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: Idempotency | null): Promise<number> {
     if (request.appId != null && request.appId !== app.appId) {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
@@ -97,7 +94,22 @@ export class JobService {
   }
 
   async setStatus(app: AuthenticatedApp, jobId: number, status: 'ENABLE' | 'DISABLE' | 'DELETED'): Promise<void> {
+    // Deleting twice is a no-op, as in PowerJob, so a retried delete is safe.
+    if (status === 'DELETED' && (await this.get(app, jobId)).status === 'DELETED') return;
     await this.modify(app, jobId, (current) => ({ ...current, status, gmtModified: Date.now() }));
+  }
+
+  /** A copy named `<name>_COPY`; with an Idempotency-Key, a retried copy returns the first copy. */
+  async copy(app: AuthenticatedApp, jobId: number, idempotency: Idempotency | null): Promise<number> {
+    const source = await this.get(app, jobId);
+    if (source.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; it cannot be copied`);
+    return this.save(app, { ...toRequest(source), id: null, jobName: `${source.jobName}_COPY` }, idempotency);
+  }
+
+  /** The job as a SaveJobInfoRequest (enum names, no id), ready to be saved elsewhere. */
+  async export(app: AuthenticatedApp, jobId: number): Promise<SaveJobRequest> {
+    const source = await this.get(app, jobId);
+    return { ...toRequest(source), id: null, jobName: `${source.jobName}_EXPORT_${Date.now()}` };
   }
 
   private async modify(app: AuthenticatedApp, jobId: number, change: (job: JobDefinition) => JobDefinition): Promise<void> {
@@ -136,6 +148,12 @@ export class JobService {
       args: [input],
     };
   }
+}
+
+/** The request that would save this job again. */
+function toRequest(job: JobDefinition): SaveJobRequest {
+  const { id, appId, status, gmtCreate: _c, gmtModified: _m, createdBy: _b, ...fields } = job;
+  return { ...fields, id, appId, enable: status === 'ENABLE' };
 }
 
 function jobOf(description: Pick<ScheduleDescription, 'action'>): JobDefinition | undefined {

@@ -13,6 +13,8 @@ export interface InstanceInput {
   previousRunningTimes: number;
   createdAt: number;
   createdBy: { idempotencyKey: string; requestHash: string } | null;
+  /** The Idempotency-Key of the retryInstance call that started this run, if any. */
+  retriedBy: string | null;
   /** An attempt whose worker stops heartbeating for this long counts as lost. */
   heartbeatTimeoutMs: number;
 }

@@ -33,7 +33,7 @@ export interface AlarmConfig {
 export interface LogConfig {
   type: number;
   level: number;
-  loggerName?: string | null;
+  loggerName: string | null;
 }
 
 /** A job as tempojob stores it: PowerJob's SaveJobInfoRequest fields, normalised. */

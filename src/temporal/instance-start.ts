@@ -15,6 +15,7 @@ export interface RunMemo {
   expectedTriggerTime: number;
   createdAt: number;
   createdBy: InstanceInput['createdBy'];
+  retriedBy: string | null;
 }
 
 export function initialInstanceState(input: InstanceInput): InstanceState {
@@ -42,6 +43,7 @@ export function instanceStartOptions(input: InstanceInput) {
     expectedTriggerTime: input.expectedTriggerTime,
     createdAt: input.createdAt,
     createdBy: input.createdBy,
+    retriedBy: input.retriedBy,
   };
   return {
     workflowId: instanceWorkflowId(input.instanceId),

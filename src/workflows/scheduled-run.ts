@@ -31,6 +31,7 @@ export async function scheduledRunWorkflow({ job, appName, heartbeatTimeoutMs }:
     previousRunningTimes: 0,
     createdAt: Date.now(),
     createdBy: null,
+    retriedBy: null,
     heartbeatTimeoutMs,
   };
   await executeChild(instanceWorkflow, {

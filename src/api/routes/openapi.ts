@@ -1,4 +1,5 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Response } from 'express';
+import type { z } from 'zod';
 import { InstanceStatus } from '../../domain/enums.js';
 import type { AppService } from '../app-service.js';
 import type { AuthenticatedApp, TokenService } from '../auth.js';
@@ -6,10 +7,12 @@ import { AUTH_HEADERS, requireApp } from '../auth.js';
 import { instanceInfoDTO, jobInfoDTO } from '../dto.js';
 import { ok } from '../envelope.js';
 import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
+import { idempotencyOf, type Idempotency } from '../idempotency.js';
 import type { InstanceService } from '../instance-service.js';
 import type { JobService } from '../job-service.js';
-import { requestHash } from '../job-service.js';
-import { authAppSchema, instanceIdSchema, jobIdSchema, parse, runJobSchema, saveJobSchema } from '../schemas.js';
+import { authAppOperation, operations, type OperationName } from '../operations.js';
+import { matchesJobQuery } from '../queries.js';
+import { parse } from '../schemas.js';
 
 export interface OpenApiDeps {
   apps: AppService;
@@ -18,16 +21,34 @@ export interface OpenApiDeps {
   instances: InstanceService;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+type Handler<K extends OperationName> = (
+  app: AuthenticatedApp,
+  input: z.infer<(typeof operations)[K]['input']>,
+  idempotency: Idempotency | null,
+) => Promise<unknown>;
 
-/** The Idempotency-Key of a mutating call, bound to a hash of its body. */
-function idempotencyOf(req: Request, body: unknown): { key: string; hash: string } | null {
-  const key = req.get('Idempotency-Key');
-  if (key === undefined) return null;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new InvalidRequestError('Idempotency-Key must be 1-255 visible ASCII characters');
-  }
-  return { key, hash: requestHash(body) };
+function handlers({ jobs, instances }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+  return {
+    saveJob: (app, input, key) => jobs.save(app, input, key),
+    copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
+    exportJob: (app, { jobId }) => jobs.export(app, jobId),
+    fetchJob: async (app, { jobId }) => jobInfoDTO(await jobs.get(app, jobId)),
+    fetchAllJob: async (app) => (await jobs.list(app)).map(jobInfoDTO),
+    queryJob: async (app, query) => (await jobs.list(app)).filter((job) => matchesJobQuery(job, query)).map(jobInfoDTO),
+    enableJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'ENABLE'); return null; },
+    disableJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'DISABLE'); return null; },
+    deleteJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'DELETED'); return null; },
+    runJob: (app, input, key) => instances.run(app, input, key),
+    stopInstance: async (app, { instanceId }, key) => { await instances.stop(app, instanceId, key); return null; },
+    cancelInstance: async (app, { instanceId }, key) => { await instances.cancel(app, instanceId, key); return null; },
+    retryInstance: async (app, { instanceId }, key) => { await instances.retry(app, instanceId, key); return null; },
+    fetchInstanceStatus: async (app, { instanceId }) => InstanceStatus.codes[(await instances.get(app, instanceId)).status],
+    fetchInstanceInfo: async (app, { instanceId }) => instanceInfoDTO(await instances.get(app, instanceId)),
+    queryInstance: async (app, query) => {
+      const result = await instances.query(app, query);
+      return { ...result, data: result.data.map(instanceInfoDTO) };
+    },
+  };
 }
 
 const appOf = (res: Response) => res.locals.app as AuthenticatedApp;
@@ -35,12 +56,13 @@ const appOf = (res: Response) => res.locals.app as AuthenticatedApp;
 const bodyParsers = [express.json({ limit: '1mb' }), express.urlencoded({ extended: false, limit: '1mb' })];
 
 /** PowerJob's OpenAPI (`POST /openApi/*`), JSON or form bodies, `{success, data, message}` answers. */
-export function openApiRouter({ apps, tokens, jobs, instances }: OpenApiDeps): Router {
+export function openApiRouter(deps: OpenApiDeps): Router {
+  const { apps, tokens } = deps;
   const router = Router();
 
   router.post('/authApp', ...bodyParsers, async (req, res) => {
     res.setHeader(AUTH_HEADERS.verdict, 'false');
-    const { appName, encryptedPassword, encryptType } = parse(authAppSchema, req.body);
+    const { appName, encryptedPassword, encryptType } = parse(authAppOperation.input, req.body);
     const app = await apps.byName(appName);
     if (!app) throw new AuthError(`app "${appName}" does not exist; create it first (POST /admin/apps or TEMPOJOB_APPS)`, ErrorCode.INVALID_APP);
     if (!(await apps.verifyPassword(app, encryptedPassword, encryptType))) {
@@ -52,41 +74,14 @@ export function openApiRouter({ apps, tokens, jobs, instances }: OpenApiDeps): R
 
   router.use(requireApp(apps, tokens), ...bodyParsers);
 
-  router.post('/saveJob', async (req, res) => {
-    const request = parse(saveJobSchema, req.body);
-    res.json(ok(await jobs.save(appOf(res), request, idempotencyOf(req, req.body))));
-  });
-  router.post('/fetchJob', async (req, res) => {
-    const { jobId } = parse(jobIdSchema, req.body);
-    res.json(ok(jobInfoDTO(await jobs.get(appOf(res), jobId))));
-  });
-  router.post('/fetchAllJob', async (_req, res) => {
-    res.json(ok((await jobs.list(appOf(res))).map(jobInfoDTO)));
-  });
-  for (const [path, status] of [['/enableJob', 'ENABLE'], ['/disableJob', 'DISABLE'], ['/deleteJob', 'DELETED']] as const) {
-    router.post(path, async (req, res) => {
-      const { jobId } = parse(jobIdSchema, req.body);
-      await jobs.setStatus(appOf(res), jobId, status);
-      res.json(ok(null));
-    });
-  }
-  router.post('/runJob', async (req, res) => {
-    const request = parse(runJobSchema, req.body);
-    res.json(ok(await instances.run(appOf(res), request, idempotencyOf(req, request))));
-  });
-  router.post('/fetchInstanceStatus', async (req, res) => {
-    const { instanceId } = parse(instanceIdSchema, req.body);
-    res.json(ok(InstanceStatus.codes[(await instances.get(appOf(res), instanceId)).status]));
-  });
-  router.post('/fetchInstanceInfo', async (req, res) => {
-    const { instanceId } = parse(instanceIdSchema, req.body);
-    res.json(ok(instanceInfoDTO(await instances.get(appOf(res), instanceId))));
-  });
-  for (const [path, action] of [['/stopInstance', 'stop'], ['/cancelInstance', 'cancel'], ['/retryInstance', 'retry']] as const) {
-    router.post(path, async (req, res) => {
-      const { instanceId } = parse(instanceIdSchema, req.body);
-      await instances[action](appOf(res), instanceId);
-      res.json(ok(null));
+  const table = handlers(deps);
+  for (const name of Object.keys(operations) as OperationName[]) {
+    const spec = operations[name];
+    const handle = table[name] as Handler<OperationName>;
+    router.post(`/${name}`, async (req, res) => {
+      const input = parse(spec.input, req.body);
+      const idempotency = spec.mutating ? idempotencyOf(req, input) : null;
+      res.json(ok(await handle(appOf(res), input as never, idempotency)));
     });
   }
   router.all('/{*rest}', (req) => {

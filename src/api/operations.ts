@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { instanceInfoSchema, jobInfoSchema, pageSchema } from './dto.js';
+import { instanceQuerySchema, jobQuerySchema } from './queries.js';
+import { authAppSchema, instanceIdSchema, jobIdSchema, runJobSchema, saveJobSchema } from './schemas.js';
+
+/**
+ * The OpenAPI's operations: one table that the router registers and the OpenAPI 3.1
+ * document describes, so the two cannot drift apart.
+ */
+export interface OperationSpec {
+  summary: string;
+  input: z.ZodType;
+  /** Schema of the envelope's `data`. */
+  output: z.ZodType;
+  /** Changes state: accepts an Idempotency-Key. */
+  mutating: boolean;
+  /** PowerJob's Java client sends a form body (else JSON). Both are accepted. */
+  form: boolean;
+}
+
+const empty = z.object({});
+const nothing = z.null();
+const id = z.number().int();
+
+export const operations = {
+  saveJob: { summary: 'Create (no id) or update (id) a job', input: saveJobSchema, output: id.describe('jobId'), mutating: true, form: false },
+  copyJob: { summary: 'Copy a job as "<name>_COPY"', input: jobIdSchema, output: id.describe('the new jobId'), mutating: true, form: true },
+  exportJob: { summary: 'A job as a SaveJobInfoRequest (enum names, no id)', input: jobIdSchema, output: saveJobSchema, mutating: false, form: true },
+  fetchJob: { summary: 'One job', input: jobIdSchema, output: jobInfoSchema, mutating: false, form: true },
+  fetchAllJob: { summary: 'Every job of the app, deleted ones included', input: empty, output: z.array(jobInfoSchema), mutating: false, form: true },
+  queryJob: { summary: 'Jobs matching a JobInfoQuery (all conditions ANDed)', input: jobQuerySchema, output: z.array(jobInfoSchema), mutating: false, form: false },
+  enableJob: { summary: 'Enable a job', input: jobIdSchema, output: nothing, mutating: true, form: true },
+  disableJob: { summary: 'Disable a job (runJob still runs it, as in PowerJob)', input: jobIdSchema, output: nothing, mutating: true, form: true },
+  deleteJob: { summary: 'Delete a job (soft: status 99)', input: jobIdSchema, output: nothing, mutating: true, form: true },
+  runJob: { summary: 'Run a job now or after `delay` ms', input: runJobSchema, output: id.describe('instanceId'), mutating: true, form: true },
+  stopInstance: { summary: 'Stop an unfinished instance; its processor sees an abort', input: instanceIdSchema, output: nothing, mutating: true, form: true },
+  cancelInstance: { summary: 'Cancel a run that has not fired yet', input: instanceIdSchema, output: nothing, mutating: true, form: true },
+  retryInstance: { summary: 'Run a finished instance again under the same id', input: instanceIdSchema, output: nothing, mutating: true, form: true },
+  fetchInstanceStatus: { summary: 'Status code of an instance', input: instanceIdSchema, output: id.describe('InstanceStatus code'), mutating: false, form: true },
+  fetchInstanceInfo: { summary: 'One instance', input: instanceIdSchema, output: instanceInfoSchema, mutating: false, form: true },
+  queryInstance: { summary: 'Instances matching an InstancePageQuery, paged and sorted', input: instanceQuerySchema, output: pageSchema(instanceInfoSchema), mutating: false, form: false },
+} satisfies Record<string, OperationSpec>;
+
+export type OperationName = keyof typeof operations;
+
+export const authAppOperation = {
+  summary: 'Exchange app name and password for an access token',
+  input: authAppSchema,
+  output: z.object({ appId: id, token: z.string(), extra: z.null() }),
+  mutating: false,
+  form: false,
+} satisfies OperationSpec;

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { DispatchStrategy, ExecuteType, InstanceStatus, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
+import type { JobDefinition } from '../domain/job.js';
+
+/**
+ * PowerJob's query objects: JobInfoQuery (queryJob) and InstancePageQuery (queryInstance).
+ * Every given condition must hold (AND); `…Like` matches a substring, as SQL `%x%` does.
+ */
+
+const num = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+/** Dates arrive as epoch ms (PowerJob's Java client) or ISO-8601 strings. */
+const date = z.union([z.number(), z.string().transform((text, ctx) => {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: `"${text}" is not a date (epoch ms or ISO-8601)` });
+  return ms;
+})]);
+const codes = z.array(num);
+
+export const jobQuerySchema = z.object({
+  appIdEq: num.nullish(),
+  idEq: num.nullish(), idLt: num.nullish(), idGt: num.nullish(),
+  jobNameEq: z.string().nullish(), jobNameLike: z.string().nullish(),
+  jobDescriptionLike: z.string().nullish(), jobParamsLike: z.string().nullish(),
+  timeExpressionTypeIn: codes.nullish(), executeTypeIn: codes.nullish(), processorTypeIn: codes.nullish(),
+  processorInfoEq: z.string().nullish(), processorInfoLike: z.string().nullish(),
+  statusIn: codes.nullish(),
+  nextTriggerTimeGt: num.nullish(), nextTriggerTimeLt: num.nullish(),
+  notifyUserIdsLike: z.string().nullish(),
+  gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
+  dispatchStrategyEq: num.nullish(),
+  tagEq: z.string().nullish(),
+});
+export type JobQuery = z.infer<typeof jobQuerySchema>;
+
+const like = (value: string | null, pattern: string | null | undefined) =>
+  pattern == null || (value ?? '').includes(pattern.replaceAll('%', ''));
+const eq = <T>(value: T, wanted: T | null | undefined) => wanted == null || value === wanted;
+const inList = (code: number, list: number[] | null | undefined) => list == null || list.length === 0 || list.includes(code);
+const lt = (value: number | null, bound: number | null | undefined) => bound == null || (value !== null && value < bound);
+const gt = (value: number | null, bound: number | null | undefined) => bound == null || (value !== null && value > bound);
+
+export function matchesJobQuery(job: JobDefinition, q: JobQuery): boolean {
+  return eq(job.id, q.idEq) && lt(job.id, q.idLt) && gt(job.id, q.idGt)
+    && eq(job.jobName, q.jobNameEq) && like(job.jobName, q.jobNameLike)
+    && like(job.jobDescription, q.jobDescriptionLike) && like(job.jobParams, q.jobParamsLike)
+    && inList(TimeExpressionType.codes[job.timeExpressionType], q.timeExpressionTypeIn)
+    && inList(ExecuteType.codes[job.executeType], q.executeTypeIn)
+    && inList(ProcessorType.codes[job.processorType], q.processorTypeIn)
+    && eq(job.processorInfo, q.processorInfoEq) && like(job.processorInfo, q.processorInfoLike)
+    && inList(JobStatus.codes[job.status], q.statusIn)
+    // API jobs have no next trigger time, so any bound on it excludes them (as SQL NULL would).
+    && lt(null, q.nextTriggerTimeLt) && gt(null, q.nextTriggerTimeGt)
+    && like(job.notifyUserIds.join(','), q.notifyUserIdsLike)
+    && lt(job.gmtCreate, q.gmtCreateLt) && gt(job.gmtCreate, q.gmtCreateGt)
+    && lt(job.gmtModified, q.gmtModifiedLt) && gt(job.gmtModified, q.gmtModifiedGt)
+    && eq(DispatchStrategy.codes[job.dispatchStrategy], q.dispatchStrategyEq)
+    && eq(job.tag, q.tagEq);
+}
+
+const SORTABLE_INSTANCE_FIELDS = [
+  'instanceId', 'jobId', 'status', 'gmtCreate', 'gmtModified', 'expectedTriggerTime', 'actualTriggerTime', 'finishedTime', 'runningTimes',
+] as const;
+export type InstanceSortField = (typeof SORTABLE_INSTANCE_FIELDS)[number];
+
+export const instanceQuerySchema = z.object({
+  appIdEq: num.nullish(),
+  instanceIdEq: num.nullish(), instanceIdLt: num.nullish(), instanceIdGt: num.nullish(),
+  jobIdEq: num.nullish(),
+  statusIn: z.array(num.refine((code) => InstanceStatus.nameOf(code) !== undefined, 'statusIn holds an unknown instance status code')).nullish(),
+  gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
+  index: num.pipe(z.number().int().min(0, 'index must be >= 0')).nullish().transform((v) => v ?? 0),
+  pageSize: num.pipe(z.number().int().min(1, 'pageSize must be >= 1').max(1000, 'pageSize must be <= 1000')).nullish().transform((v) => v ?? 10),
+  sortBy: z.enum(SORTABLE_INSTANCE_FIELDS, { message: `sortBy must be one of ${SORTABLE_INSTANCE_FIELDS.join(', ')}` }).nullish()
+    .transform((v) => v ?? 'gmtCreate'),
+  asc: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).nullish().transform((v) => v ?? false),
+});
+export type InstanceQuery = z.infer<typeof instanceQuerySchema>;
+
+export interface Page<T> {
+  index: number;
+  pageSize: number;
+  totalPages: number;
+  totalItems: number;
+  data: T[];
+}
+
+export function page<T>(items: T[], index: number, pageSize: number): Page<T> {
+  return {
+    index,
+    pageSize,
+    totalPages: Math.ceil(items.length / pageSize),
+    totalItems: items.length,
+    data: items.slice(index * pageSize, (index + 1) * pageSize),
+  };
+}
