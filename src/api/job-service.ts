@@ -112,12 +112,15 @@ export class JobService {
     return { ...toRequest(source), id: null, jobName: `${source.jobName}_EXPORT_${Date.now()}` };
   }
 
+  /** Read-modify-write in one schedule update (one describe), refusing other apps' and deleted jobs. */
   private async modify(app: AuthenticatedApp, jobId: number, change: (job: JobDefinition) => JobDefinition): Promise<void> {
-    const current = await this.get(app, jobId);
-    if (current.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
+    const notFound = () => new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
     try {
       await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
-        const job = change(jobOf(previous) ?? current);
+        const current = jobOf(previous);
+        if (!current || current.appId !== app.appId) throw notFound();
+        if (current.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
+        const job = change(current);
         return {
           ...previous,
           action: this.actionFor(app, job),
@@ -125,7 +128,7 @@ export class JobService {
         };
       });
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+      if (err instanceof ScheduleNotFoundError) throw notFound();
       throw err;
     }
   }

@@ -1,0 +1,307 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { z } from 'zod';
+import { ErrorCode } from '../api/errors.js';
+import { authAppOperation, operations, type OperationName } from '../api/operations.js';
+import { TempojobError, TransportError } from './errors.js';
+
+type Operations = typeof operations;
+
+/** What an operation accepts: the server's own zod schema, before its defaults and coercions. */
+export type OperationInput<K extends OperationName> = z.input<Operations[K]['input']>;
+/** What an operation answers in `data`: the server's own response schema. */
+export type OperationOutput<K extends OperationName> = z.output<Operations[K]['output']>;
+
+export type SaveJobRequest = OperationInput<'saveJob'>;
+export type JobQuery = OperationInput<'queryJob'>;
+export type InstanceQuery = OperationInput<'queryInstance'>;
+export type JobInfo = OperationOutput<'fetchJob'>;
+export type InstanceInfo = OperationOutput<'fetchInstanceInfo'>;
+export type InstancePage = OperationOutput<'queryInstance'>;
+/** A job as `exportJob` gives it: ready to be passed to `saveJob`, here or on another server. */
+export type ExportedJob = OperationOutput<'exportJob'>;
+export type JobId = OperationInput<'fetchJob'>['jobId'];
+export type InstanceId = OperationInput<'fetchInstanceInfo'>['instanceId'];
+
+/** The subset of `fetch` the client uses, so tests and proxies can stand in for it. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** Where the API listens, e.g. `http://127.0.0.1:7700` (the part before `/openApi`). */
+  baseUrl: string;
+  appName: string;
+  /**
+   * The app's password, or a function read at every (re-)authentication, so a password
+   * rotated in a secret store is picked up without rebuilding the client. Only its md5 is sent.
+   */
+  password: string | (() => string | Promise<string>);
+  fetch?: FetchLike;
+  /**
+   * Re-sends after transport failures. `attempts` counts the first send (default 4);
+   * `backoffMs` doubles after each failure, with jitter so that clients cut off together
+   * do not come back together (default 200).
+   */
+  retry?: { attempts?: number; backoffMs?: number };
+  /** Per attempt, including reading the answer (default 30 000). A timed-out attempt counts as a transport failure. */
+  timeoutMs?: number;
+}
+
+export interface ReadOptions {
+  /** Gives up the call (no further attempts); the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions extends ReadOptions {
+  /**
+   * Names the logical call. Defaults to a fresh UUID, which protects the client's own
+   * re-sends; pass your own (e.g. derived from an order id) to make re-sends across
+   * process restarts, or after a `TransportError`, safe as well.
+   */
+  idempotencyKey?: string;
+}
+
+/** An authenticated app: `token` goes with every call, `appId` beside it. */
+export interface Session {
+  appId: number;
+  token: string;
+}
+
+interface Envelope {
+  success: boolean;
+  data: unknown;
+  message: string | null;
+  code: string | null;
+}
+
+const HEADERS = { appId: 'X-POWERJOB-APP-ID', token: 'X-POWERJOB-ACCESS-TOKEN', idempotencyKey: 'Idempotency-Key' } as const;
+/** Codes after which a new token helps; any other refusal would be refused again. */
+const STALE_TOKEN_CODES: readonly (string | null)[] = [ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED];
+
+const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+
+/**
+ * A typed client of tempojob's PowerJob-compatible OpenAPI. One method per operation of
+ * the server's operation table, typed from the server's own schemas.
+ *
+ * The point of it over plain `fetch` is that a call takes effect at most once however the
+ * network behaves: every state-changing call carries an Idempotency-Key, and a request
+ * whose answer was lost is re-sent with that same key, which the server maps to the first
+ * outcome. Refusals by the server are never re-sent, except once after a stale token.
+ */
+export class TempojobClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+  private session: Promise<Session> | undefined;
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = options.fetch ?? ((url, init) => fetch(url, init));
+    this.attempts = Math.max(1, options.retry?.attempts ?? 4);
+    this.backoffMs = Math.max(0, options.retry?.backoffMs ?? 200);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /**
+   * The cached session, authenticating first if there is none. Calls do this on their own;
+   * call it at start-up to fail fast on a wrong app name or password.
+   */
+  authenticate(): Promise<Session> {
+    if (!this.session) {
+      const pending = this.login();
+      this.session = pending;
+      // A failed login must not be cached: the next call tries again.
+      pending.catch(() => { if (this.session === pending) this.session = undefined; });
+    }
+    return this.session;
+  }
+
+  /**
+   * Any operation by name: the escape hatch behind every method below, typed by the same
+   * table, for code that dispatches on operation names.
+   */
+  async call<K extends OperationName>(operation: K, input: OperationInput<K>, options: WriteOptions = {}): Promise<OperationOutput<K>> {
+    const { mutating } = operations[operation];
+    const key = mutating ? (options.idempotencyKey ?? randomUUID()) : undefined;
+    let reauthenticated = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const session = this.authenticate();
+        const { appId, token } = await session;
+        const headers: Record<string, string> = { [HEADERS.appId]: String(appId), [HEADERS.token]: token };
+        if (key !== undefined) headers[HEADERS.idempotencyKey] = key;
+        const envelope = await this.post(operation, input, headers, attempt, key, options.signal);
+        if (envelope.success) return envelope.data as OperationOutput<K>;
+        // The server refused before doing anything, so sending again with a new token is safe.
+        if (!reauthenticated && STALE_TOKEN_CODES.includes(envelope.code)) {
+          reauthenticated = true;
+          if (this.session === session) this.session = undefined;
+          attempt--;
+          continue;
+        }
+        throw new TempojobError(envelope.message ?? `${operation} failed`, envelope.code, operation, key);
+      } catch (err) {
+        if (!(err instanceof TransportError) || !err.retryable || attempt >= this.attempts) throw err;
+        await this.backoff(attempt, options.signal);
+      }
+    }
+  }
+
+  /** Creates a job (no `id`) or replaces one (`id`). Returns the job id; a re-sent create returns the first id. */
+  saveJob(request: SaveJobRequest, options?: WriteOptions): Promise<OperationOutput<'saveJob'>> {
+    return this.call('saveJob', request, options);
+  }
+
+  /** Copies a job as `<name>_COPY`; returns the new id. */
+  copyJob(jobId: JobId, options?: WriteOptions): Promise<OperationOutput<'copyJob'>> {
+    return this.call('copyJob', { jobId }, options);
+  }
+
+  exportJob(jobId: JobId, options?: ReadOptions): Promise<ExportedJob> {
+    return this.call('exportJob', { jobId }, options);
+  }
+
+  /** Strongly consistent: sees a job as soon as `saveJob` returned. */
+  fetchJob(jobId: JobId, options?: ReadOptions): Promise<JobInfo> {
+    return this.call('fetchJob', { jobId }, options);
+  }
+
+  /** Every job of the app, deleted ones included. Trails writes by a moment (a search index). */
+  fetchAllJob(options?: ReadOptions): Promise<OperationOutput<'fetchAllJob'>> {
+    return this.call('fetchAllJob', {}, options);
+  }
+
+  /** Jobs matching every given condition. Trails writes by a moment, as `fetchAllJob`. */
+  queryJob(query: JobQuery = {}, options?: ReadOptions): Promise<OperationOutput<'queryJob'>> {
+    return this.call('queryJob', query, options);
+  }
+
+  async enableJob(jobId: JobId, options?: WriteOptions): Promise<void> {
+    await this.call('enableJob', { jobId }, options);
+  }
+
+  /** Pauses the job's schedule; `runJob` still runs it, as in PowerJob. */
+  async disableJob(jobId: JobId, options?: WriteOptions): Promise<void> {
+    await this.call('disableJob', { jobId }, options);
+  }
+
+  /** Soft delete (status 99); deleting again is a no-op, so a re-send is harmless. */
+  async deleteJob(jobId: JobId, options?: WriteOptions): Promise<void> {
+    await this.call('deleteJob', { jobId }, options);
+  }
+
+  /**
+   * Runs a job now, or `delay` ms after the server received the call. Returns the instance
+   * id; whatever the network does, one call makes one instance.
+   */
+  runJob(jobId: JobId, options: Omit<OperationInput<'runJob'>, 'jobId'> & WriteOptions = {}): Promise<OperationOutput<'runJob'>> {
+    const { signal, idempotencyKey, ...run } = options;
+    return this.call('runJob', { jobId, ...run }, { signal, idempotencyKey });
+  }
+
+  /** Stops a waiting or running instance; its processor sees `ctx.signal` abort. */
+  async stopInstance(instanceId: InstanceId, options?: WriteOptions): Promise<void> {
+    await this.call('stopInstance', { instanceId }, options);
+  }
+
+  /** Cancels a run that has not fired yet; refused (-501) once it has. */
+  async cancelInstance(instanceId: InstanceId, options?: WriteOptions): Promise<void> {
+    await this.call('cancelInstance', { instanceId }, options);
+  }
+
+  /** Runs a finished instance again under the same id; a re-sent retry starts no second run. */
+  async retryInstance(instanceId: InstanceId, options?: WriteOptions): Promise<void> {
+    await this.call('retryInstance', { instanceId }, options);
+  }
+
+  /** The status code; compare with `InstanceStatus.codes`. */
+  fetchInstanceStatus(instanceId: InstanceId, options?: ReadOptions): Promise<OperationOutput<'fetchInstanceStatus'>> {
+    return this.call('fetchInstanceStatus', { instanceId }, options);
+  }
+
+  /** Strongly consistent: sees an instance as soon as `runJob` returned. */
+  fetchInstanceInfo(instanceId: InstanceId, options?: ReadOptions): Promise<InstanceInfo> {
+    return this.call('fetchInstanceInfo', { instanceId }, options);
+  }
+
+  /** One page of instances (default: 10, newest first). Trails writes by a moment. */
+  queryInstance(query: InstanceQuery = {}, options?: ReadOptions): Promise<InstancePage> {
+    return this.call('queryInstance', query, options);
+  }
+
+  private async login(): Promise<Session> {
+    const { password, appName } = this.options;
+    const secret = typeof password === 'function' ? await password() : password;
+    const input: z.input<typeof authAppOperation.input> = { appName, encryptedPassword: md5Hex(secret), encryptType: 'md5' };
+    const envelope = await this.post('authApp', input, {}, 1, undefined, undefined);
+    if (!envelope.success) throw new TempojobError(envelope.message ?? 'authApp failed', envelope.code, 'authApp', undefined);
+    const data = envelope.data as z.output<typeof authAppOperation.output>;
+    return { appId: data.appId, token: data.token };
+  }
+
+  /** One HTTP exchange: an envelope, or a TransportError saying whether trying again makes sense. */
+  private async post(
+    operation: string,
+    input: unknown,
+    headers: Record<string, string>,
+    attempt: number,
+    key: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Envelope> {
+    signal?.throwIfAborted();
+    const failed = (message: string, retryable: boolean, status?: number, cause?: unknown) =>
+      new TransportError(`${operation}: ${message}`, operation, retryable, attempt, key, status, { cause });
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.fetchImpl(`${this.baseUrl}/openApi/${operation}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json; charset=utf-8', Accept: 'application/json', ...headers },
+        body: JSON.stringify(input ?? {}),
+        signal: combined,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (err) {
+      // The caller gave up: not a transport failure, and no further attempt.
+      if (signal?.aborted) throw signal.reason;
+      const why = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : `request failed (${(err as Error).message})`;
+      throw failed(why, true, undefined, err);
+    }
+    const envelope = parseEnvelope(text);
+    if (envelope) return envelope;
+    // A proxy's error page or a server that is restarting; 408/429 say "later", 4xx say "wrong place".
+    const retryable = status >= 500 || status === 408 || status === 429;
+    throw failed(`HTTP ${status} without a response envelope: ${text.slice(0, 200)}`, retryable, status);
+  }
+
+  private async backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
+    const base = this.backoffMs * 2 ** (failures - 1);
+    try {
+      await sleep(base / 2 + Math.random() * (base / 2), undefined, signal ? { signal } : undefined);
+    } catch (err) {
+      throw signal?.aborted ? signal.reason : err;
+    }
+  }
+}
+
+function parseEnvelope(text: string): Envelope | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null || typeof (body as { success?: unknown }).success !== 'boolean') return undefined;
+  const { success, data, message, code } = body as Partial<Envelope>;
+  return { success: success!, data: data ?? null, message: message ?? null, code: code ?? null };
+}
+
+/** Shorthand for `new TempojobClient(options)`. */
+export function createClient(options: ClientOptions): TempojobClient {
+  return new TempojobClient(options);
+}

@@ -1,0 +1,15 @@
+/**
+ * tempojob's typed client. Import from here rather than from the files behind it: this is
+ * the surface that stays stable. It loads no Express and no Temporal, only the server's
+ * zod schemas (so its types follow the server's), zod and node:crypto.
+ */
+export {
+  TempojobClient, createClient,
+  type ClientOptions, type FetchLike, type ReadOptions, type WriteOptions, type Session,
+  type OperationInput, type OperationOutput,
+  type SaveJobRequest, type JobQuery, type InstanceQuery, type JobInfo, type InstanceInfo, type InstancePage, type ExportedJob,
+  type JobId, type InstanceId,
+} from './client.js';
+export { TempojobError, TransportError } from './errors.js';
+export { operations, type OperationName } from '../api/operations.js';
+export { InstanceStatus, JobStatus } from '../domain/enums.js';

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operations, type OperationName } from '../src/api/operations.js';
+import type { OpenApiCaller } from './support/api-client.js';
+import { eventually } from './support/eventually.js';
+import { startTestStack, type TestStack } from './support/stack.js';
+
+/**
+ * One app can never see or touch another app's jobs or instances: every operation of the
+ * OpenAPI, called by an intruder with the victim's ids, answers as not found (or lists
+ * nothing of the victim's), and the victim's data is unchanged afterwards.
+ */
+
+let stack: TestStack;
+let victim: OpenApiCaller;
+let intruder: OpenApiCaller;
+let jobId: number;
+let instanceId: number;
+
+const job = { jobName: 'victim-job', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'p' };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  victim = (await stack.newApp('victim')).api;
+  intruder = (await stack.newApp('intruder')).api;
+  jobId = await victim.data<number>('saveJob', job);
+  instanceId = await victim.data<number>('runJob', { jobId, delay: 3_600_000 }, { form: true });
+  await eventually(() => victim.data<{ totalItems: number }>('queryInstance', { jobIdEq: jobId }), (page) => page.totalItems === 1);
+});
+afterAll(async () => {
+  await victim?.call('cancelInstance', { instanceId }, { form: true });
+  await stack?.close();
+});
+
+/** How the intruder aims each operation at the victim, and what a refusal looks like. */
+const attacks: Record<OperationName, () => { body: Record<string, unknown>; refused: (res: { success: boolean; data: unknown; message: string | null }) => boolean }> = {
+  saveJob: () => ({ body: { ...job, id: jobId, jobName: 'hijacked' }, refused: notFound('job') }),
+  copyJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  exportJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  fetchJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  fetchAllJob: () => ({ body: {}, refused: (res) => res.success && !(res.data as { id: number }[]).some((j) => j.id === jobId) }),
+  queryJob: () => ({ body: { idEq: jobId, appIdEq: victim.appId }, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
+  enableJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  disableJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  deleteJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  runJob: () => ({ body: { jobId }, refused: notFound('job') }),
+  stopInstance: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  cancelInstance: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  retryInstance: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  fetchInstanceStatus: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  fetchInstanceInfo: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  queryInstance: () => ({
+    body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
+    refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
+  }),
+};
+
+function notFound(kind: 'job' | 'instance') {
+  return (res: { success: boolean; message: string | null }) =>
+    !res.success && new RegExp(`${kind} \\d+ not found in app intruder-`).test(res.message ?? '');
+}
+
+describe('ownership', () => {
+  it('covers every operation of the OpenAPI', () => {
+    expect(Object.keys(attacks).sort()).toEqual(Object.keys(operations).sort());
+  });
+
+  it.each(Object.keys(operations) as OperationName[])('%s refuses another app\'s ids', async (operation) => {
+    const { body, refused } = attacks[operation]();
+    for (const form of [false, true]) {
+      const res = await intruder.call(operation, body, { form: form && operations[operation].form });
+      expect(res.headers.get('X-POWERJOB-AUTH-PASSED')).toBe('true');
+      expect(refused(res.body), `${operation}: ${JSON.stringify(res.body)}`).toBe(true);
+    }
+  });
+
+  it('leaves the victim\'s job and instance untouched', async () => {
+    expect(await victim.data('fetchJob', { jobId })).toMatchObject({ jobName: 'victim-job', status: 1 });
+    expect(await victim.data('fetchInstanceStatus', { instanceId })).toBe(1);
+    await expect.poll(async () => (await victim.data<unknown[]>('fetchAllJob')).length, { timeout: 5_000 }).toBe(1);
+  });
+});
