@@ -27,6 +27,10 @@ export const configSchema = z.object({
   TEMPOJOB_JWT_SECRET: z.string().min(32, 'TEMPOJOB_JWT_SECRET must be at least 32 characters').optional()
     .describe('HMAC secret for access tokens; required when running the API outside the embedded stack'),
   TEMPOJOB_TOKEN_TTL_SECONDS: duration.default(604_800).describe('access token lifetime (PowerJob: 7 days)'),
+  TEMPOJOB_DEFAULT_TIME_ZONE: z.string().min(1).default('UTC')
+    .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } },
+      'TEMPOJOB_DEFAULT_TIME_ZONE must be an IANA time zone, e.g. "UTC" or "Europe/Berlin"')
+    .describe('time zone of CRON and DAILY_TIME_INTERVAL jobs that name none'),
   TEMPOJOB_HEARTBEAT_TIMEOUT_MS: duration.default(10_000)
     .describe('a processor attempt whose worker stops heartbeating for this long counts as lost'),
   TEMPOJOB_API_CALL_TIMEOUT_MS: duration.default(10_000)

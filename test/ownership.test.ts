@@ -48,6 +48,11 @@ const attacks: Record<OperationName, () => { body: Record<string, unknown>; refu
   retryInstance: () => ({ body: { instanceId }, refused: notFound('instance') }),
   fetchInstanceStatus: () => ({ body: { instanceId }, refused: notFound('instance') }),
   fetchInstanceInfo: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  // Reads no stored data at all: it only computes fire times from its own input.
+  validateTimeExpression: () => ({
+    body: { timeExpressionType: 'CRON', timeExpression: '0 0 1 * * ?' },
+    refused: (res) => res.success && (res.data as unknown[]).length === 5,
+  }),
   queryInstance: () => ({
     body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,

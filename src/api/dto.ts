@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, InstanceType, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
+import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
 import type { InstanceView } from './instance-service.js';
 
 /**
@@ -21,6 +22,8 @@ export const jobInfoSchema = z.object({
   jobParams: z.string().nullable(),
   timeExpressionType: code('TimeExpressionType code: API=1, CRON=2, FIXED_RATE=3, FIXED_DELAY=4, WORKFLOW=5, DAILY_TIME_INTERVAL=11'),
   timeExpression: z.string().nullable(),
+  timeZone: z.string().describe('IANA zone the expression is read in'),
+  misfirePolicy: z.object({ type: z.enum(['SKIP', 'RUN_ONCE', 'CATCH_UP']), maxCatchUp: z.number(), thresholdMs: z.number() }),
   executeType: code('ExecuteType code: STANDALONE=1, BROADCAST=2, MAP_REDUCE=3, MAP=4'),
   processorType: code('ProcessorType code: BUILT_IN=1, EXTERNAL=4'),
   processorInfo: z.string(),
@@ -31,7 +34,7 @@ export const jobInfoSchema = z.object({
   taskRetryNum: z.number().int(),
   retryBackoff: z.object({ initialIntervalMs: z.number(), backoffCoefficient: z.number(), maximumIntervalMs: z.number() }),
   status: code('job status: ENABLE=1, DISABLE=2, DELETED=99'),
-  nextTriggerTime: z.number().nullable(),
+  nextTriggerTime: z.number().nullable().describe('epoch ms of the next fire of an enabled CRON, DAILY_TIME_INTERVAL or FIXED_RATE job'),
   minCpuCores: z.number(),
   minMemorySpace: z.number(),
   minDiskSpace: z.number(),
@@ -50,7 +53,12 @@ export const jobInfoSchema = z.object({
   gmtModified: isoDate,
 });
 
-export function jobInfoDTO(job: JobDefinition): z.infer<typeof jobInfoSchema> {
+export function nextTrigger(job: JobDefinition, now: number): number | null {
+  if (job.status !== 'ENABLE') return null;
+  return nextFireTimes(parseTimeExpression(job.timeExpressionType, job.timeExpression), job.timeZone, now, 1, job.lifeCycle)[0] ?? null;
+}
+
+export function jobInfoDTO(job: JobDefinition, now = Date.now()): z.infer<typeof jobInfoSchema> {
   return {
     id: job.id,
     jobName: job.jobName,
@@ -59,6 +67,8 @@ export function jobInfoDTO(job: JobDefinition): z.infer<typeof jobInfoSchema> {
     jobParams: job.jobParams,
     timeExpressionType: TimeExpressionType.codes[job.timeExpressionType],
     timeExpression: job.timeExpression,
+    timeZone: job.timeZone,
+    misfirePolicy: job.misfirePolicy,
     executeType: ExecuteType.codes[job.executeType],
     processorType: ProcessorType.codes[job.processorType],
     processorInfo: job.processorInfo,
@@ -69,7 +79,7 @@ export function jobInfoDTO(job: JobDefinition): z.infer<typeof jobInfoSchema> {
     taskRetryNum: job.taskRetryNum,
     retryBackoff: job.retryBackoff,
     status: JobStatus.codes[job.status],
-    nextTriggerTime: null,
+    nextTriggerTime: nextTrigger(job, now),
     minCpuCores: job.minCpuCores,
     minMemorySpace: job.minMemorySpace,
     minDiskSpace: job.minDiskSpace,

@@ -1,33 +1,43 @@
 import { randomInt } from 'node:crypto';
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { freshId, keyedId } from '../domain/ids.js';
 import type { JobDefinition } from '../domain/job.js';
-import { DEFAULT_RETRY_BACKOFF } from '../domain/job.js';
-import { jobScheduleId } from '../temporal/names.js';
+import { DEFAULT_MISFIRE_POLICY, DEFAULT_RETRY_BACKOFF } from '../domain/job.js';
+import { TimeExpressionError } from '../domain/schedule/errors.js';
+import { isValidTimeZone } from '../domain/schedule/zoned-time.js';
+import type { TimeRule } from '../domain/time-expression.js';
+import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
+import { toWallTime, type WallTime } from '../domain/schedule/zoned-time.js';
+import { fixedDelayClockId, jobScheduleId } from '../temporal/names.js';
+import { catchupWindowMs, scheduleSpecOf } from '../temporal/schedule-spec.js';
 import { SA } from '../temporal/search-attributes.js';
+import { fixedDelayWorkflow, reconfigureSignal } from '../workflows/fixed-delay.js';
 import type { ScheduledRunInput } from '../workflows/scheduled-run.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
-import type { SaveJobRequest } from './schemas.js';
+import type { z } from 'zod';
+import type { previewSchema, SaveJobRequest } from './schemas.js';
 
 /** Time types and execute types this release runs; the rest are refused, never silently accepted. */
-const SUPPORTED_TIME_TYPES = ['API'] as const;
+const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
 const SUPPORTED_EXECUTE_TYPES = ['STANDALONE'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
 /**
  * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
- * the schedule's action arguments, disabled means paused, and API jobs have no spec, so
- * they fire only through runJob. Reads by id are strongly consistent; listing goes
- * through Temporal's visibility index, which trails writes by a moment.
+ * the schedule's action arguments, disabled means paused. CRON, DAILY_TIME_INTERVAL and
+ * FIXED_RATE jobs are timed by the schedule's spec; API jobs have none (they run through
+ * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
+ * consistent; listing goes through Temporal's visibility index, which trails writes.
  */
 export class JobService {
   constructor(
     private readonly client: Client,
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
+    private readonly defaultTimeZone: string,
   ) {}
 
   async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: Idempotency | null): Promise<number> {
@@ -35,28 +45,29 @@ export class JobService {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
     checkSupported(request);
-    if (request.id != null) return this.update(app, request.id, request);
+    const timeZone = request.timeZone ?? this.defaultTimeZone;
+    if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
+    const rule = ruleOf(request);
+    if (request.id != null) return this.update(app, request.id, request, timeZone);
 
     for (let attempt = 0; ; attempt++) {
       const now = Date.now();
       const id = idempotency ? keyedId('job', app.appId, idempotency.key, attempt) : freshId(now, randomInt(1024));
-      const job = toDefinition(request, {
+      const job = toDefinition(request, timeZone, {
         id, appId: app.appId, gmtCreate: now,
         createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
       });
       try {
         await this.client.schedule.create({
           scheduleId: jobScheduleId(id),
-          spec: {},
-          action: this.actionFor(app, job),
-          policies: { overlap: 'ALLOW_ALL', catchupWindow: '1 minute' },
-          state: { paused: true, note: pauseNote(job) },
+          ...this.timing(app, job, rule),
           memo: { appId: app.appId },
           typedSearchAttributes: [
             { key: SA.appId, value: app.appId },
             { key: SA.jobId, value: id },
           ],
         });
+        await this.syncClock(app, job);
         return id;
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning) || attempt >= 5) throw err;
@@ -69,8 +80,8 @@ export class JobService {
     }
   }
 
-  private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest): Promise<number> {
-    await this.modify(app, id, (current) => toDefinition(request, {
+  private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest, timeZone: string): Promise<number> {
+    await this.modify(app, id, (current) => toDefinition(request, timeZone, {
       id, appId: app.appId, gmtCreate: current.gmtCreate, createdBy: current.createdBy,
     }));
     return id;
@@ -106,30 +117,79 @@ export class JobService {
     return this.save(app, { ...toRequest(source), id: null, jobName: `${source.jobName}_COPY` }, idempotency);
   }
 
+  /** The next fire times of an expression, as a user would check it before saving (PowerJob's console has this). */
+  preview(input: z.infer<typeof previewSchema>): { epochMs: number; local: string }[] {
+    const timeZone = input.timeZone ?? this.defaultTimeZone;
+    if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
+    const rule = ruleOf(input);
+    if (rule.type === 'API' || rule.type === 'FIXED_DELAY') {
+      throw new InvalidRequestError(`${rule.type} jobs have no fire times of their own to preview`);
+    }
+    const lifeCycle = input.lifeCycle ? { start: input.lifeCycle.start ?? undefined, end: input.lifeCycle.end ?? undefined } : null;
+    const fires = nextFireTimes(rule, timeZone, Date.now(), input.count, lifeCycle);
+    if (fires.length === 0) throw new InvalidRequestError('the expression never fires again (check the year field and the lifecycle window)');
+    return fires.map((epochMs) => ({ epochMs, local: formatWallTime(toWallTime(epochMs, timeZone)) }));
+  }
+
   /** The job as a SaveJobInfoRequest (enum names, no id), ready to be saved elsewhere. */
   async export(app: AuthenticatedApp, jobId: number): Promise<SaveJobRequest> {
     const source = await this.get(app, jobId);
     return { ...toRequest(source), id: null, jobName: `${source.jobName}_EXPORT_${Date.now()}` };
   }
 
-  /** Read-modify-write in one schedule update (one describe), refusing other apps' and deleted jobs. */
+  /**
+   * Read-modify-write in one schedule update (one describe), refusing other apps' and
+   * deleted jobs; the schedule's timing follows the new definition from its next fire.
+   */
   private async modify(app: AuthenticatedApp, jobId: number, change: (job: JobDefinition) => JobDefinition): Promise<void> {
     const notFound = () => new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+    let saved: JobDefinition | undefined;
     try {
       await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
         const current = jobOf(previous);
         if (!current || current.appId !== app.appId) throw notFound();
         if (current.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
-        const job = change(current);
-        return {
-          ...previous,
-          action: this.actionFor(app, job),
-          state: { ...previous.state, paused: true, note: pauseNote(job) },
-        };
+        saved = change(current);
+        return { ...previous, ...this.timing(app, saved, ruleOf(saved)) };
       });
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) throw notFound();
       throw err;
+    }
+    await this.syncClock(app, saved!);
+  }
+
+  /** Spec, action, policies and paused state of a job's schedule. */
+  private timing(app: AuthenticatedApp, job: JobDefinition, rule: TimeRule) {
+    const spec = job.status === 'DELETED' ? undefined : scheduleSpecOf(job, rule);
+    return {
+      spec: spec ?? {},
+      action: this.actionFor(app, job),
+      // Overlap is decided per fire (maxInstanceNum slots, misfire policy), so Temporal starts every fire.
+      policies: { overlap: 'ALLOW_ALL' as const, catchupWindow: catchupWindowMs(job, rule, Date.now()) },
+      state: { paused: !spec || job.status !== 'ENABLE', note: pauseNote(job) },
+    };
+  }
+
+  /** FIXED_DELAY jobs run on a clock workflow while enabled; anything else has none. */
+  private async syncClock(app: AuthenticatedApp, job: JobDefinition): Promise<void> {
+    const workflowId = fixedDelayClockId(job.id);
+    if (job.timeExpressionType === 'FIXED_DELAY' && job.status === 'ENABLE') {
+      const run: ScheduledRunInput = { job, appName: app.appName, heartbeatTimeoutMs: this.heartbeatTimeoutMs };
+      await this.client.workflow.signalWithStart(fixedDelayWorkflow, {
+        workflowId,
+        taskQueue: this.coreTaskQueue,
+        args: [{ run, nextFireTime: null }],
+        signal: reconfigureSignal,
+        signalArgs: [run],
+        typedSearchAttributes: [{ key: SA.appId, value: app.appId }, { key: SA.jobId, value: job.id }],
+      });
+      return;
+    }
+    try {
+      await this.client.workflow.getHandle(workflowId).cancel();
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
   }
 
@@ -168,7 +228,24 @@ function jobOf(description: Pick<ScheduleDescription, 'action'>): JobDefinition 
 function pauseNote(job: JobDefinition): string {
   if (job.status === 'DELETED') return 'deleted';
   if (job.status === 'DISABLE') return 'disabled';
-  return 'API job: runs only through runJob';
+  if (job.timeExpressionType === 'API') return 'API job: runs only through runJob';
+  if (job.timeExpressionType === 'FIXED_DELAY') return `FIXED_DELAY job: timed by workflow ${fixedDelayClockId(job.id)}`;
+  return `${job.timeExpressionType} ${job.timeExpression} (${job.timeZone})`;
+}
+
+function formatWallTime(w: WallTime): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${w.year}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+}
+
+/** The parsed time rule, or InvalidRequestError saying what is wrong with the expression. */
+export function ruleOf(job: Pick<JobDefinition, 'timeExpressionType' | 'timeExpression'>): TimeRule {
+  try {
+    return parseTimeExpression(job.timeExpressionType, job.timeExpression);
+  } catch (err) {
+    if (err instanceof TimeExpressionError) throw new InvalidRequestError(`invalid timeExpression: ${err.message}`);
+    throw err;
+  }
 }
 
 function checkSupported(request: SaveJobRequest): void {
@@ -184,15 +261,18 @@ function checkSupported(request: SaveJobRequest): void {
 
 function toDefinition(
   request: SaveJobRequest,
+  timeZone: string,
   fixed: Pick<JobDefinition, 'id' | 'appId' | 'gmtCreate' | 'createdBy'>,
 ): JobDefinition {
   return {
     ...fixed,
+    timeZone,
+    misfirePolicy: request.misfirePolicy ? { ...DEFAULT_MISFIRE_POLICY, ...request.misfirePolicy } : DEFAULT_MISFIRE_POLICY,
     jobName: request.jobName,
     jobDescription: request.jobDescription,
     jobParams: request.jobParams,
     timeExpressionType: request.timeExpressionType,
-    timeExpression: request.timeExpressionType === 'API' ? null : request.timeExpression,
+    timeExpression: request.timeExpressionType === 'API' ? null : request.timeExpression?.trim() ?? null,
     executeType: request.executeType,
     processorType: request.processorType,
     processorInfo: request.processorInfo,

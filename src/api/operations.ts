@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { instanceInfoSchema, jobInfoSchema, pageSchema } from './dto.js';
 import { instanceQuerySchema, jobQuerySchema } from './queries.js';
-import { authAppSchema, instanceIdSchema, jobIdSchema, runJobSchema, saveJobSchema } from './schemas.js';
+import { authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, saveJobSchema } from './schemas.js';
 
 /**
  * The OpenAPI's operations: one table that the router registers and the OpenAPI 3.1
@@ -39,6 +39,13 @@ export const operations = {
   fetchInstanceStatus: { summary: 'Status code of an instance', input: instanceIdSchema, output: id.describe('InstanceStatus code'), mutating: false, form: true },
   fetchInstanceInfo: { summary: 'One instance', input: instanceIdSchema, output: instanceInfoSchema, mutating: false, form: true },
   queryInstance: { summary: 'Instances matching an InstancePageQuery, paged and sorted', input: instanceQuerySchema, output: pageSchema(instanceInfoSchema), mutating: false, form: false },
+  validateTimeExpression: {
+    summary: 'Check a time expression and preview its next fire times (nothing is saved)',
+    input: previewSchema,
+    output: z.array(z.object({ epochMs: z.number(), local: z.string().describe('wall time in the time zone, YYYY-MM-DD HH:mm:ss') })),
+    mutating: false,
+    form: false,
+  },
 } satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof operations;

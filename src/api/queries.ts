@@ -39,7 +39,7 @@ const inList = (code: number, list: number[] | null | undefined) => list == null
 const lt = (value: number | null, bound: number | null | undefined) => bound == null || (value !== null && value < bound);
 const gt = (value: number | null, bound: number | null | undefined) => bound == null || (value !== null && value > bound);
 
-export function matchesJobQuery(job: JobDefinition, q: JobQuery): boolean {
+export function matchesJobQuery(job: JobDefinition, q: JobQuery, nextTriggerTime: number | null): boolean {
   return eq(job.id, q.idEq) && lt(job.id, q.idLt) && gt(job.id, q.idGt)
     && eq(job.jobName, q.jobNameEq) && like(job.jobName, q.jobNameLike)
     && like(job.jobDescription, q.jobDescriptionLike) && like(job.jobParams, q.jobParamsLike)
@@ -48,8 +48,8 @@ export function matchesJobQuery(job: JobDefinition, q: JobQuery): boolean {
     && inList(ProcessorType.codes[job.processorType], q.processorTypeIn)
     && eq(job.processorInfo, q.processorInfoEq) && like(job.processorInfo, q.processorInfoLike)
     && inList(JobStatus.codes[job.status], q.statusIn)
-    // API jobs have no next trigger time, so any bound on it excludes them (as SQL NULL would).
-    && lt(null, q.nextTriggerTimeLt) && gt(null, q.nextTriggerTimeGt)
+    // Jobs without a next trigger time fail any bound on it, as SQL NULL would.
+    && lt(nextTriggerTime, q.nextTriggerTimeLt) && gt(nextTriggerTime, q.nextTriggerTimeGt)
     && like(job.notifyUserIds.join(','), q.notifyUserIdsLike)
     && lt(job.gmtCreate, q.gmtCreateLt) && gt(job.gmtCreate, q.gmtCreateGt)
     && lt(job.gmtModified, q.gmtModifiedLt) && gt(job.gmtModified, q.gmtModifiedGt)

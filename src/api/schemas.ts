@@ -32,6 +32,12 @@ export const saveJobSchema = z.object({
   jobParams: text(MAX_PARAMS_LENGTH),
   timeExpressionType: enumName(TimeExpressionType.names),
   timeExpression: text(),
+  timeZone: z.string().trim().min(1).nullish().describe('IANA time zone for CRON and DAILY_TIME_INTERVAL (default: the server\'s TEMPOJOB_DEFAULT_TIME_ZONE)'),
+  misfirePolicy: z.object({
+    type: z.enum(['SKIP', 'RUN_ONCE', 'CATCH_UP']),
+    maxCatchUp: integer('misfirePolicy.maxCatchUp').pipe(z.number().min(1, 'misfirePolicy.maxCatchUp must be >= 1').max(1000, 'misfirePolicy.maxCatchUp must be <= 1000')).optional(),
+    thresholdMs: integer('misfirePolicy.thresholdMs').pipe(z.number().min(0)).optional(),
+  }).refine((p) => p.type !== 'CATCH_UP' || p.maxCatchUp !== undefined, 'misfirePolicy.maxCatchUp is required for CATCH_UP').nullish(),
   executeType: enumName(ExecuteType.names),
   processorType: enumName(ProcessorType.names),
   processorInfo: z.string({ message: 'processorInfo is required: the name of the processor to run' }).trim().min(1, 'processorInfo must not be empty').max(512),
@@ -68,6 +74,14 @@ export const saveJobSchema = z.object({
   advancedRuntimeConfig: z.object({ taskTrackerBehavior: integer('advancedRuntimeConfig.taskTrackerBehavior') }).nullish(),
 });
 export type SaveJobRequest = z.infer<typeof saveJobSchema>;
+
+export const previewSchema = z.object({
+  timeExpressionType: enumName(TimeExpressionType.names),
+  timeExpression: text(),
+  timeZone: z.string().trim().min(1).nullish(),
+  count: integer('count').pipe(z.number().min(1, 'count must be >= 1').max(100, 'count must be <= 100')).nullish().transform((v) => v ?? 5),
+  lifeCycle: z.object({ start: nonNegative('lifeCycle.start').nullish(), end: nonNegative('lifeCycle.end').nullish() }).nullish(),
+});
 
 export const jobIdSchema = z.object({ jobId: id('jobId') });
 export const instanceIdSchema = z.object({ instanceId: id('instanceId') });

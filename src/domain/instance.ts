@@ -34,6 +34,7 @@ export interface InstanceState {
 export const SystemResult = {
   canceledByUser: 'canceled by user',
   stoppedByUser: 'user stop instance,interrupted success',
+  stoppedWithJob: 'stopped: its job was disabled or deleted',
   timeout: 'instance execute timeout',
   tooManyInstances: (running: number, max: number) => `too many instances(${running}>${max})`,
 } as const;

@@ -19,6 +19,20 @@ export const DEFAULT_RETRY_BACKOFF: RetryBackoff = {
   maximumIntervalMs: 60_000,
 };
 
+/**
+ * What to do with fires missed while the system was down (beyond PowerJob, which has no
+ * such setting). A fire is missed when it starts more than `thresholdMs` after its time.
+ * SKIP drops missed fires; RUN_ONCE runs only the newest of them; CATCH_UP runs the
+ * newest `maxCatchUp`.
+ */
+export interface MisfirePolicy {
+  type: 'SKIP' | 'RUN_ONCE' | 'CATCH_UP';
+  maxCatchUp: number;
+  thresholdMs: number;
+}
+
+export const DEFAULT_MISFIRE_POLICY: MisfirePolicy = { type: 'RUN_ONCE', maxCatchUp: 1, thresholdMs: 5_000 };
+
 export interface LifeCycle {
   start?: number;
   end?: number;
@@ -45,6 +59,9 @@ export interface JobDefinition {
   jobParams: string | null;
   timeExpressionType: TimeExpressionTypeName;
   timeExpression: string | null;
+  /** IANA zone CRON and DAILY_TIME_INTERVAL expressions are read in. */
+  timeZone: string;
+  misfirePolicy: MisfirePolicy;
   executeType: ExecuteTypeName;
   processorType: ProcessorTypeName;
   processorInfo: string;

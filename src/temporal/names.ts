@@ -20,6 +20,11 @@ export function jobScheduleId(jobId: number): string {
   return `tempojob-job-${jobId}`;
 }
 
+/** The clock that times a FIXED_DELAY job while it is enabled. */
+export function fixedDelayClockId(jobId: number): string {
+  return `tempojob-job-clock-${jobId}`;
+}
+
 export function jobSlotsWorkflowId(jobId: number): string {
   return `tempojob-job-slots-${jobId}`;
 }

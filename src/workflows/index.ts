@@ -3,3 +3,4 @@ export { instanceWorkflow, cancelInstanceUpdate, stopInstanceUpdate } from './in
 export { jobSlotsWorkflow } from './job-slots.js';
 export { appDirectoryWorkflow } from './app-directory.js';
 export { scheduledRunWorkflow } from './scheduled-run.js';
+export { fixedDelayWorkflow } from './fixed-delay.js';

@@ -88,70 +88,81 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
     return state;
   };
 
-  const wait = input.expectedTriggerTime - Date.now();
-  if (wait > 0) await condition(() => cancelRequested || stopRequested, wait);
-  if (cancelRequested) return finish('CANCELED', SystemResult.canceledByUser);
-  if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
-
-  const maxAttempts = job.instanceRetryNum + 1;
-  const dispatchedAt = Date.now();
-  const deadline = job.instanceTimeLimit > 0 ? dispatchedAt + job.instanceTimeLimit : dispatchedAt + NO_TIME_LIMIT_MS;
-
-  if (job.maxInstanceNum > 0) {
-    const slot = await acquireJobSlot({ jobId: job.id, instanceId: input.instanceId, maxInstanceNum: job.maxInstanceNum });
-    if (!slot.acquired) {
-      return finish('FAILED', SystemResult.tooManyInstances(slot.running, job.maxInstanceNum));
-    }
-  }
   try {
-    for (let attempt = 1; ; attempt++) {
-      record({
-        status: 'RUNNING',
-        runningTimes: state.runningTimes + 1,
-        actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
-      });
-      const { runProcessor } = proxyActivities<ProcessorActivities>({
-        taskQueue: appTaskQueue(input.appName),
-        startToCloseTimeout: Math.max(1, deadline - Date.now()),
-        heartbeatTimeout: input.heartbeatTimeoutMs,
-        retry: { maximumAttempts: 1 },
-        cancellationType: 'TRY_CANCEL',
-        summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}`,
-      });
-      const request: ProcessRequest = {
-        instanceId: input.instanceId,
-        jobId: job.id,
-        appName: input.appName,
-        processorInfo: job.processorInfo,
-        jobParams: job.jobParams,
-        instanceParams: input.instanceParams,
-        attempt: state.runningTimes,
-        maxAttempts: input.previousRunningTimes + maxAttempts,
-        idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
-      };
-      let failure: string;
-      try {
-        const outcome = await attemptScope.run(() => runProcessor(request));
-        state.taskTrackerAddress = outcome.workerIdentity;
-        if (outcome.success) return finish('SUCCEED', outcome.msg);
-        failure = outcome.msg ?? 'processor reported failure';
-      } catch (err) {
-        if (stopRequested || isCancellation(err)) return finish('STOPPED', SystemResult.stoppedByUser);
-        if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = err.identity;
-        if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return finish('FAILED', SystemResult.timeout);
-        failure = describeFailure(err);
-      }
-      if (attempt >= maxAttempts) return finish('FAILED', failure);
-      const backoff = backoffMs(job.retryBackoff, attempt);
-      if (Date.now() + backoff >= deadline) return finish('FAILED', SystemResult.timeout);
-      record({ status: 'WAITING_DISPATCH', result: truncate(`attempt ${attempt} failed: ${failure}`) });
-      if (await condition(() => stopRequested, backoff)) return finish('STOPPED', SystemResult.stoppedByUser);
-    }
-  } finally {
+    return await run();
+  } catch (err) {
+    // Cancelling the workflow itself (e.g. its FIXED_DELAY clock was disabled) stops the run.
+    if (isCancellation(err)) return finish('STOPPED', SystemResult.stoppedWithJob);
+    throw err;
+  }
+
+  async function run(): Promise<InstanceState> {
+    const wait = input.expectedTriggerTime - Date.now();
+    if (wait > 0) await condition(() => cancelRequested || stopRequested, wait);
+    if (cancelRequested) return finish('CANCELED', SystemResult.canceledByUser);
+    if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+
+    const maxAttempts = job.instanceRetryNum + 1;
+    const dispatchedAt = Date.now();
+    const deadline = job.instanceTimeLimit > 0 ? dispatchedAt + job.instanceTimeLimit : dispatchedAt + NO_TIME_LIMIT_MS;
+
     if (job.maxInstanceNum > 0) {
-      await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(jobSlotsWorkflowId(job.id)).signal(releaseSlotSignal, { instanceId: input.instanceId }),
-      );
+      const slot = await acquireJobSlot({ jobId: job.id, instanceId: input.instanceId, maxInstanceNum: job.maxInstanceNum });
+      if (!slot.acquired) {
+        return finish('FAILED', SystemResult.tooManyInstances(slot.running, job.maxInstanceNum));
+      }
+    }
+    try {
+      for (let attempt = 1; ; attempt++) {
+        record({
+          status: 'RUNNING',
+          runningTimes: state.runningTimes + 1,
+          actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
+        });
+        const { runProcessor } = proxyActivities<ProcessorActivities>({
+          taskQueue: appTaskQueue(input.appName),
+          startToCloseTimeout: Math.max(1, deadline - Date.now()),
+          heartbeatTimeout: input.heartbeatTimeoutMs,
+          retry: { maximumAttempts: 1 },
+          cancellationType: 'TRY_CANCEL',
+          summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}`,
+        });
+        const request: ProcessRequest = {
+          instanceId: input.instanceId,
+          jobId: job.id,
+          appName: input.appName,
+          processorInfo: job.processorInfo,
+          jobParams: job.jobParams,
+          instanceParams: input.instanceParams,
+          attempt: state.runningTimes,
+          maxAttempts: input.previousRunningTimes + maxAttempts,
+          idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
+        };
+        let failure: string;
+        try {
+          const outcome = await attemptScope.run(() => runProcessor(request));
+          state.taskTrackerAddress = outcome.workerIdentity;
+          if (outcome.success) return finish('SUCCEED', outcome.msg);
+          failure = outcome.msg ?? 'processor reported failure';
+        } catch (err) {
+          if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+          if (isCancellation(err)) throw err;
+          if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = err.identity;
+          if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return finish('FAILED', SystemResult.timeout);
+          failure = describeFailure(err);
+        }
+        if (attempt >= maxAttempts) return finish('FAILED', failure);
+        const backoff = backoffMs(job.retryBackoff, attempt);
+        if (Date.now() + backoff >= deadline) return finish('FAILED', SystemResult.timeout);
+        record({ status: 'WAITING_DISPATCH', result: truncate(`attempt ${attempt} failed: ${failure}`) });
+        if (await condition(() => stopRequested, backoff)) return finish('STOPPED', SystemResult.stoppedByUser);
+      }
+    } finally {
+      if (job.maxInstanceNum > 0) {
+        await CancellationScope.nonCancellable(() =>
+          getExternalWorkflowHandle(jobSlotsWorkflowId(job.id)).signal(releaseSlotSignal, { instanceId: input.instanceId }),
+        );
+      }
     }
   }
 }

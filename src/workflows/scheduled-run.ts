@@ -1,8 +1,10 @@
-import { ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { keyedId } from '../domain/ids.js';
+import type { InstanceInput } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
+import { isFireOf, nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
 import { instanceStartOptions } from '../temporal/instance-start.js';
 import { instanceWorkflow } from './instance.js';
 
@@ -15,28 +17,48 @@ export interface ScheduledRunInput {
 
 const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
-/**
- * The action of every job's schedule: one fire becomes one instance. The instance id is
- * derived from the job and the nominal fire time, so a fire can never yield two instances.
- */
-export async function scheduledRunWorkflow({ job, appName, heartbeatTimeoutMs }: ScheduledRunInput): Promise<void> {
-  const info = workflowInfo();
-  const fireTime = (info.typedSearchAttributes.get(TemporalScheduledStartTime) ?? new Date(info.startTime)).getTime();
-  const input = {
+/** The instance a fire of a job becomes: its id is derived from the job and the fire time, so one fire is one instance. */
+export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: ScheduledRunInput, fireTime: number, now: number): InstanceInput {
+  return {
     instanceId: keyedId('fire', job.appId, job.id, fireTime),
     appName,
     job: snapshotOf(job),
     instanceParams: null,
     expectedTriggerTime: fireTime,
     previousRunningTimes: 0,
-    createdAt: Date.now(),
+    createdAt: now,
     createdBy: null,
     retriedBy: null,
     heartbeatTimeoutMs,
   };
-  await executeChild(instanceWorkflow, {
-    ...instanceStartOptions(input),
+}
+
+/**
+ * The action of every timed job's schedule: one fire becomes one instance, unless the
+ * fire is not one of the exact rule's (superset calendars, DST repeats) or the job's
+ * misfire policy drops it. The result says what happened, in the schedule's recent actions.
+ */
+export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<string> {
+  const { job } = input;
+  const info = workflowInfo();
+  const fireTime = (info.typedSearchAttributes.get(TemporalScheduledStartTime) ?? new Date(info.startTime)).getTime();
+  const rule = parseTimeExpression(job.timeExpressionType, job.timeExpression);
+  if (!isFireOf(rule, job.timeZone, fireTime)) return `not a fire of "${job.timeExpression}" in ${job.timeZone}`;
+
+  const now = Date.now();
+  const lateness = now - fireTime;
+  const policy = job.misfirePolicy;
+  if (lateness > policy.thresholdMs) {
+    // A missed fire. Keep it only if fewer than `kept` newer fires were missed too.
+    const kept = policy.type === 'SKIP' ? 0 : policy.type === 'RUN_ONCE' ? 1 : policy.maxCatchUp;
+    const newerMissed = nextFireTimes(rule, job.timeZone, fireTime, kept).filter((t) => now - t > policy.thresholdMs).length;
+    if (newerMissed >= kept) return `missed by ${lateness} ms; dropped by misfire policy ${policy.type}`;
+  }
+  const instance = fireInstanceInput(input, fireTime, now);
+  await startChild(instanceWorkflow, {
+    ...instanceStartOptions(instance),
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
+  return `instance ${instance.instanceId}`;
 }

@@ -4,7 +4,7 @@ import { InstanceStatus } from '../../domain/enums.js';
 import type { AppService } from '../app-service.js';
 import type { AuthenticatedApp, TokenService } from '../auth.js';
 import { AUTH_HEADERS, requireApp } from '../auth.js';
-import { instanceInfoDTO, jobInfoDTO } from '../dto.js';
+import { instanceInfoDTO, jobInfoDTO, nextTrigger } from '../dto.js';
 import { ok } from '../envelope.js';
 import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
 import { idempotencyOf, type Idempotency } from '../idempotency.js';
@@ -33,8 +33,12 @@ function handlers({ jobs, instances }: OpenApiDeps): { [K in OperationName]: Han
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
     exportJob: (app, { jobId }) => jobs.export(app, jobId),
     fetchJob: async (app, { jobId }) => jobInfoDTO(await jobs.get(app, jobId)),
-    fetchAllJob: async (app) => (await jobs.list(app)).map(jobInfoDTO),
-    queryJob: async (app, query) => (await jobs.list(app)).filter((job) => matchesJobQuery(job, query)).map(jobInfoDTO),
+    fetchAllJob: async (app) => (await jobs.list(app)).map((job) => jobInfoDTO(job)),
+    queryJob: async (app, query) => {
+      const now = Date.now();
+      return (await jobs.list(app)).filter((job) => matchesJobQuery(job, query, nextTrigger(job, now))).map((job) => jobInfoDTO(job, now));
+    },
+    validateTimeExpression: async (_app, input) => jobs.preview(input),
     enableJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'ENABLE'); return null; },
     disableJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'DISABLE'); return null; },
     deleteJob: async (app, { jobId }) => { await jobs.setStatus(app, jobId, 'DELETED'); return null; },
