@@ -20,7 +20,7 @@ import { uniqueName } from './support/stack.js';
  * missed fire, RUN_ONCE exactly one, CATCH_UP(3) exactly three; nothing fires twice.
  */
 
-const THRESHOLD_MS = 1_000;
+const THRESHOLD_MS = 5_000;
 const OUTAGE_MS = 20_000;
 const dir = mkdtempSync(join(tmpdir(), 'tempojob-misfire-'));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -75,12 +75,12 @@ describe('misfire policies after an outage', () => {
       ? readFileSync(recordFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { instanceId: number; at: number })
       : [];
     const infoOf = (instanceId: number) =>
-      caller.data<{ jobId: number; expectedTriggerTime: number; actualTriggerTime: number }>('fetchInstanceInfo', { instanceId });
+      caller.data<{ jobId: number; expectedTriggerTime: number; actualTriggerTime: number; catchUp: boolean }>('fetchInstanceInfo', { instanceId });
     const firesByJob = async () => {
-      const byJob = new Map<number, { expected: number; lateness: number }[]>();
+      const byJob = new Map<number, { expected: number; catchUp: boolean }[]>();
       for (const { instanceId } of executions()) {
         const info = await infoOf(instanceId);
-        byJob.set(info.jobId, [...(byJob.get(info.jobId) ?? []), { expected: info.expectedTriggerTime, lateness: info.actualTriggerTime - info.expectedTriggerTime }]);
+        byJob.set(info.jobId, [...(byJob.get(info.jobId) ?? []), { expected: info.expectedTriggerTime, catchUp: info.catchUp }]);
       }
       return byJob;
     };
@@ -98,13 +98,15 @@ describe('misfire policies after an outage', () => {
 
     const ran = executions();
     expect(new Set(ran.map((e) => e.instanceId)).size).toBe(ran.length);
-    const missedRuns: Record<string, number> = {};
+    const catchUps: Record<string, number> = {};
     for (const [name, jobId] of Object.entries(jobs)) {
       const fires = byJob.get(jobId)!;
       expect(new Set(fires.map((f) => f.expected)).size, `${name}: one instance per fire time`).toBe(fires.length);
       expect(fires.every((f) => f.expected % 2000 === 0)).toBe(true);
-      missedRuns[name] = fires.filter((f) => f.expected > stoppedAt && f.lateness > THRESHOLD_MS).length;
+      // Fires due while Temporal was down or starting up are late; only the policy's picks run.
+      catchUps[name] = fires.filter((f) => f.expected > stoppedAt && f.catchUp).length;
+      expect(fires.filter((f) => !f.catchUp && f.expected > stoppedAt && f.expected < restartedAt - THRESHOLD_MS), name).toEqual([]);
     }
-    expect(missedRuns).toEqual({ SKIP: 0, RUN_ONCE: 1, CATCH_UP: 3 });
+    expect(catchUps).toEqual({ SKIP: 0, RUN_ONCE: 1, CATCH_UP: 3 });
   });
 });

@@ -114,6 +114,7 @@ export const instanceInfoSchema = z.object({
   finishedTime: z.number().nullable().describe('epoch ms'),
   taskTrackerAddress: z.string().describe('identity of the worker that ran the last attempt, or N/A'),
   runningTimes: z.number().int(),
+  catchUp: z.boolean().describe('a fire missed during an outage, run late by the job\'s misfire policy'),
   gmtCreate: isoDate,
   gmtModified: isoDate,
 });
@@ -134,6 +135,7 @@ export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfo
     finishedTime: view.finishedTime,
     taskTrackerAddress: view.taskTrackerAddress ?? 'N/A',
     runningTimes: view.runningTimes,
+    catchUp: view.catchUp ?? false,
     gmtCreate: iso(view.createdAt)!,
     gmtModified: iso(view.updatedAt)!,
   };

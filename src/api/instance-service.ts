@@ -63,6 +63,7 @@ export class InstanceService {
         createdAt: receivedAt,
         createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
         retriedBy: null,
+        catchUp: false,
         heartbeatTimeoutMs: this.heartbeatTimeoutMs,
       };
       try {
@@ -170,6 +171,7 @@ export class InstanceService {
       createdAt: instance.createdAt,
       createdBy: instance.createdBy,
       retriedBy: idempotency?.key ?? null,
+      catchUp: false,
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
     };
     try {

@@ -15,6 +15,8 @@ export interface InstanceInput {
   createdBy: { idempotencyKey: string; requestHash: string } | null;
   /** The Idempotency-Key of the retryInstance call that started this run, if any. */
   retriedBy: string | null;
+  /** A fire missed during an outage that the job's misfire policy runs late. */
+  catchUp: boolean;
   /** An attempt whose worker stops heartbeating for this long counts as lost. */
   heartbeatTimeoutMs: number;
 }

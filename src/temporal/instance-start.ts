@@ -16,6 +16,7 @@ export interface RunMemo {
   createdAt: number;
   createdBy: InstanceInput['createdBy'];
   retriedBy: string | null;
+  catchUp: boolean;
 }
 
 export function initialInstanceState(input: InstanceInput): InstanceState {
@@ -44,6 +45,7 @@ export function instanceStartOptions(input: InstanceInput) {
     createdAt: input.createdAt,
     createdBy: input.createdBy,
     retriedBy: input.retriedBy,
+    catchUp: input.catchUp,
   };
   return {
     workflowId: instanceWorkflowId(input.instanceId),

@@ -25,6 +25,11 @@ export function fixedDelayClockId(jobId: number): string {
   return `tempojob-job-clock-${jobId}`;
 }
 
+/** Decides which missed fires of a job run after an outage. */
+export function misfireLedgerId(jobId: number): string {
+  return `tempojob-job-misfires-${jobId}`;
+}
+
 export function jobSlotsWorkflowId(jobId: number): string {
   return `tempojob-job-slots-${jobId}`;
 }

@@ -4,3 +4,4 @@ export { jobSlotsWorkflow } from './job-slots.js';
 export { appDirectoryWorkflow } from './app-directory.js';
 export { scheduledRunWorkflow } from './scheduled-run.js';
 export { fixedDelayWorkflow } from './fixed-delay.js';
+export { misfireLedgerWorkflow } from './misfire-ledger.js';

@@ -1,11 +1,12 @@
-import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { keyedId } from '../domain/ids.js';
 import type { InstanceInput } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
-import { isFireOf, nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
+import { isFireOf, parseTimeExpression } from '../domain/time-expression.js';
 import { instanceStartOptions } from '../temporal/instance-start.js';
+import type { CoreActivities } from '../activities/index.js';
 import { instanceWorkflow } from './instance.js';
 
 /** What a job's schedule hands to each of its fires. */
@@ -16,6 +17,11 @@ export interface ScheduledRunInput {
 }
 
 const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
+
+const { decideLateFire } = proxyActivities<CoreActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '10 seconds' },
+});
 
 /** The instance a fire of a job becomes: its id is derived from the job and the fire time, so one fire is one instance. */
 export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: ScheduledRunInput, fireTime: number, now: number): InstanceInput {
@@ -29,6 +35,7 @@ export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: Schedule
     createdAt: now,
     createdBy: null,
     retriedBy: null,
+    catchUp: false,
     heartbeatTimeoutMs,
   };
 }
@@ -40,6 +47,7 @@ export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: Schedule
  */
 export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<string> {
   const { job } = input;
+  const policy = job.misfirePolicy;
   const info = workflowInfo();
   const fireTime = (info.typedSearchAttributes.get(TemporalScheduledStartTime) ?? new Date(info.startTime)).getTime();
   const rule = parseTimeExpression(job.timeExpressionType, job.timeExpression);
@@ -47,18 +55,17 @@ export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<st
 
   const now = Date.now();
   const lateness = now - fireTime;
-  const policy = job.misfirePolicy;
+  let catchUp = false;
   if (lateness > policy.thresholdMs) {
-    // A missed fire. Keep it only if fewer than `kept` newer fires were missed too.
-    const kept = policy.type === 'SKIP' ? 0 : policy.type === 'RUN_ONCE' ? 1 : policy.maxCatchUp;
-    const newerMissed = nextFireTimes(rule, job.timeZone, fireTime, kept).filter((t) => now - t > policy.thresholdMs).length;
-    if (newerMissed >= kept) return `missed by ${lateness} ms; dropped by misfire policy ${policy.type}`;
+    const decision = await decideLateFire({ job, fireTime, askedAt: now });
+    if (decision === 'dropped') return `missed by ${lateness} ms; dropped by misfire policy ${policy.type}`;
+    catchUp = decision === 'catch-up';
   }
-  const instance = fireInstanceInput(input, fireTime, now);
+  const instance = { ...fireInstanceInput(input, fireTime, now), catchUp };
   await startChild(instanceWorkflow, {
     ...instanceStartOptions(instance),
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
-  return `instance ${instance.instanceId}`;
+  return `instance ${instance.instanceId}${catchUp ? ` (catch-up of a fire missed by ${lateness} ms)` : ''}`;
 }
