@@ -5,7 +5,6 @@
  */
 
 export const MS_PER_DAY = 86_400_000;
-export const SECONDS_PER_DAY = 86_400;
 
 export interface CivilDate {
   year: number;

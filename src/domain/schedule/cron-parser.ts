@@ -20,31 +20,33 @@ interface FieldSpec {
   wraps: boolean;
   /** The value rule, quoted when a value is out of range. */
   rule: string;
+  /** Largest n in a step "x/n" (Quartz's limits: 59 for seconds and minutes, 23 for hours, …). */
+  maxStep: number;
   /** Field-specific syntax beyond numbers, *, ranges, steps and lists, for the "expected …" hint. */
   extraSyntax?: string;
   /** Only the two day fields take "?" ("no restriction from this field"). */
   takesQuestionMark?: boolean;
 }
 
-const SECOND: FieldSpec = { name: 'second', min: 0, max: 59, wraps: true, rule: 'values must be 0-59' };
-const MINUTE: FieldSpec = { name: 'minute', min: 0, max: 59, wraps: true, rule: 'values must be 0-59' };
-const HOUR: FieldSpec = { name: 'hour', min: 0, max: 23, wraps: true, rule: 'values must be 0-23' };
+const SECOND: FieldSpec = { name: 'second', min: 0, max: 59, maxStep: 59, wraps: true, rule: 'values must be 0-59' };
+const MINUTE: FieldSpec = { name: 'minute', min: 0, max: 59, maxStep: 59, wraps: true, rule: 'values must be 0-59' };
+const HOUR: FieldSpec = { name: 'hour', min: 0, max: 23, maxStep: 23, wraps: true, rule: 'values must be 0-23' };
 const DAY_OF_MONTH: FieldSpec = {
-  name: 'day of month', min: 1, max: 31, wraps: true, rule: 'values must be 1-31',
+  name: 'day of month', min: 1, max: 31, maxStep: 31, wraps: true, rule: 'values must be 1-31',
   extraSyntax: '?, L, L-n, LW or nW', takesQuestionMark: true,
 };
 const MONTH: FieldSpec = {
-  name: 'month', min: 1, max: 12, names: MONTH_NAMES, wraps: true, rule: 'values must be 1-12 or JAN-DEC',
+  name: 'month', min: 1, max: 12, maxStep: 12, names: MONTH_NAMES, wraps: true, rule: 'values must be 1-12 or JAN-DEC',
 };
 // Quartz counts weekdays 1-7 from Sunday; standard cron 0-7 with both 0 and 7 Sunday.
 const QUARTZ_DAY_OF_WEEK: FieldSpec = {
-  name: 'day of week', min: 1, max: 7, names: DAY_NAMES, wraps: true,
+  name: 'day of week', min: 1, max: 7, maxStep: 7, names: DAY_NAMES, wraps: true,
   rule: 'values must be 1-7 (1 = SUN) or SUN-SAT', extraSyntax: '?, L, nL or n#k', takesQuestionMark: true,
 };
 const STANDARD_DAY_OF_WEEK: FieldSpec = {
   ...QUARTZ_DAY_OF_WEEK, min: 0, max: 7, rule: 'values must be 0-7 (0 and 7 = SUN) or SUN-SAT',
 };
-const YEAR: FieldSpec = { name: 'year', min: 1970, max: 2099, wraps: false, rule: 'values must be 1970-2099' };
+const YEAR: FieldSpec = { name: 'year', min: 1970, max: 2099, maxStep: 129, wraps: false, rule: 'values must be 1970-2099' };
 
 // Vixie cron's macros, as the 5-field expressions they stand for.
 const MACROS = new Map([
@@ -107,8 +109,8 @@ function parseValues(field: Field): number[] | null {
     if (extra !== undefined || range === '') fail(field, item, 'a step has the form */n, a/n or a-b/n');
     let stepSize = 1;
     if (step !== undefined) {
-      if (!/^\d+$/.test(step) || Number(step) < 1 || Number(step) > span) {
-        fail(field, item, `step must be a whole number 1-${span}`);
+      if (!/^\d+$/.test(step) || Number(step) < 1 || Number(step) > spec.maxStep) {
+        fail(field, item, `step must be a whole number 1-${spec.maxStep}`);
       }
       stepSize = Number(step);
     }

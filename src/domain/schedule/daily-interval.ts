@@ -9,7 +9,7 @@
  * the job happened to be saved; a grid anchored at startTimeOfDay is what the
  * expression says and is reproducible.
  */
-import { dayOfWeek, SECONDS_PER_DAY } from './calendar.js';
+import { dayOfWeek } from './calendar.js';
 import { LAST_SEARCH_YEAR, nextWallClockFires } from './fire-search.js';
 import { TimeExpressionError } from './errors.js';
 
@@ -102,7 +102,7 @@ export function dailyTimesOfDay(d: DailyTimeInterval): number[] {
 function* dailySecondsFrom(d: DailyTimeInterval, fromSecond: number): Generator<number> {
   // Jump straight to the first grid point at or after fromSecond.
   const skipped = Math.max(0, Math.ceil((fromSecond - d.startSecondOfDay) / d.intervalSeconds));
-  for (let second = d.startSecondOfDay + skipped * d.intervalSeconds; second <= d.endSecondOfDay && second < SECONDS_PER_DAY; second += d.intervalSeconds) {
+  for (let second = d.startSecondOfDay + skipped * d.intervalSeconds; second <= d.endSecondOfDay; second += d.intervalSeconds) {
     yield second;
   }
 }
@@ -114,7 +114,7 @@ export function nextDailyFires(d: DailyTimeInterval, timeZone: string, afterMs: 
       matchesMonth: () => true,
       matchesDate: (year, month, day) => d.daysOfWeek.includes(dayOfWeek(year, month, day)),
       secondsOfDay: (fromSecond) => dailySecondsFrom(d, fromSecond),
-      lastYear: d.daysOfWeek.length === 0 ? 0 : LAST_SEARCH_YEAR,
+      lastYear: d.daysOfWeek.length === 0 ? 0 : LAST_SEARCH_YEAR, // no days: nothing to search for
     },
     timeZone,
     afterMs,
