@@ -2,16 +2,11 @@
  * `npm run bench`: how long runJob takes to reach SUCCEED for a no-op processor, and how
  * many runs per second the stack sustains, through the API ("api") against the same
  * instance workflow started straight with the Temporal client ("direct"). The ratio is
- * what the API adds on top of Temporal.
- *
- * Options (flag or env): --runs/BENCH_RUNS per path, --concurrency/BENCH_CONCURRENCY runs
- * in flight, --rounds/BENCH_ROUNDS (the runs are split over rounds that alternate the
- * order of the paths, so drift — SQLite growth, JIT, a busy neighbour — hits both alike),
- * --warmup/BENCH_WARMUP unmeasured runs per path, --json/BENCH_JSON file for the results.
+ * what the API adds on top of Temporal. See bench/README.md.
  */
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -29,8 +24,17 @@ interface Options {
   rounds: number;
   warmup: number;
   json: string | undefined;
+  temporalAddress: string | undefined;
 }
 
+const COUNTS = {
+  runs: { env: 'BENCH_RUNS', fallback: 600, min: 1 },
+  concurrency: { env: 'BENCH_CONCURRENCY', fallback: 32, min: 1 },
+  rounds: { env: 'BENCH_ROUNDS', fallback: 3, min: 1 },
+  warmup: { env: 'BENCH_WARMUP', fallback: 50, min: 0 },
+} as const;
+
+/** Flags win over env variables, which win over defaults. */
 function readOptions(): Options {
   const { values } = parseArgs({
     options: {
@@ -39,21 +43,24 @@ function readOptions(): Options {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       json: { type: 'string' },
+      'temporal-address': { type: 'string' },
     },
   });
-  const count = (name: keyof Omit<Options, 'json'>, env: string, fallback: number, min: number) => {
+  const count = (name: keyof typeof COUNTS) => {
+    const { env, fallback, min } = COUNTS[name];
     const raw = values[name] ?? process.env[env];
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
     if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} (${env}) must be a whole number >= ${min}, got "${raw}"`);
     return value;
   };
-  const options = {
-    runs: count('runs', 'BENCH_RUNS', 1000, 1),
-    concurrency: count('concurrency', 'BENCH_CONCURRENCY', 32, 1),
-    rounds: count('rounds', 'BENCH_ROUNDS', 3, 1),
-    warmup: count('warmup', 'BENCH_WARMUP', 50, 0),
+  const options: Options = {
+    runs: count('runs'),
+    concurrency: count('concurrency'),
+    rounds: count('rounds'),
+    warmup: count('warmup'),
     json: values.json ?? (process.env.BENCH_JSON || undefined),
+    temporalAddress: values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined),
   };
   if (options.rounds > options.runs) throw new Error(`--rounds (${options.rounds}) must not exceed --runs (${options.runs})`);
   return options;
@@ -77,6 +84,8 @@ function directStarter(stack: BenchStack): Starter {
         previousRunningTimes: 0,
         createdAt: now,
         createdBy: null,
+        retriedBy: null,
+        catchUp: false,
         heartbeatTimeoutMs: stack.config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS,
       };
       try {
@@ -88,21 +97,21 @@ function directStarter(stack: BenchStack): Starter {
         });
         return input.instanceId;
       } catch (err) {
-        // Same as the API: a fresh id clash (same ms, same 10 random bits) draws again.
+        // As in the API: a fresh-id clash (same ms, same 10 random bits) draws again.
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
       }
     }
   };
 }
 
-/** runJob as a PowerJob client sends it: a form body with the job id. */
+/** runJob as PowerJob's Java client sends it: a form body with the job id. */
 function apiStarter(stack: BenchStack): Starter {
   const headers = { ...stack.authHeaders, 'Content-Type': 'application/x-www-form-urlencoded' };
   const body = `jobId=${stack.jobId}`;
   return async () => {
     const res = await fetch(`${stack.url}/openApi/runJob`, { method: 'POST', headers, body });
     const envelope = (await res.json()) as Envelope<number>;
-    if (!envelope.success || typeof envelope.data !== 'number') throw new Error(`runJob failed: ${envelope.message}`);
+    if (!envelope.success || typeof envelope.data !== 'number') throw new Error(`runJob answered: ${envelope.message}`);
     return envelope.data;
   };
 }
@@ -114,14 +123,23 @@ interface Sample {
   acceptMs: number;
 }
 
-/** Runs `runs` instances with at most `concurrency` in flight; each is awaited to SUCCEED. */
-async function measure(stack: BenchStack, start: Starter, runs: number, concurrency: number): Promise<{ samples: Sample[]; wallMs: number }> {
-  const samples: Sample[] = [];
+interface Batch {
+  samples: Sample[];
+  wallMs: number;
+  failures: number;
+  firstError: string | undefined;
+}
+
+/**
+ * Runs `runs` instances with at most `concurrency` in flight, each awaited to its end. A
+ * failed run is counted, not fatal, so one slow call does not hide the rest of the picture.
+ */
+async function measure(stack: BenchStack, start: Starter, runs: number, concurrency: number): Promise<Batch> {
+  const batch: Batch = { samples: [], wallMs: 0, failures: 0, firstError: undefined };
   let issued = 0;
-  let failed = false;
   const began = performance.now();
   const lane = async () => {
-    while (issued < runs && !failed) {
+    while (issued < runs) {
       issued++;
       const sent = performance.now();
       try {
@@ -130,47 +148,58 @@ async function measure(stack: BenchStack, start: Starter, runs: number, concurre
         // result() long-polls the close event: no polling interval inflates the latency.
         const state = await stack.client.workflow.getHandle<typeof instanceWorkflow>(instanceWorkflowId(instanceId)).result();
         if (state.status !== 'SUCCEED') throw new Error(`instance ${instanceId} ended ${state.status}: ${state.result}`);
-        samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
+        batch.samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
       } catch (err) {
-        failed = true; // the other lanes stop issuing; the first error is reported
-        throw err;
+        batch.failures++;
+        batch.firstError ??= err instanceof Error ? err.message : String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, lane));
-  return { samples, wallMs: performance.now() - began };
+  batch.wallMs = performance.now() - began;
+  return batch;
 }
 
-/** Nearest-rank percentile. */
+/** Nearest-rank percentile of an ascending list. */
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 interface Summary {
   runs: number;
+  succeeded: number;
+  failures: number;
+  firstError: string | undefined;
   concurrency: number;
   wallMs: number;
+  /** Succeeded runs per second of wall time, over all rounds. */
   throughput: number;
+  roundThroughputs: number[];
   p50Ms: number;
   p99Ms: number;
   acceptP50Ms: number;
   acceptP99Ms: number;
-  roundThroughputs: number[];
 }
 
-function summarize(samples: Sample[], wallMs: number, concurrency: number, roundThroughputs: number[]): Summary {
+function summarize(batches: Batch[], concurrency: number): Summary {
+  const samples = batches.flatMap((b) => b.samples);
+  const wallMs = batches.reduce((sum, b) => sum + b.wallMs, 0);
+  const failures = batches.reduce((sum, b) => sum + b.failures, 0);
   const totals = samples.map((s) => s.totalMs).sort((a, b) => a - b);
   const accepts = samples.map((s) => s.acceptMs).sort((a, b) => a - b);
   return {
-    runs: samples.length,
+    runs: samples.length + failures,
+    succeeded: samples.length,
+    failures,
+    firstError: batches.find((b) => b.firstError)?.firstError,
     concurrency,
     wallMs,
     throughput: (samples.length / wallMs) * 1000,
+    roundThroughputs: batches.map((b) => (b.samples.length / b.wallMs) * 1000),
     p50Ms: percentile(totals, 50),
     p99Ms: percentile(totals, 99),
     acceptP50Ms: percentile(accepts, 50),
     acceptP99Ms: percentile(accepts, 99),
-    roundThroughputs,
   };
 }
 
@@ -179,75 +208,93 @@ function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ')).join('\n');
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const options = readOptions();
-  const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup}`;
-  // Before any worker exists: the SDK logs every worker start at INFO. No signal handlers:
-  // Ctrl-C is ours, so the stack is torn down in order.
+  const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup}${
+    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}`;
+  // Before any worker exists, or the SDK logs every worker start at INFO. No SDK signal
+  // handlers: Ctrl-C is handled below so the stack is torn down in order.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const startedAt = performance.now();
-  const stack = await startBenchStack((line) => console.log(line));
+  // Figures from a machine busy with other work are not comparable; the load says whether it was.
+  const loadBefore = loadavg()[0]!;
+  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
   try {
     const starters: Record<Path, Starter> = { direct: directStarter(stack), api: apiStarter(stack) };
     if (options.warmup > 0) {
-      console.log(`Warm-up: ${options.warmup} runs per path…`);
-      for (const path of ['direct', 'api'] as const) await measure(stack, starters[path], options.warmup, options.concurrency);
+      console.log(`Warm-up: ${options.warmup} runs per path (JIT, caches, SQLite pages)…`);
+      for (const path of ['direct', 'api'] as const) {
+        const batch = await measure(stack, starters[path], options.warmup, options.concurrency);
+        if (batch.failures > 0) console.warn(`Warm-up ${path}: ${batch.failures} runs failed; first error: ${batch.firstError}`);
+      }
     }
 
-    const results: Record<Path, { samples: Sample[]; wallMs: number; roundThroughputs: number[] }> = {
-      direct: { samples: [], wallMs: 0, roundThroughputs: [] },
-      api: { samples: [], wallMs: 0, roundThroughputs: [] },
-    };
+    // The runs are split over rounds that alternate which path goes first, so drift over
+    // time (SQLite growth, a busy neighbour on a shared machine) hits both paths alike.
+    const batches: Record<Path, Batch[]> = { direct: [], api: [] };
     for (let round = 0; round < options.rounds; round++) {
-      // Split the runs evenly; the first rounds take the remainder.
       const runs = Math.floor(options.runs / options.rounds) + (round < options.runs % options.rounds ? 1 : 0);
       const order: Path[] = round % 2 === 0 ? ['direct', 'api'] : ['api', 'direct'];
       const line: string[] = [];
       for (const path of order) {
-        const { samples, wallMs } = await measure(stack, starters[path], runs, options.concurrency);
-        const result = results[path];
-        result.samples.push(...samples);
-        result.wallMs += wallMs;
-        result.roundThroughputs.push((runs / wallMs) * 1000);
-        line.push(`${path} ${runs} runs in ${(wallMs / 1000).toFixed(1)} s (${((runs / wallMs) * 1000).toFixed(0)}/s)`);
+        const batch = await measure(stack, starters[path], runs, options.concurrency);
+        batches[path].push(batch);
+        const failed = batch.failures > 0 ? `, ${batch.failures} FAILED` : '';
+        line.push(`${path} ${runs} runs in ${(batch.wallMs / 1000).toFixed(1)} s (${((batch.samples.length / batch.wallMs) * 1000).toFixed(1)}/s${failed})`);
       }
       console.log(`Round ${round + 1}/${options.rounds}: ${line.join(' · ')}`);
     }
 
-    const direct = summarize(results.direct.samples, results.direct.wallMs, options.concurrency, results.direct.roundThroughputs);
-    const api = summarize(results.api.samples, results.api.wallMs, options.concurrency, results.api.roundThroughputs);
-    const ratios = { throughput: api.throughput / direct.throughput, p50: api.p50Ms / direct.p50Ms, p99: api.p99Ms / direct.p99Ms };
+    const direct = summarize(batches.direct, options.concurrency);
+    const api = summarize(batches.api, options.concurrency);
+    // Each round runs both paths back to back, so its ratio is the least exposed to load
+    // that comes and goes; the median round discards one bad stretch.
+    const roundRatios = api.roundThroughputs.map((value, round) => value / direct.roundThroughputs[round]!);
+    const ratios = {
+      throughput: api.throughput / direct.throughput,
+      throughputMedianRound: percentile([...roundRatios].sort((a, b) => a - b), 50),
+      throughputRounds: roundRatios,
+      p50: api.p50Ms / direct.p50Ms,
+      p99: api.p99Ms / direct.p99Ms,
+    };
     const ms = (value: number) => value.toFixed(1);
+    const load = { before: loadBefore, after: loadavg()[0]! };
     console.log(`
-runJob → SUCCEED, no-op processor; ${options.rounds} rounds, all in one process, ${availableParallelism()} CPUs, Node ${process.version}
+runJob → SUCCEED, no-op processor, all in one process; ${availableParallelism()} CPUs, Node ${process.version}, load average ${load.before.toFixed(1)} → ${load.after.toFixed(1)}
 ${table([
-  ['path', 'runs', 'concurrency', 'runs/s', 'p50 ms', 'p99 ms', 'accept p50 ms', 'accept p99 ms'],
+  ['path', 'runs', 'failed', 'concurrency', 'runs/s', 'p50 ms', 'p99 ms', 'accept p50 ms', 'accept p99 ms'],
   ...([['direct', direct], ['api', api]] as const).map(([name, s]) => [
-    name, String(s.runs), String(s.concurrency), s.throughput.toFixed(1), ms(s.p50Ms), ms(s.p99Ms), ms(s.acceptP50Ms), ms(s.acceptP99Ms),
+    name, String(s.runs), String(s.failures), String(s.concurrency), s.throughput.toFixed(1),
+    ms(s.p50Ms), ms(s.p99Ms), ms(s.acceptP50Ms), ms(s.acceptP99Ms),
   ]),
 ])}
 api/direct: throughput ${ratios.throughput.toFixed(2)} (target >= 0.80: ${ratios.throughput >= 0.8 ? 'met' : 'MISSED'}), p50 ${ratios.p50.toFixed(2)}, p99 ${ratios.p99.toFixed(2)}
-(latency = request sent → instance closed SUCCEED; accept = request sent → instance started / HTTP answered)
+api/direct throughput per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')} (median ${ratios.throughputMedianRound.toFixed(2)})
+latency = request sent → instance closed SUCCEED; accept = request sent → start returned / HTTP answered
 Reproduce: ${command}
 Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
+    for (const [name, s] of [['direct', direct], ['api', api]] as const) {
+      if (s.failures > 0) console.error(`${name}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
+    }
 
     if (options.json) {
       const report = {
-        benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(),
+        benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), load,
         options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup },
         direct, api, ratios, command,
       };
       writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`Results written to ${options.json}.`);
     }
+    return direct.failures + api.failures > 0 ? 1 : 0;
   } finally {
     await stack.close();
   }
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err: unknown) => {
     console.error('bench failed:', err instanceof Error ? err.message : err);
     process.exit(1);

@@ -55,7 +55,8 @@ async function postOpenApi<T>(url: string, operation: string, body: unknown, hea
   return envelope.data as T;
 }
 
-export async function startBenchStack(log: (line: string) => void): Promise<BenchStack> {
+/** With `temporalAddress`, runs against that Temporal (e.g. a real cluster) instead of a private dev server. */
+export async function startBenchStack(log: (line: string) => void, temporalAddress?: string): Promise<BenchStack> {
   // Cleanups run in reverse order, also when start-up fails halfway.
   const cleanups: (() => Promise<void> | void)[] = [];
   let closed = false;
@@ -72,17 +73,21 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   };
 
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const cliPath = await ensureTemporalCli(log);
-    const port = await freePort();
-    log(`Starting a Temporal dev server on 127.0.0.1:${port} (SQLite in ${dir})…`);
-    const devServer = await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port });
-    cleanups.push(() => devServer.stop());
+    let address = temporalAddress;
+    if (!address) {
+      const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const cliPath = await ensureTemporalCli(log);
+      const port = await freePort();
+      log(`Starting a Temporal dev server on 127.0.0.1:${port} (SQLite in ${dir})…`);
+      const devServer = await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port });
+      cleanups.push(() => devServer.stop());
+      address = devServer.address;
+    }
 
     // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
-    const config = loadConfig({ TEMPORAL_ADDRESS: devServer.address, TEMPOJOB_HOST: '127.0.0.1' });
-    const target = { address: devServer.address, namespace: config.TEMPORAL_NAMESPACE };
+    const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1' });
+    const target = { address, namespace: config.TEMPORAL_NAMESPACE };
     const client = await connectClient(target);
     cleanups.push(() => client.connection.close());
     await ensureSearchAttributes(client);
@@ -122,7 +127,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
       processorInfo: NOOP_PROCESSOR,
     }, authHeaders);
     // Read back through the same service runJob uses, so both paths run the identical job.
-    const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS);
+    const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
     const job = snapshotOf(await jobs.get({ appId, appName }, jobId));
 
     return { client, config, url: api.url, authHeaders, appId, appName, jobId, job, close };

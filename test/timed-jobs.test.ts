@@ -19,6 +19,12 @@ beforeAll(async () => {
   api = app.api;
   await stack.startWorker(app.appName, recorder.wrap({
     tick: () => ({ success: true, msg: 'tick' }),
+    sentinel: () => ({ success: true, msg: 'time passed' }),
+    /** Runs until stopped. */
+    hold: async (ctx) => {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      return { success: true, msg: 'released' };
+    },
     /** Runs 300 ms, then records when it ended. */
     work: async (ctx) => {
       await new Promise((r) => setTimeout(r, 300));
@@ -65,7 +71,7 @@ describe('time-driven jobs', () => {
     expect(percentile(lateness, 99)).toBeLessThanOrEqual(1000);
 
     // A delayed API run is the clock: once it ran, 3 s have passed with the job disabled.
-    const sentinelJob = await api.data<number>('saveJob', { jobName: 'sentinel', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'work' });
+    const sentinelJob = await api.data<number>('saveJob', { jobName: 'sentinel', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'sentinel' });
     const sentinel = await api.data<number>('runJob', { jobId: sentinelJob, delay: 3000 });
     await stack.finished(sentinel);
     const afterDisable = (await firesOf(executedBy('tick'))).filter((f) => f.expected > disabledAt + 1000);
@@ -103,6 +109,18 @@ describe('time-driven jobs', () => {
       expect(gap).toBeGreaterThanOrEqual(1000);
       expect(gap).toBeLessThan(2000);
     }
+  });
+
+  it('maxInstanceNum holds for fires and for runJob on a scheduled job', { timeout: 60_000 }, async () => {
+    const jobId = await saveTimed('CRON', '* * * * * ?', 'hold', { maxInstanceNum: 1 });
+    await recorder.until(() => executedBy('hold').length === 1, 20_000);
+    const manual = await api.data<number>('runJob', { jobId });
+    await stack.finished(manual);
+    expect(await api.data('fetchInstanceInfo', { instanceId: manual })).toMatchObject({ status: 4, result: 'too many instances(2>1)' });
+    await api.data('disableJob', { jobId });
+    const [running] = executedBy('hold');
+    await api.data('stopInstance', { instanceId: running });
+    expect(executedBy('hold')).toHaveLength(1);
   });
 
   it('rejects an invalid expression with a message that says what is wrong, and saves nothing', async () => {

@@ -35,6 +35,9 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--ip', options.ip ?? '127.0.0.1',
     '--log-level', 'warn',
     '--dynamic-config-value', 'frontend.WorkerHeartbeatsEnabled=true',
+    // Timers (delays, schedules) otherwise fire up to 1 s late, drifting: measured here, a
+    // one-second schedule's fires went from ~0.4 s to ~1 s late; with 100 ms, p50 31 ms.
+    '--dynamic-config-value', 'history.timerProcessorMaxTimeShift="100ms"',
     '--dynamic-config-value', 'frontend.ListWorkersEnabled=true',
   ];
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
