@@ -12,7 +12,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
 import { freshId } from '../src/domain/ids.js';
-import type { InstanceInput } from '../src/domain/instance.js';
+import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/temporal/instance-start.js';
 import { instanceWorkflowId } from '../src/temporal/names.js';
 import { instanceWorkflow } from '../src/workflows/instance.js';
@@ -75,19 +75,15 @@ function directStarter(stack: BenchStack): Starter {
   return async () => {
     for (let attempt = 0; ; attempt++) {
       const now = Date.now();
-      const input: InstanceInput = {
+      const input = newInstanceInput({
         instanceId: freshId(now, randomInt(1024)),
         appName: stack.appName,
         job: stack.job,
         instanceParams: null,
         expectedTriggerTime: now,
-        previousRunningTimes: 0,
         createdAt: now,
-        createdBy: null,
-        retriedBy: null,
-        catchUp: false,
         heartbeatTimeoutMs: stack.config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS,
-      };
+      });
       try {
         await stack.client.workflow.start(instanceWorkflow, {
           ...instanceStartOptions(input),

@@ -6,6 +6,7 @@ import type { InstanceStatusName } from '../domain/enums.js';
 import { InstanceStatus, isFinished } from '../domain/enums.js';
 import { freshId, keyedId } from '../domain/ids.js';
 import type { InstanceInput, InstanceState } from '../domain/instance.js';
+import { newInstanceInput } from '../domain/instance.js';
 import { snapshotOf } from '../domain/job.js';
 import type { RunMemo } from '../temporal/instance-start.js';
 import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, instanceStartOptions } from '../temporal/instance-start.js';
@@ -47,25 +48,22 @@ export class InstanceService {
     idempotency: Idempotency | null,
   ): Promise<number> {
     const receivedAt = Date.now();
-    const job = await this.jobs.get(app, request.jobId);
+    const job = await this.jobs.getForRun(app, request.jobId);
     if (job.status === 'DELETED') throw new StateConflictError(`job ${job.id} was deleted; it cannot run`);
     for (let attempt = 0; ; attempt++) {
       const instanceId = idempotency
         ? keyedId('run', app.appId, job.id, idempotency.key, attempt)
         : freshId(receivedAt, randomInt(1024));
-      const input: InstanceInput = {
+      const input = newInstanceInput({
         instanceId,
         appName: app.appName,
         job: snapshotOf(job),
         instanceParams: request.instanceParams,
         expectedTriggerTime: receivedAt + request.delay,
-        previousRunningTimes: 0,
         createdAt: receivedAt,
         createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
-        retriedBy: null,
-        catchUp: false,
         heartbeatTimeoutMs: this.heartbeatTimeoutMs,
-      };
+      });
       try {
         await this.client.workflow.start(instanceWorkflow, {
           ...instanceStartOptions(input),

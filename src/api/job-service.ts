@@ -20,6 +20,9 @@ import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConf
 import type { z } from 'zod';
 import type { previewSchema, SaveJobRequest } from './schemas.js';
 
+const RUN_CACHE_MS = 1_000;
+const RUN_CACHE_SIZE = 10_000;
+
 /** Time types and execute types this release runs; the rest are refused, never silently accepted. */
 const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
 const SUPPORTED_EXECUTE_TYPES = ['STANDALONE'] as const;
@@ -33,6 +36,8 @@ const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
  * consistent; listing goes through Temporal's visibility index, which trails writes.
  */
 export class JobService {
+  private readonly runCache = new Map<number, { at: number; job: JobDefinition }>();
+
   constructor(
     private readonly client: Client,
     private readonly coreTaskQueue: string,
@@ -85,6 +90,20 @@ export class JobService {
       id, appId: app.appId, gmtCreate: current.gmtCreate, createdBy: current.createdBy,
     }));
     return id;
+  }
+
+  /**
+   * The job for runJob, from a per-replica cache of at most RUN_CACHE_MS: describing a
+   * schedule queries its scheduler workflow, which capped runJob at ~75/s. A change made
+   * through this replica is seen at once; one made through another replica within that time.
+   */
+  async getForRun(app: AuthenticatedApp, jobId: number): Promise<JobDefinition> {
+    const cached = this.runCache.get(jobId);
+    if (cached && Date.now() - cached.at < RUN_CACHE_MS && cached.job.appId === app.appId) return cached.job;
+    const job = await this.get(app, jobId);
+    this.runCache.set(jobId, { at: Date.now(), job });
+    if (this.runCache.size > RUN_CACHE_SIZE) this.runCache.delete(this.runCache.keys().next().value!);
+    return job;
   }
 
   /** The job of this app, or NotFoundError: another app's job does not exist for the caller. */
@@ -156,6 +175,7 @@ export class JobService {
       if (err instanceof ScheduleNotFoundError) throw notFound();
       throw err;
     }
+    this.runCache.delete(jobId);
     await this.syncClock(app, saved!);
   }
 

@@ -21,6 +21,17 @@ export interface InstanceInput {
   heartbeatTimeoutMs: number;
 }
 
+/**
+ * A first run of a job: the one shape runJob, a schedule's fire and the benchmark's
+ * baseline all start, so they cannot drift apart.
+ */
+export function newInstanceInput(
+  fields: Pick<InstanceInput, 'instanceId' | 'appName' | 'job' | 'instanceParams' | 'expectedTriggerTime' | 'createdAt' | 'heartbeatTimeoutMs'>
+    & Partial<Pick<InstanceInput, 'createdBy' | 'catchUp'>>,
+): InstanceInput {
+  return { previousRunningTimes: 0, createdBy: null, retriedBy: null, catchUp: false, ...fields };
+}
+
 /** What the instance workflow records as it goes (memo `instance`). */
 export interface InstanceState {
   status: InstanceStatusName;
@@ -30,6 +41,8 @@ export interface InstanceState {
   runningTimes: number;
   /** Identity of the worker that ran the last attempt. */
   taskTrackerAddress: string | null;
+  /** BROADCAST only: each member's share of the current attempt (fetchInstanceInfo's `broadcast`). */
+  broadcast?: BroadcastShare[];
 }
 
 /** PowerJob's system result strings, where ours mean the same thing. */
@@ -39,6 +52,7 @@ export const SystemResult = {
   stoppedWithJob: 'stopped: its job was disabled or deleted',
   timeout: 'instance execute timeout',
   tooManyInstances: (running: number, max: number) => `too many instances(${running}>${max})`,
+  noWorkerAvailable: 'no worker available',
 } as const;
 
 /** What a processor attempt hands back to the instance workflow. */
@@ -59,6 +73,71 @@ export interface ProcessRequest {
   attempt: number;
   maxAttempts: number;
   idempotencyKey: string;
+  /** BROADCAST steps: PowerJob's task id and name (OMS_ROOT_TASK, OMS_BROADCAST_TASK, OMS_LAST_TASK). */
+  taskId?: string;
+  taskName?: string;
+}
+
+/** Input of a broadcast's postProcess: every member's result, as PowerJob's List<TaskResult>. */
+export interface PostProcessRequest extends ProcessRequest {
+  results: TaskResult[];
+}
+
+/** One member's result in a broadcast, as postProcess sees it. */
+export interface TaskResult {
+  taskId: string;
+  workerId: string;
+  success: boolean;
+  result: string | null;
+}
+
+/**
+ * Who may take part in a run (PowerJob's targeting): `designatedWorkers` lists worker ids
+ * or tags (empty = every worker), `maxWorkerCount` caps a broadcast (0 = no cap).
+ */
+export interface WorkerTargeting {
+  designatedWorkers: string[];
+  maxWorkerCount: number;
+}
+
+/** A processor worker Temporal sees alive, as the membership activity reports it. */
+export interface LiveWorker {
+  workerId: string;
+  tags: string[];
+  /** Its Temporal identity (`workerId` or `workerId[tag,…]`). */
+  identity: string;
+}
+
+export type ShareStatus = 'WAITING' | 'RUNNING' | 'SUCCEED' | 'FAILED' | 'STOPPED';
+
+/** One member's share of a broadcast, as fetchInstanceInfo reports it. */
+export interface BroadcastShare {
+  workerId: string;
+  status: ShareStatus;
+  /** The processor's msg, or why the share failed (e.g. `worker lost: w-3 stopped heartbeating`). */
+  result: string | null;
+  /** Attempts made on this worker (taskRetryNum retries a share only here). */
+  attempts: number;
+}
+
+/** Input of one member's share: a child workflow of the instance, in the core worker. */
+export interface ShareInput {
+  instanceId: number;
+  appName: string;
+  workerId: string;
+  taskId: string;
+  /** Attempt of the instance this share belongs to (runningTimes). */
+  instanceAttempt: number;
+  processorInfo: string;
+  jobId: number;
+  jobParams: string | null;
+  instanceParams: string | null;
+  taskRetryNum: number;
+  retryBackoff: JobSnapshot['retryBackoff'];
+  /** Epoch ms the instance times out at. */
+  deadline: number;
+  /** A worker that does not take its share, or stops heartbeating, for this long is lost. */
+  workerLostMs: number;
 }
 
 /** Results are capped like PowerJob's maxResultLength. */

@@ -180,7 +180,7 @@ function describeFailure(err: unknown): string {
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
     if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
-      return `worker lost: ${err.identity ?? 'the worker'} stopped heartbeating`;
+      return `worker lost: ${err.identity || 'the worker'} stopped heartbeating`;
     }
     if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
       return 'no worker available';

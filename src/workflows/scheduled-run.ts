@@ -2,6 +2,7 @@ import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@t
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { keyedId } from '../domain/ids.js';
 import type { InstanceInput } from '../domain/instance.js';
+import { newInstanceInput } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
 import { isFireOf, parseTimeExpression } from '../domain/time-expression.js';
@@ -25,19 +26,15 @@ const { decideLateFire } = proxyActivities<CoreActivities>({
 
 /** The instance a fire of a job becomes: its id is derived from the job and the fire time, so one fire is one instance. */
 export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: ScheduledRunInput, fireTime: number, now: number): InstanceInput {
-  return {
+  return newInstanceInput({
     instanceId: keyedId('fire', job.appId, job.id, fireTime),
     appName,
     job: snapshotOf(job),
     instanceParams: null,
     expectedTriggerTime: fireTime,
-    previousRunningTimes: 0,
     createdAt: now,
-    createdBy: null,
-    retriedBy: null,
-    catchUp: false,
     heartbeatTimeoutMs,
-  };
+  });
 }
 
 /**
