@@ -44,7 +44,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function postOpenApi<T>(url: string, operation: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function postOpenApi<T>(url: string, operation: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(`${url}/openApi/${operation}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },

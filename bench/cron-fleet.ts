@@ -1,0 +1,116 @@
+/**
+ * `npm run bench:cron`: 1,000 enabled one-minute CRON jobs fire at the same second.
+ * Measures fire lateness (instance dispatched − nominal fire time) p50/p99 and counts
+ * duplicate instances (must be 0), against a baseline in the same run: the same number of
+ * bare Temporal schedules with the same spec, whose lateness is workflow start − nominal.
+ */
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { SA } from '../src/temporal/search-attributes.js';
+import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
+import type { InstanceState } from '../src/domain/instance.js';
+import { postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+
+const JOBS = Number(process.env.BENCH_CRON_JOBS ?? 1000);
+const CONCURRENCY = 16;
+const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function inParallel<T>(count: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await fn(i);
+    }
+  }));
+  return results;
+}
+
+/** The next whole minute at least `marginMs` away. */
+function nextMinute(marginMs: number): number {
+  return Math.ceil((Date.now() + marginMs) / 60_000) * 60_000;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+async function baseline(stack: BenchStack): Promise<number[]> {
+  const ids = Array.from({ length: JOBS }, (_, i) => `bench-raw-${i}`);
+  await inParallel(JOBS, (i) => stack.client.schedule.create({
+    scheduleId: ids[i]!,
+    spec: { calendars: [{ second: 0, minute: '*', hour: '*' }] },
+    // Nobody polls this queue: the start itself is what the baseline measures.
+    action: { type: 'startWorkflow', workflowType: 'unpolled', taskQueue: 'bench-unpolled', args: [] },
+    policies: { overlap: 'ALLOW_ALL', catchupWindow: '1 minute' },
+  }));
+  const fire = nextMinute(5_000);
+  console.log(`baseline: ${JOBS} bare schedules created; waiting for ${new Date(fire).toISOString()}…`);
+  await new Promise((r) => setTimeout(r, fire - Date.now()));
+  const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime = '${new Date(fire).toISOString()}'`;
+  await until(async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, 120_000);
+  const lateness: number[] = [];
+  for await (const wf of stack.client.workflow.list({ query })) {
+    lateness.push(wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime());
+  }
+  await inParallel(JOBS, (i) => stack.client.schedule.getHandle(ids[i]!).delete());
+  return lateness;
+}
+
+async function tempojob(stack: BenchStack): Promise<{ lateness: number[]; instances: number; duplicates: number }> {
+  const jobIds = await inParallel(JOBS, (i) => postOpenApi<number>(stack.url, 'saveJob', {
+    jobName: `cron-${i}`, timeExpressionType: 'CRON', timeExpression: '0 * * * * ?',
+    executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: NOOP_PROCESSOR,
+  }, stack.authHeaders));
+  const fire = nextMinute(5_000);
+  console.log(`tempojob: ${JOBS} CRON jobs saved through the API; waiting for ${new Date(fire).toISOString()}…`);
+  await new Promise((r) => setTimeout(r, fire - Date.now()));
+  const query = `WorkflowType = 'instanceWorkflow' AND ${SA.expectedTriggerTime.name} = '${new Date(fire).toISOString()}'`;
+  const finished = `${query} AND ${SA.status.name} = 'SUCCEED'`;
+  await until(async () => (await stack.client.workflow.count(finished)).count, (n) => n >= JOBS, 180_000);
+  await inParallel(JOBS, (i) => postOpenApi(stack.url, 'disableJob', { jobId: jobIds[i] }, stack.authHeaders));
+  const lateness: number[] = [];
+  const perJob = new Map<number, number>();
+  for await (const wf of stack.client.workflow.list({ query })) {
+    const run = wf.memo?.[RUN_MEMO_KEY] as RunMemo;
+    const state = wf.memo?.[INSTANCE_MEMO_KEY] as InstanceState;
+    perJob.set(run.jobId, (perJob.get(run.jobId) ?? 0) + 1);
+    if (state.actualTriggerTime !== null) lateness.push(state.actualTriggerTime - run.expectedTriggerTime);
+  }
+  const duplicates = [...perJob.values()].reduce((sum, n) => sum + n - 1, 0);
+  return { lateness, instances: [...perJob.values()].reduce((a, b) => a + b, 0), duplicates };
+}
+
+async function main(): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const stack = await startBenchStack((line) => console.log(line));
+  try {
+    const bare = await baseline(stack);
+    const ours = await tempojob(stack);
+    const row = (name: string, values: number[]) =>
+      `${name.padEnd(22)} n=${String(values.length).padEnd(6)} p50=${String(percentile(values, 50)).padStart(5)} ms  p99=${String(percentile(values, 99)).padStart(5)} ms`;
+    console.log(`\n${row('bare schedules', bare)}\n${row('tempojob CRON jobs', ours.lateness)}`);
+    console.log(`instances: ${ours.instances} for ${JOBS} jobs, duplicates: ${ours.duplicates}`);
+    console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(bare, 50)).toFixed(2)}, p99 ${(percentile(ours.lateness, 99) / percentile(bare, 99)).toFixed(2)}`);
+    console.log('reproduce: npm run bench:cron   (BENCH_CRON_JOBS to change the number of jobs)');
+    return ours.duplicates === 0 && ours.instances === JOBS ? 0 : 1;
+  } finally {
+    await stack.close();
+  }
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
