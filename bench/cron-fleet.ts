@@ -37,11 +37,17 @@ function nextMinute(marginMs: number): number {
   return Math.ceil((Date.now() + marginMs) / 60_000) * 60_000;
 }
 
+/** A visibility range of ±1 ms around an instant (equality on Datetime is brittle). */
+function around(ms: number): string {
+  return `'${new Date(ms - 1).toISOString()}' AND '${new Date(ms + 1).toISOString()}'`;
+}
+
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting; last reading: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
@@ -58,7 +64,7 @@ async function baseline(stack: BenchStack): Promise<number[]> {
   const fire = nextMinute(5_000);
   console.log(`baseline: ${JOBS} bare schedules created; waiting for ${new Date(fire).toISOString()}…`);
   await new Promise((r) => setTimeout(r, fire - Date.now()));
-  const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime = '${new Date(fire).toISOString()}'`;
+  const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
   await until(async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, 120_000);
   const lateness: number[] = [];
   for await (const wf of stack.client.workflow.list({ query })) {
@@ -76,7 +82,7 @@ async function tempojob(stack: BenchStack): Promise<{ lateness: number[]; instan
   const fire = nextMinute(5_000);
   console.log(`tempojob: ${JOBS} CRON jobs saved through the API; waiting for ${new Date(fire).toISOString()}…`);
   await new Promise((r) => setTimeout(r, fire - Date.now()));
-  const query = `WorkflowType = 'instanceWorkflow' AND ${SA.expectedTriggerTime.name} = '${new Date(fire).toISOString()}'`;
+  const query = `WorkflowType = 'instanceWorkflow' AND ${SA.expectedTriggerTime.name} BETWEEN ${around(fire)}`;
   const finished = `${query} AND ${SA.status.name} = 'SUCCEED'`;
   await until(async () => (await stack.client.workflow.count(finished)).count, (n) => n >= JOBS, 180_000);
   const lateness: number[] = [];
