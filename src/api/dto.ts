@@ -115,6 +115,12 @@ export const instanceInfoSchema = z.object({
   taskTrackerAddress: z.string().describe('identity of the worker that ran the last attempt, or N/A'),
   runningTimes: z.number().int(),
   catchUp: z.boolean().describe('a fire missed during an outage, run late by the job\'s misfire policy'),
+  broadcast: z.array(z.object({
+    workerId: z.string(),
+    status: z.enum(['WAITING', 'RUNNING', 'SUCCEED', 'FAILED', 'STOPPED']),
+    result: z.string().nullable().describe('the processor\'s msg, or why the share failed (e.g. "worker lost: w-3 stopped heartbeating"); cut at 1024 characters'),
+    attempts: z.number().int().describe('attempts on this worker (taskRetryNum retries a share only there)'),
+  })).optional().describe('BROADCAST only (beyond PowerJob): each participating worker\'s share of the current attempt'),
   gmtCreate: isoDate,
   gmtModified: isoDate,
 });
@@ -136,6 +142,7 @@ export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfo
     taskTrackerAddress: view.taskTrackerAddress ?? 'N/A',
     runningTimes: view.runningTimes,
     catchUp: view.catchUp ?? false,
+    ...(view.broadcast ? { broadcast: view.broadcast } : {}),
     gmtCreate: iso(view.createdAt)!,
     gmtModified: iso(view.updatedAt)!,
   };

@@ -14,6 +14,7 @@ import { catchupWindowMs, scheduleSpecOf } from '../temporal/schedule-spec.js';
 import { SA } from '../temporal/search-attributes.js';
 import { fixedDelayWorkflow, reconfigureSignal } from '../workflows/fixed-delay.js';
 import type { ScheduledRunInput } from '../workflows/scheduled-run.js';
+import { targetingProblem } from '../temporal/names.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
@@ -25,7 +26,7 @@ const RUN_CACHE_SIZE = 10_000;
 
 /** Time types and execute types this release runs; the rest are refused, never silently accepted. */
 const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
-const SUPPORTED_EXECUTE_TYPES = ['STANDALONE'] as const;
+const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
 /**
@@ -277,6 +278,8 @@ function checkSupported(request: SaveJobRequest): void {
   refuse('timeExpressionType', request.timeExpressionType, SUPPORTED_TIME_TYPES);
   refuse('executeType', request.executeType, SUPPORTED_EXECUTE_TYPES);
   refuse('processorType', request.processorType, SUPPORTED_PROCESSOR_TYPES);
+  const targeting = targetingProblem(request.designatedWorkers, request.maxWorkerCount);
+  if (targeting) throw new InvalidRequestError(targeting);
 }
 
 function toDefinition(

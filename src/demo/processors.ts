@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Processor } from '../workers/index.js';
+import { broadcastProcessor, type Processor } from '../workers/index.js';
 
 /** Example processors the embedded stack runs for the `demo` app, so anyone can try it with curl. */
 export const demoProcessors: Record<string, Processor> = {
@@ -18,4 +18,20 @@ export const demoProcessors: Record<string, Processor> = {
   'demo.fail': () => {
     throw new Error('demo.fail: failing on purpose');
   },
+
+  /**
+   * For a BROADCAST job: every worker of the app reports its id and uptime, and
+   * postProcess sums them up (preProcess could, e.g., snapshot a config version first).
+   */
+  'demo.broadcast': broadcastProcessor({
+    preProcess: (ctx) => ({ success: true, msg: `broadcast of instance ${ctx.instanceId} starts` }),
+    process: (ctx) => ({ success: true, msg: `${ctx.workerId} up ${Math.round(process.uptime())} s` }),
+    postProcess: (_ctx, results) => {
+      const failed = results.filter((r) => !r.success);
+      return {
+        success: failed.length === 0,
+        msg: `${results.length - failed.length}/${results.length} workers done: ${results.map((r) => r.result ?? r.workerId).join('; ')}`,
+      };
+    },
+  }),
 };

@@ -108,15 +108,17 @@ export type JobSnapshot = Pick<
   | 'instanceRetryNum'
   | 'taskRetryNum'
   | 'retryBackoff'
+  | 'designatedWorkers'
+  | 'maxWorkerCount'
 >;
 
 export function snapshotOf(job: JobDefinition): JobSnapshot {
   const {
     id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
-    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount,
   } = job;
   return {
     id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
-    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount,
   };
 }

@@ -38,3 +38,62 @@ export function jobSlotsWorkflowId(jobId: number): string {
 export function attemptIdempotencyKey(instanceId: number, attempt: number): string {
   return `tempojob:${instanceId}:${attempt}`;
 }
+
+/**
+ * The queue only one processor worker polls (besides its app's shared queue): broadcast
+ * shares and designated STANDALONE runs are pinned here, so they can never move to
+ * another worker.
+ */
+export function workerTaskQueue(appName: string, workerId: string): string {
+  return `${appTaskQueue(appName)}:w:${workerId}`;
+}
+
+/** One worker's share of a broadcast instance: a child workflow of the instance. */
+export function broadcastShareWorkflowId(instanceId: number, workerId: string): string {
+  return `${instanceWorkflowId(instanceId)}-w-${workerId}`;
+}
+
+/**
+ * Idempotency keys of a broadcast's steps, one per attempt of a step: `pre`, `post` or
+ * `w:<workerId>` (that worker's share), within attempt `instanceAttempt` of the instance.
+ */
+export function broadcastIdempotencyKey(instanceId: number, instanceAttempt: number, step: string, attempt: number): string {
+  return `tempojob:${instanceId}:${instanceAttempt}:${step}:${attempt}`;
+}
+
+/** Worker ids and tags: no spaces, commas or brackets (they separate them in identities and designatedWorkers). */
+export const WORKER_NAME_PATTERN = /^[^\s,[\]]{1,200}$/;
+
+/**
+ * A processor worker's Temporal identity carries its id and tags, so the worker list
+ * Temporal keeps (task-queue pollers, worker heartbeats) is all the membership we need:
+ * `worker-7` or `worker-7[gpu,eu]`.
+ */
+export function workerIdentity(workerId: string, tags: readonly string[]): string {
+  return tags.length === 0 ? workerId : `${workerId}[${tags.join(',')}]`;
+}
+
+export function parseWorkerIdentity(identity: string): { workerId: string; tags: string[] } {
+  const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(identity);
+  if (!match) return { workerId: identity, tags: [] };
+  return { workerId: match[1]!, tags: match[2]!.split(',').filter((tag) => tag.length > 0) };
+}
+
+/** A job's designatedWorkers (PowerJob: comma-separated worker addresses or tags) as a list. */
+export function parseDesignatedWorkers(value: string | null | undefined): string[] {
+  if (!value) return [];
+  return [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))];
+}
+
+/** What is wrong with a job's targeting (designatedWorkers, maxWorkerCount), or null. */
+export function targetingProblem(designatedWorkers: string | null | undefined, maxWorkerCount: number): string | null {
+  for (const entry of parseDesignatedWorkers(designatedWorkers)) {
+    if (!WORKER_NAME_PATTERN.test(entry)) {
+      return `designatedWorkers entry "${entry}" is not a worker id or tag (1-200 characters, no spaces or brackets; separate entries with commas)`;
+    }
+  }
+  if (!Number.isSafeInteger(maxWorkerCount) || maxWorkerCount < 0) {
+    return `maxWorkerCount must be a whole number >= 0 (0 = every matching worker), got ${maxWorkerCount}`;
+  }
+  return null;
+}

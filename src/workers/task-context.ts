@@ -1,4 +1,7 @@
 import type { Logger } from '@temporalio/common';
+import type { TaskResult } from '../domain/instance.js';
+
+export type { TaskResult };
 
 /** What a processor receives for one attempt of one instance. */
 export interface TaskContext {
@@ -19,6 +22,14 @@ export interface TaskContext {
   logger: Logger;
   /** Identity of the worker running this attempt. */
   workerId: string;
+  /**
+   * BROADCAST only, as in PowerJob: `OMS_ROOT_TASK` (preProcess, task id `0`),
+   * `OMS_BROADCAST_TASK` (process on every worker, ids `0.1`, `0.2`, …) or `OMS_LAST_TASK`
+   * (postProcess, id `9999`). In a broadcast, `attempt` counts the attempts of this step
+   * (taskRetryNum), and `idempotencyKey` is per step and attempt.
+   */
+  taskId?: string;
+  taskName?: string;
 }
 
 /** A processor's verdict, as in PowerJob: `msg` becomes the instance result. */
@@ -27,4 +38,42 @@ export interface ProcessResult {
   msg?: string | null;
 }
 
+/** A processor (PowerJob's BasicProcessor): one function, run once per attempt on one worker. */
 export type Processor = (ctx: TaskContext) => Promise<ProcessResult> | ProcessResult;
+
+
+/**
+ * A BROADCAST processor, as PowerJob's BroadcastProcessor: `preProcess` runs once on one
+ * worker (default: success), then `process` once on every worker of the app that was alive
+ * when the instance fired, then `postProcess` once with every worker's result (default:
+ * success iff none failed, msg `succeed:N, failed:M`), whose verdict is the instance's.
+ * A plain function used for a BROADCAST job runs as `process` with both defaults, and a
+ * BroadcastProcessor used for a STANDALONE job runs its `process`.
+ */
+export interface BroadcastProcessor {
+  preProcess?(ctx: TaskContext): Promise<ProcessResult> | ProcessResult;
+  process(ctx: TaskContext): Promise<ProcessResult> | ProcessResult;
+  postProcess?(ctx: TaskContext, results: TaskResult[]): Promise<ProcessResult> | ProcessResult;
+}
+
+/** What a worker registers under a name: a function, or a BroadcastProcessor. */
+export type ProcessorDefinition = Processor | BroadcastProcessor;
+
+/** PowerJob's BroadcastProcessor.defaultResult. */
+export function defaultBroadcastResult(results: readonly TaskResult[]): ProcessResult & { msg: string } {
+  const failed = results.filter((r) => !r.success).length;
+  return { success: failed === 0, msg: `succeed:${results.length - failed}, failed:${failed}` };
+}
+
+/**
+ * A BroadcastProcessor that is also callable as a plain Processor (its `process`), so it
+ * fits wherever a `Record<string, Processor>` is expected (wrappers, registries).
+ */
+export function broadcastProcessor(definition: BroadcastProcessor): Processor & BroadcastProcessor {
+  const callable: Processor = (ctx) => definition.process(ctx);
+  return Object.assign(callable, {
+    process: definition.process,
+    ...(definition.preProcess ? { preProcess: definition.preProcess } : {}),
+    ...(definition.postProcess ? { postProcess: definition.postProcess } : {}),
+  });
+}

@@ -5,3 +5,4 @@ export { appDirectoryWorkflow } from './app-directory.js';
 export { scheduledRunWorkflow } from './scheduled-run.js';
 export { fixedDelayWorkflow } from './fixed-delay.js';
 export { misfireLedgerWorkflow } from './misfire-ledger.js';
+export { broadcastShareWorkflow } from './broadcast.js';

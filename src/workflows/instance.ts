@@ -17,7 +17,9 @@ import { isFinished } from '../domain/enums.js';
 import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
 import { MAX_RESULT_LENGTH, SystemResult } from '../domain/instance.js';
 import type { CoreActivities } from '../activities/index.js';
-import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId } from '../temporal/names.js';
+import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../temporal/names.js';
+import type { AttemptOutcome } from './broadcast.js';
+import { noWorkerMessage, runBroadcast, takeMembership, targetingOf } from './broadcast.js';
 import { releaseSlotSignal } from './job-slots.js';
 import { INSTANCE_MEMO_KEY, initialInstanceState } from '../temporal/instance-start.js';
 import { SA } from '../temporal/search-attributes.js';
@@ -78,10 +80,10 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
     },
   });
 
-  const record = (patch: Partial<InstanceState>) => {
+  const record = (patch: Partial<InstanceState>, statusChanged = true) => {
     Object.assign(state, patch);
     upsertMemo({ [INSTANCE_MEMO_KEY]: { ...state } });
-    upsertSearchAttributes([{ key: SA.status, value: state.status }]);
+    if (statusChanged) upsertSearchAttributes([{ key: SA.status, value: state.status }]);
   };
   const finish = (status: InstanceState['status'], result: string | null): InstanceState => {
     record({ status, result: truncate(result), finishedTime: Date.now() });
@@ -119,37 +121,24 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
           runningTimes: state.runningTimes + 1,
           actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
         });
-        const { runProcessor } = proxyActivities<ProcessorActivities>({
-          taskQueue: appTaskQueue(input.appName),
-          startToCloseTimeout: Math.max(1, deadline - Date.now()),
-          heartbeatTimeout: input.heartbeatTimeoutMs,
-          retry: { maximumAttempts: 1 },
-          cancellationType: 'TRY_CANCEL',
-          summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}`,
-        });
-        const request: ProcessRequest = {
-          instanceId: input.instanceId,
-          jobId: job.id,
-          appName: input.appName,
-          processorInfo: job.processorInfo,
-          jobParams: job.jobParams,
-          instanceParams: input.instanceParams,
-          attempt: state.runningTimes,
-          maxAttempts: input.previousRunningTimes + maxAttempts,
-          idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
-        };
         let failure: string;
         try {
-          const outcome = await attemptScope.run(() => runProcessor(request));
-          state.taskTrackerAddress = outcome.workerIdentity;
-          if (outcome.success) return finish('SUCCEED', outcome.msg);
-          failure = outcome.msg ?? 'processor reported failure';
+          const outcome = await attemptScope.run(() => job.executeType === 'BROADCAST'
+            ? runBroadcast({
+              input,
+              instanceAttempt: state.runningTimes,
+              deadline,
+              publish: (shares) => record({ broadcast: shares }, false),
+              setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
+            })
+            : runStandalone(attempt, maxAttempts, deadline));
+          if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+          if (outcome.kind === 'succeeded') return finish('SUCCEED', outcome.msg);
+          if (outcome.kind === 'timeout') return finish('FAILED', SystemResult.timeout);
+          failure = outcome.msg;
         } catch (err) {
           if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
-          if (isCancellation(err)) throw err;
-          if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = err.identity;
-          if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return finish('FAILED', SystemResult.timeout);
-          failure = describeFailure(err);
+          throw err;
         }
         if (attempt >= maxAttempts) return finish('FAILED', failure);
         const backoff = backoffMs(job.retryBackoff, attempt);
@@ -163,6 +152,58 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
           getExternalWorkflowHandle(jobSlotsWorkflowId(job.id)).signal(releaseSlotSignal, { instanceId: input.instanceId }),
         );
       }
+    }
+  }
+  /**
+   * One STANDALONE attempt: on the app's shared queue (Temporal picks a worker), or, when
+   * the job designates workers, pinned to one live designated worker's own queue.
+   */
+  async function runStandalone(attempt: number, maxAttempts: number, deadline: number): Promise<AttemptOutcome> {
+    let taskQueue = appTaskQueue(input.appName);
+    let pinnedTo: string | null = null;
+    const targeting = targetingOf(job);
+    if (targeting.designatedWorkers.length > 0) {
+      const candidates = await takeMembership(input.appName, targeting);
+      if ('failure' in candidates) return { kind: 'failed', msg: candidates.failure };
+      const chosen = candidates[Math.floor(Math.random() * candidates.length)];
+      if (!chosen) return { kind: 'failed', msg: noWorkerMessage(input.appName, targeting) };
+      pinnedTo = chosen.workerId;
+      taskQueue = workerTaskQueue(input.appName, chosen.workerId);
+    }
+    const { runProcessor } = proxyActivities<ProcessorActivities>({
+      taskQueue,
+      startToCloseTimeout: Math.max(1, deadline - Date.now()),
+      heartbeatTimeout: input.heartbeatTimeoutMs,
+      // A designated worker that does not take the attempt is gone: fail it, and retry (instanceRetryNum) elsewhere.
+      ...(pinnedTo ? { scheduleToStartTimeout: input.heartbeatTimeoutMs } : {}),
+      retry: { maximumAttempts: 1 },
+      cancellationType: 'TRY_CANCEL',
+      summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}${pinnedTo ? ` on ${pinnedTo}` : ''}`,
+    });
+    const request: ProcessRequest = {
+      instanceId: input.instanceId,
+      jobId: job.id,
+      appName: input.appName,
+      processorInfo: job.processorInfo,
+      jobParams: job.jobParams,
+      instanceParams: input.instanceParams,
+      attempt: state.runningTimes,
+      maxAttempts: input.previousRunningTimes + maxAttempts,
+      idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
+    };
+    try {
+      const outcome = await runProcessor(request);
+      state.taskTrackerAddress = outcome.workerIdentity;
+      if (outcome.success) return { kind: 'succeeded', msg: outcome.msg };
+      return { kind: 'failed', msg: outcome.msg ?? 'processor reported failure' };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = parseWorkerIdentity(err.identity).workerId;
+      if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return { kind: 'timeout' };
+      if (pinnedTo && isTimeout(err, TimeoutType.SCHEDULE_TO_START)) {
+        return { kind: 'failed', msg: `${SystemResult.noWorkerAvailable}: designated worker ${pinnedTo} did not take the attempt within ${Math.round(input.heartbeatTimeoutMs / 1000)} s` };
+      }
+      return { kind: 'failed', msg: describeFailure(err) };
     }
   }
 }

@@ -6,7 +6,7 @@ export interface ChildHandle {
   child: ChildProcess;
   /** Resolves when the process printed its ready line. */
   ready: Promise<void>;
-  /** SIGKILL, as a crash or a pulled plug would. */
+  /** SIGKILL to the whole process group, as a crash or a pulled plug would. */
   kill(): Promise<void>;
   /** Sends a signal (default SIGTERM) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -16,10 +16,20 @@ const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs a TypeScript entry point of this project in its own process. */
 export function spawnTs(script: string, env: Record<string, string>, readyLine: RegExp): ChildHandle {
+  // Its own process group: tsx runs the script in a child node process, and a crash or a
+  // Ctrl-C must reach every process of the group, as it would in a terminal.
   const child = spawn(TSX, [join(PROJECT_ROOT, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
   let output = '';
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const ready = new Promise<void>((resolveReady, reject) => {
@@ -36,11 +46,11 @@ export function spawnTs(script: string, env: Record<string, string>, readyLine: 
     child,
     ready,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      signalGroup('SIGKILL');
       await exited;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) signalGroup(signal);
       return exited;
     },
   };
