@@ -38,6 +38,10 @@ export async function createCoreWorker(options: CoreWorkerOptions): Promise<Work
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleCoreWorkflows()),
     activities: createCoreActivities(options.client, options.taskQueue),
+    // After a core worker dies, its cached workflows' next tasks wait this long on its
+    // sticky queue before any other worker may take them (default 10 s): keep the
+    // lateness a crash adds to timers close to the time it takes to restart.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
     ...(options.identity ? { identity: options.identity } : {}),
   });
 }
