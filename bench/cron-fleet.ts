@@ -65,7 +65,7 @@ async function baseline(stack: BenchStack): Promise<number[]> {
   console.log(`baseline: ${JOBS} bare schedules created; waiting for ${new Date(fire).toISOString()}…`);
   await new Promise((r) => setTimeout(r, fire - Date.now()));
   const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
-  await until(async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, 120_000);
+  await until(async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, 600_000);
   const lateness: number[] = [];
   for await (const wf of stack.client.workflow.list({ query })) {
     lateness.push(wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime());
@@ -84,7 +84,7 @@ async function tempojob(stack: BenchStack): Promise<{ lateness: number[]; instan
   await new Promise((r) => setTimeout(r, fire - Date.now()));
   const query = `WorkflowType = 'instanceWorkflow' AND ${SA.expectedTriggerTime.name} BETWEEN ${around(fire)}`;
   const finished = `${query} AND ${SA.status.name} = 'SUCCEED'`;
-  await until(async () => (await stack.client.workflow.count(finished)).count, (n) => n >= JOBS, 180_000);
+  await until(async () => (await stack.client.workflow.count(finished)).count, (n) => n >= JOBS, 600_000);
   const lateness: number[] = [];
   const perJob = new Map<number, number>();
   for await (const wf of stack.client.workflow.list({ query })) {
