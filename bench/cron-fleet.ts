@@ -37,9 +37,13 @@ function nextMinute(marginMs: number): number {
   return Math.ceil((Date.now() + marginMs) / 60_000) * 60_000;
 }
 
-/** A visibility range of ±1 ms around an instant (equality on Datetime is brittle). */
+/**
+ * A visibility range of ±1 s around a whole-second instant. SQL visibility compares these
+ * as text, where "…:00Z" sorts after "…:00.001Z": bounds are written without fractions.
+ */
 function around(ms: number): string {
-  return `'${new Date(ms - 1).toISOString()}' AND '${new Date(ms + 1).toISOString()}'`;
+  const format = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+  return `'${format(ms - 1000)}' AND '${format(ms + 1000)}'`;
 }
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
