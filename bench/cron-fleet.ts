@@ -46,12 +46,18 @@ function around(ms: number): string {
   return `'${format(ms - 1000)}' AND '${format(ms + 1000)}'`;
 }
 
+/** Polls a visibility read until it holds; a failed read (an overloaded server) is retried. */
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting; last reading: ${JSON.stringify(value)}`);
+    try {
+      last = await read();
+      if (done(last as T)) return last as T;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting; last reading: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
