@@ -15,11 +15,18 @@ declare module 'vitest' {
   }
 }
 
-/** One real Temporal dev server and one workflow bundle for the whole run. */
+/**
+ * One real Temporal dev server and one workflow bundle for the whole run.
+ * TEMPOJOB_TEST_TEMPORAL_ADDRESS=host:port uses that Temporal instead of starting a dev
+ * server (the cluster run: vitest.cluster.config.ts).
+ */
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'tempojob-test-'));
   const cliPath = await ensureTemporalCli();
-  const server = await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port: await freePort() });
+  const external = process.env.TEMPOJOB_TEST_TEMPORAL_ADDRESS;
+  const server = external
+    ? { address: external, stop: async () => {} }
+    : await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port: await freePort() });
   const bundle = await bundleCoreWorkflows();
   const bundlePath = join(dir, 'workflows.bundle.js');
   writeFileSync(bundlePath, bundle.code);

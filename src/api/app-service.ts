@@ -26,8 +26,9 @@ export class AppService {
     private readonly coreTaskQueue: string,
   ) {}
 
-  async list(): Promise<AppRecord[]> {
-    if (this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.apps;
+  /** The app table; `fresh` bypasses this replica's cache (a miss, or a token newer than it). */
+  async list(fresh = false): Promise<AppRecord[]> {
+    if (!fresh && this.cache && Date.now() - this.cache.at < CACHE_MS) return this.cache.apps;
     let apps: AppRecord[] = [];
     try {
       const description = await this.client.workflow.getHandle(APP_DIRECTORY_WORKFLOW_ID).describe();
@@ -39,12 +40,21 @@ export class AppService {
     return apps;
   }
 
+  /** An app created through another replica a moment ago is found too: a miss re-reads. */
   async byName(appName: string): Promise<AppRecord | undefined> {
-    return (await this.list()).find((app) => app.appName === appName);
+    const match = (apps: AppRecord[]) => apps.find((app) => app.appName === appName);
+    return match(await this.list()) ?? match(await this.list(true));
   }
 
-  async byId(appId: number): Promise<AppRecord | undefined> {
-    return (await this.list()).find((app) => app.appId === appId);
+  /**
+   * The app with this id; with `atLeastVersion`, re-read when the cached password version
+   * is older (the token was issued after a password change made through another replica).
+   */
+  async byId(appId: number, atLeastVersion = 0): Promise<AppRecord | undefined> {
+    const match = (apps: AppRecord[]) => apps.find((app) => app.appId === appId);
+    const cached = match(await this.list());
+    if (cached && cached.passwordVersion >= atLeastVersion) return cached;
+    return match(await this.list(true));
   }
 
   /** Checks a password sent as plaintext (`none`) or as md5 hex (`md5`). */

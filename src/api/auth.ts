@@ -63,7 +63,7 @@ export function requireApp(apps: AppService, tokens: TokenService) {
       if (String(claims.appId) !== headerAppId.trim()) {
         throw new AuthError(`${AUTH_HEADERS.appId} ${headerAppId} does not match the token's app ${claims.appId}`, ErrorCode.INVALID_REQUEST);
       }
-      const app = await apps.byId(claims.appId);
+      const app = await apps.byId(claims.appId, claims.passwordVersion);
       if (!app || app.appName !== claims.appName) throw new AuthError(`app ${claims.appId} does not exist`, ErrorCode.INVALID_APP);
       if (app.passwordVersion !== claims.passwordVersion) {
         throw new AuthError('invalid token: the app password changed since it was issued; call /openApi/authApp again', ErrorCode.INVALID_TOKEN);

@@ -29,14 +29,25 @@ export async function connectWorker(target: TemporalTarget): Promise<NativeConne
   return NativeConnection.connect({ address: target.address });
 }
 
-/** Registers tempojob's search attributes where missing (an external cluster needs this once). */
-export async function ensureSearchAttributes(client: Client): Promise<void> {
+/**
+ * Registers tempojob's search attributes where missing (an external cluster needs this
+ * once). Replicas starting together may race: a lost race re-reads and carries on.
+ */
+export async function ensureSearchAttributes(client: Client, attempts = 5): Promise<void> {
   const operator = client.connection.operatorService;
-  const { customAttributes } = await operator.listSearchAttributes({ namespace: client.options.namespace });
-  const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !customAttributes?.[key.name]);
-  if (missing.length === 0) return;
-  await operator.addSearchAttributes({
-    namespace: client.options.namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]])),
-  });
+  for (let attempt = 1; ; attempt++) {
+    const { customAttributes } = await operator.listSearchAttributes({ namespace: client.options.namespace });
+    const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => !customAttributes?.[key.name]);
+    if (missing.length === 0) return;
+    try {
+      await operator.addSearchAttributes({
+        namespace: client.options.namespace,
+        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]])),
+      });
+      return;
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import { closeServer, startApi, startCoreWorker } from '../../src/stack/services
 import type { AppService } from '../../src/api/app-service.js';
 import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
 import { OpenApiCaller } from './api-client.js';
+import { clusterApi } from '../cluster/support/cluster-stack.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -38,14 +38,17 @@ export function uniqueName(prefix: string): string {
  * API + core worker in this test process, against the run's real Temporal dev server.
  * Each test uses its own apps (so its own processor queues), so test files running side
  * by side never see each other's work.
+ * In the cluster run (vitest.cluster.config.ts) the API and core workers are the cluster's
+ * replica processes instead, and `url` spreads requests over every API replica.
  */
 export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
   const address = inject('temporalAddress');
+  const cluster = inject('cluster');
   const config = loadConfig({
     TEMPORAL_ADDRESS: address,
     // One core queue for every test file, as in production: the app directory is one
     // workflow per namespace and must stay served while any stack runs.
-    TEMPOJOB_CORE_TASK_QUEUE: 'tempojob-core-test',
+    TEMPOJOB_CORE_TASK_QUEUE: cluster?.coreTaskQueue ?? 'tempojob-core-test',
     TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
     TEMPOJOB_HOST: '127.0.0.1',
     ...env,
@@ -53,14 +56,13 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   const target = { address, namespace: config.TEMPORAL_NAMESPACE };
   const client = await connectClient(target);
   const connection = await connectWorker(target);
-  const core = await startCoreWorker({
+  const core = cluster ? undefined : await startCoreWorker({
     connection, client, config,
     workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
   });
-  const jwtSecret = randomBytes(32).toString('hex');
-  const api = await startApi({ client, config, jwtSecret, port: 0 });
+  const jwtSecret = cluster?.jwtSecret ?? randomBytes(32).toString('hex');
+  const api = cluster ? await clusterApi(client, cluster, env) : await inProcessApi(client, config, jwtSecret);
   const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
-  const server: Server = api.server;
 
   return {
     client, connection, config, url: api.url, apps: api.apps, jwtSecret,
@@ -79,15 +81,20 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       return client.workflow.getHandle(instanceWorkflowId(instanceId)).result();
     },
     async close() {
-      await closeServer(server);
+      await api.close();
       for (const { worker, done } of workers) {
         await worker.shutdown();
         await done;
       }
-      core.worker.shutdown();
-      await core.done;
+      core?.worker.shutdown();
+      await core?.done;
       await connection.close();
       await client.connection.close();
     },
   };
+}
+
+async function inProcessApi(client: Client, config: Config, jwtSecret: string) {
+  const { server, url, apps } = await startApi({ client, config, jwtSecret, port: 0 });
+  return { url, apps, close: () => closeServer(server) };
 }
