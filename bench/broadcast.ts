@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './stack.js';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,14 +47,6 @@ const WARMUP = count(values.warmup ?? process.env.BENCH_BROADCAST_WARMUP, 2, 0, 
 
 // ERROR: 42 Workers each warn that they host no workflows.
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function post<T>(url: string, operation: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(`${url}/openApi/${operation}`, {

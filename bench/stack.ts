@@ -36,7 +36,8 @@ export interface BenchStack {
 
 export const NOOP_PROCESSOR = 'noop';
 
-async function freePort(): Promise<number> {
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

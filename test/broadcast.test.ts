@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { whenTrue } from './support/recorder.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { InstanceState } from '../src/domain/instance.js';
@@ -51,21 +52,9 @@ class Log {
   }
 
   until(predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolveWait, reject) => {
-      const timer = setTimeout(() => {
-        this.events.off('change', check);
-        reject(new Error(`condition not met within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.events.off('change', check);
-        resolveWait();
-      };
-      this.events.on('change', check);
-    });
+    return whenTrue(this.events, predicate, timeoutMs);
   }
+
 }
 
 const log = new Log();

@@ -46,19 +46,25 @@ export class Recorder {
 
   /** Resolves once the predicate holds (checked on every execution event). */
   until(predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolveWait, reject) => {
-      const timer = setTimeout(() => {
-        this.events.off('change', check);
-        reject(new Error(`condition not met within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.events.off('change', check);
-        resolveWait();
-      };
-      this.events.on('change', check);
-    });
+    return whenTrue(this.events, predicate, timeoutMs);
   }
+
+}
+
+/** Resolves once `predicate` holds, re-checked on every 'change' event of `events`. */
+export function whenTrue(events: EventEmitter, predicate: () => boolean, timeoutMs: number): Promise<void> {
+  if (predicate()) return Promise.resolve();
+  return new Promise((resolveWait, reject) => {
+    const timer = setTimeout(() => {
+      events.off('change', check);
+      reject(new Error(`condition not met within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const check = () => {
+      if (!predicate()) return;
+      clearTimeout(timer);
+      events.off('change', check);
+      resolveWait();
+    };
+    events.on('change', check);
+  });
 }
