@@ -2,9 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../src/config.js';
+import { startCoreWorker } from '../src/stack/services.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { bundleCoreWorkflows } from '../src/workers/core-worker.js';
+import { TEST_CORE_TASK_QUEUE } from './support/core-queue.js';
 import { freePort } from './support/ports.js';
 
 declare module 'vitest' {
@@ -15,10 +20,13 @@ declare module 'vitest' {
   }
 }
 
+
 /**
- * One real Temporal dev server and one workflow bundle for the whole run.
- * TEMPOJOB_TEST_TEMPORAL_ADDRESS=host:port uses that Temporal instead of starting a dev
- * server (the cluster run: vitest.cluster.config.ts).
+ * One real Temporal dev server, one workflow bundle and one core worker for the whole run:
+ * like production's core workers, it outlives the test files, so none of their workflow
+ * tasks is ever caught by a worker shutting down (such a task waits out its 10 s timeout).
+ * TEMPOJOB_TEST_TEMPORAL_ADDRESS=host:port uses that Temporal, and its core workers,
+ * instead (the cluster run: vitest.cluster.config.ts).
  */
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'tempojob-test-'));
@@ -33,8 +41,27 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', server.address);
   project.provide('temporalCliPath', cliPath);
   project.provide('workflowBundlePath', bundlePath);
+  const core = external ? undefined : await startSharedCoreWorker(server.address, bundle.code);
   return async () => {
+    await core?.stop();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+async function startSharedCoreWorker(address: string, code: string) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
+  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
+  const client = await connectClient(target);
+  const connection = await connectWorker(target);
+  const { worker, done } = await startCoreWorker({ connection, client, config, workflowBundle: { code } });
+  return {
+    async stop() {
+      worker.shutdown();
+      await done;
+      await connection.close();
+      await client.connection.close();
+    },
   };
 }

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
 import { instanceWorkflowId } from '../../src/temporal/names.js';
-import { closeServer, startApi, startCoreWorker } from '../../src/stack/services.js';
+import { closeServer, startApi } from '../../src/stack/services.js';
 import type { AppService } from '../../src/api/app-service.js';
 import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
 import { OpenApiCaller } from './api-client.js';
+import { TEST_CORE_TASK_QUEUE } from './core-queue.js';
 import { clusterApi } from '../cluster/support/cluster-stack.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -35,7 +35,8 @@ export function uniqueName(prefix: string): string {
 }
 
 /**
- * API + core worker in this test process, against the run's real Temporal dev server.
+ * An API in this test process, against the run's real Temporal dev server and its one
+ * core worker (test/global-setup.ts).
  * Each test uses its own apps (so its own processor queues), so test files running side
  * by side never see each other's work.
  * In the cluster run (vitest.cluster.config.ts) the API and core workers are the cluster's
@@ -46,9 +47,9 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   const cluster = inject('cluster');
   const config = loadConfig({
     TEMPORAL_ADDRESS: address,
-    // One core queue for every test file, as in production: the app directory is one
-    // workflow per namespace and must stay served while any stack runs.
-    TEMPOJOB_CORE_TASK_QUEUE: cluster?.coreTaskQueue ?? 'tempojob-core-test',
+    // One core queue for every test file, as in production, served by the run's core
+    // worker (test/global-setup.ts) or the cluster's.
+    TEMPOJOB_CORE_TASK_QUEUE: cluster?.coreTaskQueue ?? TEST_CORE_TASK_QUEUE,
     TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
     TEMPOJOB_HOST: '127.0.0.1',
     ...env,
@@ -56,10 +57,6 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   const target = { address, namespace: config.TEMPORAL_NAMESPACE };
   const client = await connectClient(target);
   const connection = await connectWorker(target);
-  const core = cluster ? undefined : await startCoreWorker({
-    connection, client, config,
-    workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
-  });
   const jwtSecret = cluster?.jwtSecret ?? randomBytes(32).toString('hex');
   const api = cluster ? await clusterApi(client, cluster, env) : await inProcessApi(client, config, jwtSecret);
   const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
@@ -86,8 +83,6 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
         await worker.shutdown();
         await done;
       }
-      core?.worker.shutdown();
-      await core?.done;
       await connection.close();
       await client.connection.close();
     },
