@@ -99,9 +99,16 @@ export class JobService {
    * through this replica is seen at once; one made through another replica within that time.
    */
   async getForRun(app: AuthenticatedApp, jobId: number): Promise<JobDefinition> {
+    const job = await this.findCached(jobId);
+    if (!job || job.appId !== app.appId) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+    return job;
+  }
+
+  private async findCached(jobId: number): Promise<JobDefinition | undefined> {
     const cached = this.runCache.get(jobId);
-    if (cached && Date.now() - cached.at < RUN_CACHE_MS && cached.job.appId === app.appId) return cached.job;
-    const job = await this.get(app, jobId);
+    if (cached && Date.now() - cached.at < RUN_CACHE_MS) return cached.job;
+    const job = await this.find(jobId);
+    if (!job) return undefined;
     this.runCache.set(jobId, { at: Date.now(), job });
     if (this.runCache.size > RUN_CACHE_SIZE) this.runCache.delete(this.runCache.keys().next().value!);
     return job;
@@ -120,7 +127,9 @@ export class JobService {
       const id = Number(summary.scheduleId.replace(/^tempojob-job-/, ''));
       if (Number.isSafeInteger(id)) ids.push(id);
     }
-    const jobs = await mapLimit(ids, 16, (id) => this.find(id));
+    // Listing is eventually consistent anyway: the per-replica cache saves a schedule
+    // describe per job when clients poll lists (PowerJob's client gives up after 2 s).
+    const jobs = await mapLimit(ids, 16, (id) => this.findCached(id));
     return jobs.filter((job): job is JobDefinition => job?.appId === app.appId).sort((a, b) => a.id - b.id);
   }
 
