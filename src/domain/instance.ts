@@ -78,6 +78,19 @@ export interface ProcessRequest {
   taskName?: string;
 }
 
+/** What every attempt of an instance's processor is asked to run, whichever worker and step. */
+export type ProcessTarget = Pick<ProcessRequest, 'instanceId' | 'jobId' | 'appName' | 'processorInfo' | 'jobParams' | 'instanceParams'>;
+
+export function processTargetOf(input: InstanceInput): ProcessTarget {
+  const { instanceId, appName, instanceParams, job } = input;
+  return { instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams };
+}
+
+/** The target fields alone (e.g. of a broadcast share's input), for an activity request. */
+export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams }: ProcessTarget): ProcessTarget {
+  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams };
+}
+
 /** Input of a broadcast's postProcess: every member's result, as PowerJob's List<TaskResult>. */
 export interface PostProcessRequest extends ProcessRequest {
   results: TaskResult[];
@@ -121,17 +134,11 @@ export interface BroadcastShare {
 }
 
 /** Input of one member's share: a child workflow of the instance, in the core worker. */
-export interface ShareInput {
-  instanceId: number;
-  appName: string;
+export interface ShareInput extends ProcessTarget {
   workerId: string;
   taskId: string;
   /** Attempt of the instance this share belongs to (runningTimes). */
   instanceAttempt: number;
-  processorInfo: string;
-  jobId: number;
-  jobParams: string | null;
-  instanceParams: string | null;
   taskRetryNum: number;
   retryBackoff: JobSnapshot['retryBackoff'];
   /** Epoch ms the instance times out at. */

@@ -28,7 +28,7 @@ import type {
   TaskResult,
   WorkerTargeting,
 } from '../domain/instance.js';
-import { MAX_RESULT_LENGTH, SystemResult } from '../domain/instance.js';
+import { MAX_RESULT_LENGTH, SystemResult, processTarget, processTargetOf } from '../domain/instance.js';
 import type { JobSnapshot, RetryBackoff } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
 import {
@@ -134,12 +134,7 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
   if (members.length === 0) return { kind: 'failed', msg: noWorkerMessage(input.appName, targeting) };
 
   const step = (taskId: string, taskName: string, attempt: number, maxAttempts: number, part: string): ProcessRequest => ({
-    instanceId: input.instanceId,
-    jobId: job.id,
-    appName: input.appName,
-    processorInfo: job.processorInfo,
-    jobParams: job.jobParams,
-    instanceParams: input.instanceParams,
+    ...processTargetOf(input),
     attempt,
     maxAttempts,
     idempotencyKey: broadcastIdempotencyKey(input.instanceId, instanceAttempt, part, attempt),
@@ -167,15 +162,10 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
   let cancellation: unknown;
   await Promise.all(members.map(async (member, index) => {
     const shareInput: ShareInput = {
-      instanceId: input.instanceId,
-      appName: input.appName,
+      ...processTargetOf(input),
       workerId: member.workerId,
       taskId: TASK.broadcast.id(index),
       instanceAttempt,
-      processorInfo: job.processorInfo,
-      jobId: job.id,
-      jobParams: job.jobParams,
-      instanceParams: input.instanceParams,
       taskRetryNum: job.taskRetryNum,
       retryBackoff: job.retryBackoff,
       deadline,
@@ -299,12 +289,7 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
           summary: `process on ${input.workerId}, attempt ${attempt}/${maxAttempts}`,
         });
         return runBroadcastProcess({
-          instanceId: input.instanceId,
-          jobId: input.jobId,
-          appName: input.appName,
-          processorInfo: input.processorInfo,
-          jobParams: input.jobParams,
-          instanceParams: input.instanceParams,
+          ...processTarget(input),
           attempt,
           maxAttempts,
           idempotencyKey: broadcastIdempotencyKey(input.instanceId, input.instanceAttempt, `w:${input.workerId}`, attempt),

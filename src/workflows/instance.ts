@@ -15,7 +15,7 @@ import {
 import { TimeoutType } from '@temporalio/common';
 import { isFinished } from '../domain/enums.js';
 import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
-import { MAX_RESULT_LENGTH, SystemResult } from '../domain/instance.js';
+import { MAX_RESULT_LENGTH, SystemResult, processTargetOf } from '../domain/instance.js';
 import type { CoreActivities } from '../activities/index.js';
 import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../temporal/names.js';
 import type { AttemptOutcome } from './broadcast.js';
@@ -181,12 +181,7 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
       summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}${pinnedTo ? ` on ${pinnedTo}` : ''}`,
     });
     const request: ProcessRequest = {
-      instanceId: input.instanceId,
-      jobId: job.id,
-      appName: input.appName,
-      processorInfo: job.processorInfo,
-      jobParams: job.jobParams,
-      instanceParams: input.instanceParams,
+      ...processTargetOf(input),
       attempt: state.runningTimes,
       maxAttempts: input.previousRunningTimes + maxAttempts,
       idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
