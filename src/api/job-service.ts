@@ -51,8 +51,7 @@ export class JobService {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
     checkSupported(request);
-    const timeZone = request.timeZone ?? this.defaultTimeZone;
-    if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
+    const timeZone = this.timeZoneOf(request.timeZone);
     const rule = ruleOf(request);
     if (request.id != null) return this.update(app, request.id, request, timeZone);
 
@@ -73,7 +72,7 @@ export class JobService {
             { key: SA.jobId, value: id },
           ],
         });
-        await this.syncClock(app, job);
+        await this.syncClock(app, null, job);
         return id;
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning) || attempt >= 5) throw err;
@@ -99,9 +98,7 @@ export class JobService {
    * through this replica is seen at once; one made through another replica within that time.
    */
   async getForRun(app: AuthenticatedApp, jobId: number): Promise<JobDefinition> {
-    const job = await this.findCached(jobId);
-    if (!job || job.appId !== app.appId) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
-    return job;
+    return owned(app, jobId, await this.findCached(jobId));
   }
 
   private async findCached(jobId: number): Promise<JobDefinition | undefined> {
@@ -116,9 +113,7 @@ export class JobService {
 
   /** The job of this app, or NotFoundError: another app's job does not exist for the caller. */
   async get(app: AuthenticatedApp, jobId: number): Promise<JobDefinition> {
-    const job = await this.find(jobId);
-    if (!job || job.appId !== app.appId) throw new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
-    return job;
+    return owned(app, jobId, await this.find(jobId));
   }
 
   async list(app: AuthenticatedApp): Promise<JobDefinition[]> {
@@ -148,8 +143,7 @@ export class JobService {
 
   /** The next fire times of an expression, as a user would check it before saving (PowerJob's console has this). */
   preview(input: z.infer<typeof previewSchema>): { epochMs: number; local: string }[] {
-    const timeZone = input.timeZone ?? this.defaultTimeZone;
-    if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
+    const timeZone = this.timeZoneOf(input.timeZone);
     const rule = ruleOf(input);
     if (rule.type === 'API' || rule.type === 'FIXED_DELAY') {
       throw new InvalidRequestError(`${rule.type} jobs have no fire times of their own to preview`);
@@ -171,22 +165,21 @@ export class JobService {
    * deleted jobs; the schedule's timing follows the new definition from its next fire.
    */
   private async modify(app: AuthenticatedApp, jobId: number, change: (job: JobDefinition) => JobDefinition): Promise<void> {
-    const notFound = () => new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
-    let saved: JobDefinition | undefined;
+    let before: JobDefinition | undefined;
+    let after: JobDefinition | undefined;
     try {
       await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
-        const current = jobOf(previous);
-        if (!current || current.appId !== app.appId) throw notFound();
-        if (current.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
-        saved = change(current);
-        return { ...previous, ...this.timing(app, saved, ruleOf(saved)) };
+        before = owned(app, jobId, jobOf(previous));
+        if (before.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
+        after = change(before);
+        return { ...previous, ...this.timing(app, after, ruleOf(after)) };
       });
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw notFound();
+      if (err instanceof ScheduleNotFoundError) throw notFound(app, jobId);
       throw err;
     }
     this.runCache.delete(jobId);
-    await this.syncClock(app, saved!);
+    await this.syncClock(app, before!, after!);
   }
 
   /** Spec, action, policies and paused state of a job's schedule. */
@@ -201,11 +194,14 @@ export class JobService {
     };
   }
 
-  /** FIXED_DELAY jobs run on a clock workflow while enabled; anything else has none. */
-  private async syncClock(app: AuthenticatedApp, job: JobDefinition): Promise<void> {
+  /**
+   * FIXED_DELAY jobs run on a clock workflow while enabled; anything else has none. Only a
+   * change into or out of that state costs a call to Temporal.
+   */
+  private async syncClock(app: AuthenticatedApp, before: JobDefinition | null, job: JobDefinition): Promise<void> {
     const workflowId = fixedDelayClockId(job.id);
-    if (job.timeExpressionType === 'FIXED_DELAY' && job.status === 'ENABLE') {
-      const run: ScheduledRunInput = { job, appName: app.appName, heartbeatTimeoutMs: this.heartbeatTimeoutMs };
+    if (hasClock(job)) {
+      const run = this.runInputOf(app, job);
       await this.client.workflow.signalWithStart(fixedDelayWorkflow, {
         workflowId,
         taskQueue: this.coreTaskQueue,
@@ -216,6 +212,7 @@ export class JobService {
       });
       return;
     }
+    if (!before || !hasClock(before)) return;
     try {
       await this.client.workflow.getHandle(workflowId).cancel();
     } catch (err) {
@@ -233,14 +230,38 @@ export class JobService {
   }
 
   private actionFor(app: AuthenticatedApp, job: JobDefinition) {
-    const input: ScheduledRunInput = { job, appName: app.appName, heartbeatTimeoutMs: this.heartbeatTimeoutMs };
     return {
       type: 'startWorkflow' as const,
       workflowType: 'scheduledRunWorkflow',
       taskQueue: this.coreTaskQueue,
-      args: [input],
+      args: [this.runInputOf(app, job)],
     };
   }
+
+  /** What a fire of this job (schedule action or FIXED_DELAY clock) starts an instance from. */
+  private runInputOf(app: AuthenticatedApp, job: JobDefinition): ScheduledRunInput {
+    return { job, appName: app.appName, heartbeatTimeoutMs: this.heartbeatTimeoutMs };
+  }
+
+  private timeZoneOf(requested: string | null | undefined): string {
+    const timeZone = requested ?? this.defaultTimeZone;
+    if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
+    return timeZone;
+  }
+}
+
+/** The job if it belongs to the app; another app's job does not exist for the caller. */
+function owned(app: AuthenticatedApp, jobId: number, job: JobDefinition | undefined): JobDefinition {
+  if (!job || job.appId !== app.appId) throw notFound(app, jobId);
+  return job;
+}
+
+function notFound(app: AuthenticatedApp, jobId: number): NotFoundError {
+  return new NotFoundError(`job ${jobId} not found in app ${app.appName}`);
+}
+
+function hasClock(job: JobDefinition): boolean {
+  return job.timeExpressionType === 'FIXED_DELAY' && job.status === 'ENABLE';
 }
 
 /** The request that would save this job again. */
