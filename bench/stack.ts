@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import type { JobSnapshot } from '../src/domain/job.js';
 import { snapshotOf } from '../src/domain/job.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { connectClient, connectWorker, ensureSearchAttributes } from '../src/temporal/connection.js';
+import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
 import { createWorker } from '../src/workers/index.js';
@@ -88,12 +88,9 @@ export async function startBenchStack(log: (line: string) => void, temporalAddre
 
     // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
     const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1' });
-    const target = { address, namespace: config.TEMPORAL_NAMESPACE };
-    const client = await connectClient(target);
-    cleanups.push(() => client.connection.close());
-    await ensureSearchAttributes(client);
-    const connection = await connectWorker(target);
-    cleanups.push(() => connection.close());
+    const temporal = await connectTemporal(targetOf(config));
+    cleanups.push(() => temporal.close());
+    const { client, connection } = temporal;
 
     log('Bundling workflows and starting the core worker…');
     const core = await startCoreWorker({ connection, client, config });

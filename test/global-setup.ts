@@ -6,7 +6,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
 import { startCoreWorker } from '../src/stack/services.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { connectClient, connectWorker } from '../src/temporal/connection.js';
+import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { bundleCoreWorkflows } from '../src/workers/core-worker.js';
 import { TEST_CORE_TASK_QUEUE } from './support/core-queue.js';
@@ -52,16 +52,13 @@ export default async function setup(project: TestProject) {
 async function startSharedCoreWorker(address: string, code: string) {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
-  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
-  const client = await connectClient(target);
-  const connection = await connectWorker(target);
-  const { worker, done } = await startCoreWorker({ connection, client, config, workflowBundle: { code } });
+  const temporal = await connectTemporal(targetOf(config));
+  const { worker, done } = await startCoreWorker({ ...temporal, config, workflowBundle: { code } });
   return {
     async stop() {
       worker.shutdown();
       await done;
-      await connection.close();
-      await client.connection.close();
+      await temporal.close();
     },
   };
 }

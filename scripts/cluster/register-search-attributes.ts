@@ -4,11 +4,11 @@
  * them, so the first workflow start after this never meets an unknown attribute.
  */
 import { loadConfig } from '../../src/config.js';
-import { connectClient, ensureSearchAttributes } from '../../src/temporal/connection.js';
+import { connectClient, ensureSearchAttributes, targetOf } from '../../src/temporal/connection.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 
 const config = loadConfig();
-const client = await connectClient({ address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE });
+const client = await connectClient(targetOf(config));
 const names = ALL_SEARCH_ATTRIBUTES.map((key) => key.name);
 const deadline = Date.now() + 60_000;
 for (;;) {

@@ -5,14 +5,14 @@
  */
 import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
 import { closeServer, startApi } from '../stack/services.js';
-import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
+import { connectClient, ensureSearchAttributes, targetOf } from '../temporal/connection.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.TEMPOJOB_JWT_SECRET) {
     throw new ConfigError('TEMPOJOB_JWT_SECRET is required when the API runs on its own (all replicas must share it)');
   }
-  const client = await connectClient({ address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE });
+  const client = await connectClient(targetOf(config));
   await ensureSearchAttributes(client);
   const api = await startApi({ client, config, jwtSecret: config.TEMPOJOB_JWT_SECRET });
   await api.apps.seed(parseSeedApps(config.TEMPOJOB_APPS));

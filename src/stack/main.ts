@@ -8,7 +8,7 @@ import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
 import { demoProcessors } from '../demo/processors.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
-import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection.js';
+import { connectTemporal } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
 import { loadOrCreateSecrets } from './secrets.js';
@@ -53,13 +53,9 @@ async function main(): Promise<void> {
     cleanups.push(() => server.stop());
     address = devServer.address;
   }
-  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
-  const client = await connectClient(target);
-  cleanups.push(() => client.connection.close());
-  await ensureSearchAttributes(client);
-
-  const connection = await connectWorker(target);
-  cleanups.push(() => connection.close());
+  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE });
+  cleanups.push(() => temporal.close());
+  const { client, connection } = temporal;
   const core = await startCoreWorker({ connection, client, config });
   cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
+import type { Config } from '../config.js';
 import { ALL_SEARCH_ATTRIBUTES } from './search-attributes.js';
 
 export interface TemporalTarget {
@@ -8,15 +9,22 @@ export interface TemporalTarget {
   namespace: string;
 }
 
+/** Where the configuration points: $TEMPORAL_ADDRESS (default the local dev server) and namespace. */
+export function targetOf(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>): TemporalTarget {
+  return { address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE };
+}
+
 /** Connects a client, retrying while the server comes up (bounded). */
 export async function connectClient(target: TemporalTarget, timeoutMs = 60_000): Promise<Client> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let connection: Connection | undefined;
     try {
-      const connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });
+      connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });
       await connection.workflowService.describeNamespace({ namespace: target.namespace });
       return new Client({ connection, namespace: target.namespace });
     } catch (err) {
+      await connection?.close();
       if (Date.now() > deadline) {
         throw new Error(`Cannot reach Temporal namespace "${target.namespace}" at ${target.address}: ${(err as Error).message}`, { cause: err });
       }
@@ -27,6 +35,33 @@ export async function connectClient(target: TemporalTarget, timeoutMs = 60_000):
 
 export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
   return NativeConnection.connect({ address: target.address });
+}
+
+export interface TemporalConnections {
+  client: Client;
+  /** For workers (core and processor). */
+  connection: NativeConnection;
+  close(): Promise<void>;
+}
+
+/** What every tempojob process starts with: a client and a worker connection, search attributes registered. */
+export async function connectTemporal(target: TemporalTarget): Promise<TemporalConnections> {
+  const client = await connectClient(target);
+  try {
+    await ensureSearchAttributes(client);
+    const connection = await connectWorker(target);
+    return {
+      client,
+      connection,
+      async close() {
+        await connection.close();
+        await client.connection.close();
+      },
+    };
+  } catch (err) {
+    await client.connection.close();
+    throw err;
+  }
 }
 
 /**

@@ -4,15 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
-import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection.js';
+import { connectTemporal, targetOf } from '../temporal/connection.js';
 import { createCoreWorker } from './core-worker.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const target = { address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE };
-  const client = await connectClient(target);
-  await ensureSearchAttributes(client);
-  const connection = await connectWorker(target);
+  const target = targetOf(config);
+  const { client, connection, close } = await connectTemporal(target);
   const bundlePath = process.env.TEMPOJOB_WORKFLOW_BUNDLE;
   const worker = await createCoreWorker({
     connection,
@@ -23,8 +21,7 @@ async function main(): Promise<void> {
   });
   console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
   await worker.run();
-  await connection.close();
-  await client.connection.close();
+  await close();
 }
 
 main().catch((err: unknown) => {

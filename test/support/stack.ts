@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { connectClient, connectWorker } from '../../src/temporal/connection.js';
+import { connectTemporal, targetOf } from '../../src/temporal/connection.js';
 import { instanceWorkflowId } from '../../src/temporal/names.js';
 import { closeServer, startApi } from '../../src/stack/services.js';
 import type { AppService } from '../../src/api/app-service.js';
@@ -54,9 +54,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     TEMPOJOB_HOST: '127.0.0.1',
     ...env,
   });
-  const target = { address, namespace: config.TEMPORAL_NAMESPACE };
-  const client = await connectClient(target);
-  const connection = await connectWorker(target);
+  const temporal = await connectTemporal(targetOf(config));
+  const { client, connection } = temporal;
   const jwtSecret = cluster?.jwtSecret ?? randomBytes(32).toString('hex');
   const api = cluster ? await clusterApi(client, cluster, env) : await inProcessApi(client, config, jwtSecret);
   const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
@@ -83,8 +82,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
         await worker.shutdown();
         await done;
       }
-      await connection.close();
-      await client.connection.close();
+      await temporal.close();
     },
   };
 }
