@@ -1,18 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { closeServer, startApi } from '../src/stack/services.js';
-import { connectClient } from '../src/temporal/connection.js';
-import { startDevServer, type DevServer } from '../src/temporal/dev-server.js';
-import { OpenApiCaller } from './support/api-client.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/eventually.js';
-import { freePort } from './support/ports.js';
-import { spawnTs, type ChildHandle } from './support/processes.js';
-import { uniqueName } from './support/stack.js';
+import { startCrashableStack, type CrashableStack } from './support/crashable-stack.js';
 
 /**
  * The Temporal dev server is down for 20 s while three 2-second CRON jobs are enabled,
@@ -22,42 +11,13 @@ import { uniqueName } from './support/stack.js';
 
 const THRESHOLD_MS = 5_000;
 const OUTAGE_MS = 20_000;
-const dir = mkdtempSync(join(tmpdir(), 'tempojob-misfire-'));
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
-});
+let stack: CrashableStack | undefined;
+afterAll(() => stack?.close());
 
 describe('misfire policies after an outage', () => {
   it('SKIP, RUN_ONCE and CATCH_UP(3) each do exactly what they say', { timeout: 240_000 }, async () => {
-    const port = await freePort();
-    const dbFile = join(dir, 'temporal.db');
-    const recordFile = join(dir, 'executions.jsonl');
-    const appName = uniqueName('misfire');
-    const coreQueue = uniqueName('core');
-    const env = {
-      TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPOJOB_CORE_TASK_QUEUE: coreQueue,
-      TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath'), RECORD_FILE: recordFile, RECORD_APP: appName,
-    };
-    let server: DevServer = await startDevServer({ cliPath: inject('temporalCliPath'), dbFile, port });
-    const children: ChildHandle[] = [
-      spawnTs('src/workers/core-main.ts', env, /core worker ready/),
-      spawnTs('test/fixtures/recording-worker.ts', env, /processor worker ready/),
-    ];
-    cleanups.push(async () => {
-      for (const c of children) await c.kill();
-      await server.kill();
-    });
-    await Promise.all(children.map((c) => c.ready));
-
-    const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPOJOB_CORE_TASK_QUEUE: coreQueue, TEMPOJOB_HOST: '127.0.0.1' });
-    const client = await connectClient({ address: `127.0.0.1:${port}`, namespace: 'default' });
-    cleanups.push(() => client.connection.close());
-    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
-    cleanups.push(() => closeServer(api.server));
-    await api.apps.put(appName, 'misfire-password', 'create');
-    const caller = await OpenApiCaller.login(api.url, appName, 'misfire-password');
+    stack = await startCrashableStack('misfire');
+    const { caller, executions } = stack;
 
     const policies = {
       SKIP: { type: 'SKIP', thresholdMs: THRESHOLD_MS },
@@ -71,9 +31,6 @@ describe('misfire policies after an outage', () => {
         executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
       });
     }
-    const executions = () => existsSync(recordFile)
-      ? readFileSync(recordFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { instanceId: number; at: number })
-      : [];
     const infoOf = (instanceId: number) =>
       caller.data<{ jobId: number; expectedTriggerTime: number; actualTriggerTime: number; catchUp: boolean }>('fetchInstanceInfo', { instanceId });
     const firesByJob = async () => {
@@ -88,9 +45,9 @@ describe('misfire policies after an outage', () => {
     await eventually(firesByJob, (byJob) => Object.values(jobs).every((id) => (byJob.get(id)?.length ?? 0) >= 2), 30_000);
 
     const stoppedAt = Date.now();
-    await server.kill();
+    await stack.killServer();
     await sleep(OUTAGE_MS); // the outage itself, not a synchronisation
-    server = await startDevServer({ cliPath: inject('temporalCliPath'), dbFile, port });
+    await stack.startServer();
     const restartedAt = Date.now();
     // Normal fires have resumed for every job: the catch-up is over.
     const byJob = await eventually(firesByJob, (fires) =>
