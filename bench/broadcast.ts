@@ -16,12 +16,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { freePort } from './stack.js';
+import { freePort, postOpenApi } from './stack.js';
+import { percentile } from './stats.js';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { Envelope } from '../src/api/envelope.js';
 import { loadConfig } from '../src/config.js';
 import type { InstanceState } from '../src/domain/instance.js';
 import { liveAppWorkers } from '../src/activities/workers.js';
@@ -48,19 +48,8 @@ const WARMUP = count(values.warmup ?? process.env.BENCH_BROADCAST_WARMUP, 2, 0, 
 // ERROR: 42 Workers each warn that they host no workflows.
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 
-async function post<T>(url: string, operation: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`${url}/openApi/${operation}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body),
-  });
-  const envelope = (await res.json()) as Envelope<T>;
-  if (!envelope.success) throw new Error(`${operation} failed: ${envelope.message}`);
-  return envelope.data as T;
-}
-
 function stats(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-  return { p50: at(50), p95: at(95), min: sorted[0] ?? NaN, max: sorted[sorted.length - 1] ?? NaN };
+  return { p50: percentile(values, 50), p95: percentile(values, 95), min: percentile(values, 0), max: percentile(values, 100) };
 }
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -101,15 +90,15 @@ async function main(): Promise<void> {
       workers.push({ worker, done: worker.run() });
     }
     const live = await liveWorkersSeen(appName, size);
-    const { appId, token } = await post<{ appId: number; token: string }>(api.url, 'authApp', { appName, encryptedPassword: password, encryptType: 'none' });
+    const { appId, token } = await postOpenApi<{ appId: number; token: string }>(api.url, 'authApp', { appName, encryptedPassword: password, encryptType: 'none' });
     const headers = { 'X-POWERJOB-APP-ID': String(appId), 'X-POWERJOB-ACCESS-TOKEN': token };
-    const jobId = await post<number>(api.url, 'saveJob', {
+    const jobId = await postOpenApi<number>(api.url, 'saveJob', {
       jobName: `broadcast-${size}`, timeExpressionType: 'API', executeType: 'BROADCAST', processorType: 'BUILT_IN', processorInfo: 'noop',
     }, headers);
     console.log(`app ${appName}: ${live} live workers`);
     return async () => {
       const sent = Date.now();
-      const instanceId = await post<number>(api.url, 'runJob', { jobId }, headers);
+      const instanceId = await postOpenApi<number>(api.url, 'runJob', { jobId }, headers);
       const state = (await client.workflow.getHandle(instanceWorkflowId(instanceId)).result()) as InstanceState;
       const closed = Date.now() - sent;
       const ran = state.broadcast?.filter((s) => s.status === 'SUCCEED').length ?? 0;

@@ -10,15 +10,11 @@ import { SA } from '../src/temporal/search-attributes.js';
 import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
 import type { InstanceState } from '../src/domain/instance.js';
 import { postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { percentile } from './stats.js';
 
 const JOBS = Number(process.env.BENCH_CRON_JOBS ?? 1000);
 const CONCURRENCY = 16;
 const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 async function inParallel<T>(count: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];

@@ -17,6 +17,7 @@ import { instanceStartOptions } from '../src/temporal/instance-start.js';
 import { instanceWorkflowId } from '../src/temporal/names.js';
 import { instanceWorkflow } from '../src/workflows/instance.js';
 import { startBenchStack, type BenchStack } from './stack.js';
+import { percentile } from './stats.js';
 
 interface Options {
   runs: number;
@@ -154,11 +155,6 @@ async function measure(stack: BenchStack, start: Starter, runs: number, concurre
   await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, lane));
   batch.wallMs = performance.now() - began;
   return batch;
-}
-
-/** Nearest-rank percentile of an ascending list. */
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 interface Summary {
