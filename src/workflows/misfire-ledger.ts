@@ -56,7 +56,9 @@ export async function misfireLedgerWorkflow(initial: LedgerState = { decisions: 
     // The backlog: every fire Temporal delivers after the outage (those inside the catch-up
     // window) that is late by more than the threshold now, whichever of them asked first.
     const from = Math.max(decidedUpTo, now - catchupWindowMs(job, rule, now) - 1);
-    const backlog = nextFireTimes(rule, job.timeZone, from, 10_000).filter((t) => now - t > thresholdMs);
+    // Fires are at least a second apart, which bounds how many can lie in the window.
+    const atMost = Math.ceil((now - from) / 1000) + 1;
+    const backlog = nextFireTimes(rule, job.timeZone, from, atMost).filter((t) => now - t > thresholdMs);
     if (backlog.length === 0) return 'on-time';
     const kept = type === 'SKIP' ? 0 : type === 'RUN_ONCE' ? 1 : maxCatchUp;
     backlog.forEach((t, i) => decisions.set(t, i >= backlog.length - kept ? 'catch-up' : 'dropped'));
