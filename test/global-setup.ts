@@ -49,8 +49,10 @@ export default async function setup(project: TestProject) {
   };
 }
 
+// Each vitest project runs this setup in the same process: install the runtime once.
+if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('WARN') });
+
 async function startSharedCoreWorker(address: string, code: string) {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
   const temporal = await connectTemporal(targetOf(config));
   const { worker, done } = await startCoreWorker({ ...temporal, config, workflowBundle: { code } });
