@@ -87,7 +87,8 @@ describe('jobs', () => {
       ['unknown enum name', ['saveJob', job({ executeType: 'EVERYWHERE' })], /executeType/],
       ['enum as a number', ['saveJob', job({ timeExpressionType: 2 })], /timeExpressionType/],
       ['negative retries', ['saveJob', job({ instanceRetryNum: -1 })], /instanceRetryNum must be >= 0/],
-      ['not yet supported type', ['saveJob', job({ executeType: 'MAP' })], /executeType MAP is not supported/],
+      ['not yet supported type', ['saveJob', job({ processorType: 'EXTERNAL' })], /processorType EXTERNAL is not supported/],
+      ['map job pinned to workers', ['saveJob', job({ executeType: 'MAP', designatedWorkers: 'w-1' })], /designatedWorkers cannot limit a MAP job/],
       ['another app id', ['saveJob', job({ appId: fresh.appId + 1000 })], /does not match the authenticated app/],
       ['update of an unknown job', ['saveJob', job({ id: 123456 })], /job 123456 not found/],
     ];

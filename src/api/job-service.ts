@@ -26,7 +26,7 @@ const RUN_CACHE_SIZE = 10_000;
 
 /** Time types and execute types this release runs; the rest are refused, never silently accepted. */
 const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
-const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST'] as const;
+const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST', 'MAP_REDUCE', 'MAP'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
 /**
@@ -310,6 +310,11 @@ function checkSupported(request: SaveJobRequest): void {
   refuse('processorType', request.processorType, SUPPORTED_PROCESSOR_TYPES);
   const targeting = targetingProblem(request.designatedWorkers, request.maxWorkerCount);
   if (targeting) throw new InvalidRequestError(targeting);
+  if ((request.executeType === 'MAP' || request.executeType === 'MAP_REDUCE') && request.designatedWorkers?.trim()) {
+    throw new InvalidRequestError(
+      `designatedWorkers cannot limit a ${request.executeType} job: its sub-tasks spread over every worker of the app; clear designatedWorkers or run the map from an app of its own`,
+    );
+  }
 }
 
 function toDefinition(

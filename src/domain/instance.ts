@@ -1,5 +1,6 @@
 import type { InstanceStatusName } from './enums.js';
 import type { JobSnapshot } from './job.js';
+import type { MapProgress } from './map.js';
 
 /** Input of the instance workflow: one run of a job. */
 export interface InstanceInput {
@@ -43,6 +44,8 @@ export interface InstanceState {
   taskTrackerAddress: string | null;
   /** BROADCAST only: each member's share of the current attempt (fetchInstanceInfo's `broadcast`). */
   broadcast?: BroadcastShare[];
+  /** MAP and MAP_REDUCE only: sub-task counts of the current attempt, as its batches finish (fetchInstanceInfo's `map`). */
+  map?: MapProgress;
 }
 
 /** PowerJob's system result strings, where ours mean the same thing. */
@@ -53,6 +56,13 @@ export const SystemResult = {
   timeout: 'instance execute timeout',
   tooManyInstances: (running: number, max: number) => `too many instances(${running}>${max})`,
   noWorkerAvailable: 'no worker available',
+} as const;
+
+/** PowerJob's task ids and names: a broadcast's steps, a map's root and reduce tasks. */
+export const TASK = {
+  root: { id: '0', name: 'OMS_ROOT_TASK' },
+  broadcast: { id: (index: number) => `0.${index + 1}`, name: 'OMS_BROADCAST_TASK' },
+  last: { id: '9999', name: 'OMS_LAST_TASK' },
 } as const;
 
 /** What a processor attempt hands back to the instance workflow. */
@@ -149,3 +159,9 @@ export interface ShareInput extends ProcessTarget {
 
 /** Results are capped like PowerJob's maxResultLength. */
 export const MAX_RESULT_LENGTH = 8192;
+
+/**
+ * What a processor worker heartbeats with from the moment it takes an attempt, before any
+ * user code runs: an attempt that times out without it never reached its worker.
+ */
+export const TAKEN_HEARTBEAT = 'taken';

@@ -13,6 +13,12 @@ export interface RetryBackoff {
   maximumIntervalMs: number;
 }
 
+/** How long to wait after attempt `failedAttempt` (1-based) failed. */
+export function backoffMs(policy: RetryBackoff, failedAttempt: number): number {
+  const raw = policy.initialIntervalMs * policy.backoffCoefficient ** (failedAttempt - 1);
+  return Math.min(policy.maximumIntervalMs, Math.round(raw));
+}
+
 export const DEFAULT_RETRY_BACKOFF: RetryBackoff = {
   initialIntervalMs: 1_000,
   backoffCoefficient: 2,

@@ -54,11 +54,21 @@ export function broadcastShareWorkflowId(instanceId: number, workerId: string): 
 }
 
 /**
- * Idempotency keys of a broadcast's steps, one per attempt of a step: `pre`, `post` or
- * `w:<workerId>` (that worker's share), within attempt `instanceAttempt` of the instance.
+ * Idempotency keys of the steps of a broadcast or map instance, one per attempt of a step:
+ * `pre`, `post`, `w:<workerId>` (a broadcast share) or `t:<taskId>` (a map task), within
+ * attempt `instanceAttempt` of the instance.
  */
-export function broadcastIdempotencyKey(instanceId: number, instanceAttempt: number, step: string, attempt: number): string {
+export function stepIdempotencyKey(instanceId: number, instanceAttempt: number, step: string, attempt: number): string {
   return `tempojob:${instanceId}:${instanceAttempt}:${step}:${attempt}`;
+}
+
+/**
+ * One batch of the sub-tasks a map task created: batch `batch` of the `call`-th ctx.map()
+ * of task `taskId`, in attempt `instanceAttempt` of the instance. Derived, so a task that
+ * runs again and maps the same items finds its batches already started.
+ */
+export function mapBatchWorkflowId(instanceId: number, instanceAttempt: number, taskId: string, call: number, batch: number): string {
+  return `${instanceWorkflowId(instanceId)}-a${instanceAttempt}-t${taskId}-m${call}-b${batch}`;
 }
 
 /** Worker ids and tags: no spaces, commas or brackets (they separate them in identities and designatedWorkers). */

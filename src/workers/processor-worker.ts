@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ProcessOutcome, ProcessRequest, TaskResult } from '../domain/instance.js';
 import { WORKER_NAME_PATTERN, appTaskQueue, workerIdentity, workerTaskQueue } from '../temporal/names.js';
 import type { BroadcastActivities } from '../workflows/broadcast.js';
 import type { ProcessorActivities } from '../workflows/instance.js';
+import type { MapActivities } from '../workflows/map.js';
+import { checkResult, heartbeating, processorFor, taskContextOf } from './attempt.js';
+import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
-import { defaultBroadcastResult } from './task-context.js';
-
-/** How often a running processor tells Temporal it is alive (Temporal throttles further). */
-const HEARTBEAT_INTERVAL_MS = 1_000;
+import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
 
 export interface CreateWorkerOptions {
   /** The app whose jobs this worker runs (PowerJob's appName). */
@@ -47,85 +47,44 @@ export interface ProcessorWorker {
   shutdown(): Promise<void>;
 }
 
-export class UnknownProcessorError extends Error {
-  override name = 'UnknownProcessorError';
-}
-
 type Phase = 'process' | 'preProcess' | 'postProcess';
 
 /**
  * The activities a processor worker registers, on its app's shared queue and on its own:
- * `runProcessor` (a STANDALONE attempt) and the three steps of a broadcast.
+ * `runProcessor` (a STANDALONE attempt), the three steps of a broadcast, and the tasks and
+ * reduce of a map.
  */
-export function processorActivities(workerId: string, processors: Record<string, ProcessorDefinition>): ProcessorActivities & BroadcastActivities {
+export function processorActivities(
+  workerId: string,
+  processors: Record<string, ProcessorDefinition>,
+  client: Client,
+): ProcessorActivities & BroadcastActivities & MapActivities {
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
-    const processor = processors[request.processorInfo];
-    if (!processor) {
-      const known = Object.keys(processors).sort().join(', ') || 'none';
-      throw ApplicationFailure.nonRetryable(
-        `unknown processor "${request.processorInfo}" on worker ${workerId} of app ${request.appName} (known: ${known}); fix the job's processorInfo or register the processor`,
-        UnknownProcessorError.name,
-      );
-    }
-    const activity = Context.current();
-    const ctx: TaskContext = {
-      jobId: request.jobId,
-      instanceId: request.instanceId,
-      jobParams: request.jobParams,
-      instanceParams: request.instanceParams,
-      attempt: request.attempt,
-      maxAttempts: request.maxAttempts,
-      idempotencyKey: request.idempotencyKey,
-      signal: activity.cancellationSignal,
-      logger: activity.log,
-      workerId,
-      ...(request.taskId !== undefined ? { taskId: request.taskId } : {}),
-      ...(request.taskName !== undefined ? { taskName: request.taskName } : {}),
-    };
-    activity.heartbeat();
-    const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_INTERVAL_MS);
-    try {
-      const result = await Promise.race([Promise.resolve().then(() => invoke(processor, phase, ctx, results ?? [])), activity.cancelled]);
-      return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
-    } catch (err) {
-      if (activity.cancellationSignal.aborted) throw activity.cancellationSignal.reason ?? err;
-      throw err;
-    } finally {
-      clearInterval(beat);
-    }
+    const processor = processorFor(processors, request, workerId);
+    const ctx = taskContextOf(request, workerId);
+    const result = await heartbeating(() => invoke(processor, phase, ctx, results ?? []));
+    return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   return {
     runProcessor: (request) => run('process', request),
     runBroadcastPreProcess: (request) => run('preProcess', request),
     runBroadcastProcess: (request) => run('process', request),
     runBroadcastPostProcess: (request) => run('postProcess', request, request.results),
+    ...mapActivities(workerId, processors, client),
   };
 }
 
 /** A function is `process` with PowerJob's defaults for the other two steps. */
 function invoke(processor: ProcessorDefinition, phase: Phase, ctx: TaskContext, results: TaskResult[]): Promise<ProcessResult> | ProcessResult {
-  if (!isBroadcastProcessor(processor)) {
+  if (!hasProcessMethod(processor)) {
     if (phase === 'process') return processor(ctx);
     return phase === 'preProcess' ? { success: true } : defaultBroadcastResult(results);
   }
-  if (phase === 'process') return processor.process(ctx);
-  if (phase === 'preProcess') return processor.preProcess ? processor.preProcess(ctx) : { success: true };
-  return processor.postProcess ? processor.postProcess(ctx, results) : defaultBroadcastResult(results);
-}
-
-function isBroadcastProcessor(processor: ProcessorDefinition): processor is BroadcastProcessor {
-  return typeof (processor as Partial<BroadcastProcessor>).process === 'function';
-}
-
-function checkResult(name: string, result: unknown): ProcessResult & { msg: string | null } {
-  if (typeof result !== 'object' || result === null || typeof (result as ProcessResult).success !== 'boolean') {
-    throw ApplicationFailure.nonRetryable(
-      `processor "${name}" returned ${JSON.stringify(result) ?? 'undefined'}; a processor must return { success: boolean, msg?: string } or throw`,
-      'InvalidProcessResult',
-    );
-  }
-  const { success, msg } = result as ProcessResult;
-  return { success, msg: msg === undefined || msg === null ? null : String(msg) };
+  // A MapProcessor outside a map job is its `process`, with no ctx.map.
+  const steps = processor as BroadcastProcessor;
+  if (phase === 'process') return steps.process(ctx);
+  if (phase === 'preProcess') return steps.preProcess ? steps.preProcess(ctx) : { success: true };
+  return steps.postProcess ? steps.postProcess(ctx, results) : defaultBroadcastResult(results);
 }
 
 /**
@@ -140,7 +99,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   if (!options.appName) throw new Error('createWorker: appName is required');
   if (Object.keys(options.processors).length === 0) throw new Error('createWorker: register at least one processor');
   for (const [name, processor] of Object.entries(options.processors)) {
-    if (typeof processor !== 'function' && !isBroadcastProcessor(processor)) {
+    if (typeof processor !== 'function' && !hasProcessMethod(processor)) {
       throw new Error(`createWorker: processor "${name}" must be a function or an object with a process(ctx) method`);
     }
   }
@@ -153,11 +112,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   }
   const connection = options.connection ??
     (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }));
+  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  // Map tasks start batch workflows and reduce reads their results, over the same connection.
+  const client = new Client({ connection, namespace });
   const common = {
     connection,
-    namespace: options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+    namespace,
     identity: workerIdentity(workerId, tags),
-    activities: processorActivities(workerId, options.processors),
+    activities: processorActivities(workerId, options.processors, client),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   };

@@ -56,8 +56,57 @@ export interface BroadcastProcessor {
   postProcess?(ctx: TaskContext, results: TaskResult[]): Promise<ProcessResult> | ProcessResult;
 }
 
+/**
+ * What a task of a MAP or MAP_REDUCE instance sees: the root task (`isRootTask`, task id
+ * `0`, name `OMS_ROOT_TASK`) and every sub-task (ids `<parent>.<n>`, the name given to
+ * ctx.map, the mapped item as `subTask`). Any task may map again.
+ */
+export interface MapTaskContext extends TaskContext {
+  taskId: string;
+  taskName: string;
+  isRootTask: boolean;
+  /** The item this sub-task was mapped from, as JSON gives it back (null for the root task). */
+  subTask: unknown;
+  /**
+   * Creates one sub-task per item, named `taskName`, spread over every live worker of the
+   * app. Items must be JSON (at most 64 KiB each): map ids or keys, and load the data in
+   * the sub-task. Resolves once the sub-tasks are durably created; a task that runs again
+   * and maps the same items in the same order creates nothing twice.
+   */
+  map(items: readonly unknown[], taskName: string): Promise<void>;
+}
+
+/**
+ * A MAP or MAP_REDUCE processor (PowerJob's MapProcessor / MapReduceProcessor): `process`
+ * runs for the root task and for every sub-task; `reduce` (required by MAP_REDUCE) runs
+ * once after every sub-task has finished, failed ones included, with their results; its
+ * verdict is the instance's. A MAP instance succeeds iff every task did, with the message
+ * `total:N,succeed:S,failed:F` over the sub-tasks. Register it through mapProcessor().
+ */
+export interface MapProcessor {
+  process(ctx: MapTaskContext): Promise<ProcessResult> | ProcessResult;
+  reduce?(ctx: TaskContext, results: TaskResult[]): Promise<ProcessResult> | ProcessResult;
+}
+
 /** What a worker registers under a name: a function, or a BroadcastProcessor. */
 export type ProcessorDefinition = Processor | BroadcastProcessor;
+
+/**
+ * A MapProcessor as a processor to register: callable as a plain Processor (its
+ * `process`), carrying `process` and `reduce` for map jobs.
+ */
+export function mapProcessor(definition: MapProcessor): Processor & MapProcessor {
+  const callable: Processor = (ctx) => definition.process(ctx as MapTaskContext);
+  return Object.assign(callable, {
+    process: definition.process,
+    ...(definition.reduce ? { reduce: definition.reduce } : {}),
+  });
+}
+
+/** An object processor (broadcast or map) rather than a plain function. */
+export function hasProcessMethod(processor: ProcessorDefinition): processor is BroadcastProcessor {
+  return typeof (processor as Partial<BroadcastProcessor>).process === 'function';
+}
 
 /** PowerJob's BroadcastProcessor.defaultResult. */
 export function defaultBroadcastResult(results: readonly TaskResult[]): ProcessResult & { msg: string } {

@@ -28,18 +28,20 @@ import type {
   TaskResult,
   WorkerTargeting,
 } from '../domain/instance.js';
-import { MAX_RESULT_LENGTH, SystemResult, processTarget, processTargetOf } from '../domain/instance.js';
+import { MAX_RESULT_LENGTH, SystemResult, TASK, processTarget, processTargetOf } from '../domain/instance.js';
 import type { JobSnapshot, RetryBackoff } from '../domain/job.js';
+import { backoffMs } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
 import {
   appTaskQueue,
-  broadcastIdempotencyKey,
+  stepIdempotencyKey,
   broadcastShareWorkflowId,
   parseDesignatedWorkers,
   parseWorkerIdentity,
   workerTaskQueue,
 } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
+import { deliver } from './delivery.js';
 
 /**
  * BROADCAST, as PowerJob runs it and without its bug (#1003): at the fire, the instance
@@ -65,13 +67,6 @@ export const shareProgressSignal = defineSignal<[{ instanceAttempt: number; shar
 
 /** Memo key of a share's child workflow (shown in the Web UI). */
 export const SHARE_MEMO_KEY = 'share';
-
-/** PowerJob's task ids and names for a broadcast's steps. */
-export const TASK = {
-  root: { id: '0', name: 'OMS_ROOT_TASK' },
-  broadcast: { id: (index: number) => `0.${index + 1}`, name: 'OMS_BROADCAST_TASK' },
-  last: { id: '9999', name: 'OMS_LAST_TASK' },
-} as const;
 
 /** Results longer than this are cut in the instance's per-worker list (the full one is in the share's child). */
 const SHARE_RESULT_IN_MEMO = 1024;
@@ -137,7 +132,7 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
     ...processTargetOf(input),
     attempt,
     maxAttempts,
-    idempotencyKey: broadcastIdempotencyKey(input.instanceId, instanceAttempt, part, attempt),
+    idempotencyKey: stepIdempotencyKey(input.instanceId, instanceAttempt, part, attempt),
     taskId,
     taskName,
   });
@@ -292,7 +287,7 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
           ...processTarget(input),
           attempt,
           maxAttempts,
-          idempotencyKey: broadcastIdempotencyKey(input.instanceId, input.instanceAttempt, `w:${input.workerId}`, attempt),
+          idempotencyKey: stepIdempotencyKey(input.instanceId, input.instanceAttempt, `w:${input.workerId}`, attempt),
           taskId: input.taskId,
           taskName: TASK.broadcast.name,
         });
@@ -345,7 +340,7 @@ async function attemptLoop(options: LoopOptions): Promise<LoopResult> {
     let retryable = true;
     let worker: string | null = null;
     try {
-      const outcome = await options.once(attempt, options.maxAttempts);
+      const outcome = await deliver(() => options.once(attempt, options.maxAttempts));
       worker = outcome.workerIdentity;
       if (outcome.success || !options.retryVerdict) {
         return { success: outcome.success, msg: outcome.msg, error: false, timedOut: false, worker };
@@ -390,11 +385,6 @@ function classify(err: unknown, options: LoopOptions): { msg: string; retryable:
   }
   if (cause instanceof ApplicationFailure && cause.nonRetryable) return { msg: cause.message, retryable: false, timedOut: false };
   return { msg: cause?.message ?? err.message, retryable: true, timedOut: false };
-}
-
-function backoffMs(policy: RetryBackoff, failedAttempt: number): number {
-  const raw = policy.initialIntervalMs * policy.backoffCoefficient ** (failedAttempt - 1);
-  return Math.min(policy.maximumIntervalMs, Math.round(raw));
 }
 
 function truncate(text: string | null, max: number): string | null {

@@ -6,3 +6,4 @@ export { scheduledRunWorkflow } from './scheduled-run.js';
 export { fixedDelayWorkflow } from './fixed-delay.js';
 export { misfireLedgerWorkflow } from './misfire-ledger.js';
 export { broadcastShareWorkflow } from './broadcast.js';
+export { mapBatchWorkflow } from './map.js';

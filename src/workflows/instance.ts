@@ -16,10 +16,13 @@ import { TimeoutType } from '@temporalio/common';
 import { isFinished } from '../domain/enums.js';
 import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
 import { MAX_RESULT_LENGTH, SystemResult, processTargetOf } from '../domain/instance.js';
+import { backoffMs } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
 import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../temporal/names.js';
 import type { AttemptOutcome } from './broadcast.js';
 import { noWorkerMessage, runBroadcast, takeMembership, targetingOf } from './broadcast.js';
+import { deliver } from './delivery.js';
+import { runMap } from './map.js';
 import { releaseSlotSignal } from './job-slots.js';
 import { INSTANCE_MEMO_KEY, initialInstanceState } from '../temporal/instance-start.js';
 import { SA } from '../temporal/search-attributes.js';
@@ -123,15 +126,23 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
         });
         let failure: string;
         try {
-          const outcome = await attemptScope.run(() => job.executeType === 'BROADCAST'
-            ? runBroadcast({
-              input,
-              instanceAttempt: state.runningTimes,
-              deadline,
-              publish: (shares) => record({ broadcast: shares }, false),
-              setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
-            })
-            : runStandalone(attempt, maxAttempts, deadline));
+          const outcome = await attemptScope.run(() => {
+            switch (job.executeType) {
+              case 'BROADCAST':
+                return runBroadcast({
+                  input,
+                  instanceAttempt: state.runningTimes,
+                  deadline,
+                  publish: (shares) => record({ broadcast: shares }, false),
+                  setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
+                });
+              case 'MAP':
+              case 'MAP_REDUCE':
+                return runMap({ input, instanceAttempt: state.runningTimes, deadline, publish: (map) => record({ map }, false) });
+              default:
+                return runStandalone(attempt, maxAttempts, deadline);
+            }
+          });
           if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
           if (outcome.kind === 'succeeded') return finish('SUCCEED', outcome.msg);
           if (outcome.kind === 'timeout') return finish('FAILED', SystemResult.timeout);
@@ -187,7 +198,7 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
       idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
     };
     try {
-      const outcome = await runProcessor(request);
+      const outcome = await deliver(() => runProcessor(request));
       state.taskTrackerAddress = outcome.workerIdentity;
       if (outcome.success) return { kind: 'succeeded', msg: outcome.msg };
       return { kind: 'failed', msg: outcome.msg ?? 'processor reported failure' };
@@ -201,11 +212,6 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
       return { kind: 'failed', msg: describeFailure(err) };
     }
   }
-}
-
-function backoffMs(policy: InstanceInput['job']['retryBackoff'], failedAttempt: number): number {
-  const raw = policy.initialIntervalMs * policy.backoffCoefficient ** (failedAttempt - 1);
-  return Math.min(policy.maximumIntervalMs, Math.round(raw));
 }
 
 function isTimeout(err: unknown, type: TimeoutType): boolean {

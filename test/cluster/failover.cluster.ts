@@ -8,6 +8,7 @@ import { AppService } from '../../src/api/app-service.js';
 import type { Envelope } from '../../src/api/envelope.js';
 import { PROJECT_ROOT } from '../../src/temporal/cli.js';
 import { connectClient } from '../../src/temporal/connection.js';
+import { instanceWorkflowId } from '../../src/temporal/names.js';
 import { SA } from '../../src/temporal/search-attributes.js';
 import { OpenApiCaller } from '../support/api-client.js';
 import { freePort } from '../support/ports.js';
@@ -111,6 +112,26 @@ async function runJobWithFailover(auth: OpenApiCaller, jobId: number, key: strin
   }
 }
 
+/** What Temporal holds for each instance that did not succeed: the evidence a failed run needs. */
+async function unfinished(instanceIds: number[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const instanceId of instanceIds) {
+    const handle = client.workflow.getHandle(instanceWorkflowId(instanceId));
+    try {
+      const d = await handle.describe();
+      const status = d.typedSearchAttributes.get(SA.status);
+      if (status === 'SUCCEED' && d.status.name === 'COMPLETED') continue;
+      const events = (await handle.fetchHistory()).events ?? [];
+      const last = events.slice(-4).map((e) => `${e.eventId}:${Object.keys(e).find((k) => k.endsWith('Attributes')) ?? '?'}`);
+      lines.push(`${instanceId}: ${d.status.name}, status SA ${status}, pending activities ${d.raw.pendingActivities?.length ?? 0}, `
+        + `pending task ${d.raw.pendingWorkflowTask ? `${d.raw.pendingWorkflowTask.state} attempt ${d.raw.pendingWorkflowTask.attempt}` : 'none'}, last events ${last.join(' ')}`);
+    } catch (err) {
+      lines.push(`${instanceId}: ${(err as Error).message}`);
+    }
+  }
+  return lines;
+}
+
 describe('replica failure during a keyed runJob burst', () => {
   it(`${BURST} keyed runJob calls while an API replica and a core worker are killed: ${BURST} instances, each executed once`, { timeout: 300_000 }, async () => {
     const caller = await OpenApiCaller.login(apiUrls[0]!, appName, password);
@@ -149,8 +170,13 @@ describe('replica failure during a keyed runJob burst', () => {
 
     // Temporal's own count: exactly BURST instances of this job, all of them succeeded.
     const ofJob = `WorkflowType = 'instanceWorkflow' AND ${SA.jobId.name} = ${jobId}`;
-    await expect.poll(async () => (await client.workflow.count(`${ofJob} AND ${SA.status.name} = 'SUCCEED'`)).count, { timeout: 180_000, interval: 1_000 })
-      .toBe(BURST);
+    try {
+      await expect.poll(async () => (await client.workflow.count(`${ofJob} AND ${SA.status.name} = 'SUCCEED'`)).count, { timeout: 180_000, interval: 1_000 })
+        .toBe(BURST);
+    } catch (err) {
+      console.log(`[failover] instances not SUCCEED after 180 s:\n${(await unfinished(instanceIds)).join('\n')}`);
+      throw err;
+    }
     expect((await client.workflow.count(ofJob)).count).toBe(BURST);
     expect((await client.workflow.count(`${ofJob} AND ExecutionStatus = 'Completed'`)).count).toBe(BURST);
     const doneMs = Date.now() - started;

@@ -1,0 +1,71 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ProcessRequest } from '../domain/instance.js';
+import { TAKEN_HEARTBEAT } from '../domain/instance.js';
+import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
+
+/** How often a running processor tells Temporal it is alive (Temporal throttles further). */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
+export class UnknownProcessorError extends Error {
+  override name = 'UnknownProcessorError';
+}
+
+/** The processor a request names, or a non-retryable failure saying how to fix the job. */
+export function processorFor(processors: Record<string, ProcessorDefinition>, request: ProcessRequest, workerId: string): ProcessorDefinition {
+  const processor = processors[request.processorInfo];
+  if (processor) return processor;
+  const known = Object.keys(processors).sort().join(', ') || 'none';
+  throw ApplicationFailure.nonRetryable(
+    `unknown processor "${request.processorInfo}" on worker ${workerId} of app ${request.appName} (known: ${known}); fix the job's processorInfo or register the processor`,
+    UnknownProcessorError.name,
+  );
+}
+
+/** What every processor call sees of its attempt. */
+export function taskContextOf(request: ProcessRequest, workerId: string): TaskContext {
+  const activity = Context.current();
+  return {
+    jobId: request.jobId,
+    instanceId: request.instanceId,
+    jobParams: request.jobParams,
+    instanceParams: request.instanceParams,
+    attempt: request.attempt,
+    maxAttempts: request.maxAttempts,
+    idempotencyKey: request.idempotencyKey,
+    signal: activity.cancellationSignal,
+    logger: activity.log,
+    workerId,
+    ...(request.taskId !== undefined ? { taskId: request.taskId } : {}),
+    ...(request.taskName !== undefined ? { taskName: request.taskName } : {}),
+  };
+}
+
+/**
+ * Runs `call` (user code) as this activity: heartbeats TAKEN_HEARTBEAT first and then every
+ * second, and gives up as soon as the attempt is cancelled (stop, timeout, shutdown).
+ */
+export async function heartbeating<T>(call: () => Promise<T> | T): Promise<T> {
+  const activity = Context.current();
+  activity.heartbeat(TAKEN_HEARTBEAT);
+  const beat = setInterval(() => activity.heartbeat(TAKEN_HEARTBEAT), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await Promise.race([Promise.resolve().then(call), activity.cancelled]);
+  } catch (err) {
+    if (activity.cancellationSignal.aborted) throw activity.cancellationSignal.reason ?? err;
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** A processor's return value, checked: PowerJob's ProcessResult shape or a clear failure. */
+export function checkResult(name: string, result: unknown): ProcessResult & { msg: string | null } {
+  if (typeof result !== 'object' || result === null || typeof (result as ProcessResult).success !== 'boolean') {
+    throw ApplicationFailure.nonRetryable(
+      `processor "${name}" returned ${JSON.stringify(result) ?? 'undefined'}; a processor must return { success: boolean, msg?: string } or throw`,
+      'InvalidProcessResult',
+    );
+  }
+  const { success, msg } = result as ProcessResult;
+  return { success, msg: msg === undefined || msg === null ? null : String(msg) };
+}

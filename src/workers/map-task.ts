@@ -1,0 +1,205 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { ProcessOutcome, TaskResult } from '../domain/instance.js';
+import { TASK } from '../domain/instance.js';
+import type { MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
+import { MAP_LIMITS } from '../domain/map.js';
+import { mapBatchWorkflowId } from '../temporal/names.js';
+import { SA } from '../temporal/search-attributes.js';
+import type { MapActivities } from '../workflows/map.js';
+import { checkResult, heartbeating, processorFor, taskContextOf } from './attempt.js';
+import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
+import { hasProcessMethod } from './task-context.js';
+
+/** Batches started, or results read, at once. */
+const PARALLEL_CALLS = 8;
+const RESERVED_TASK_NAMES: readonly string[] = [TASK.root.name, TASK.broadcast.name, TASK.last.name];
+
+/** A user's mistake in a ctx.map() call: the task fails with this message, nothing is mapped. */
+export class MapCallError extends Error {
+  override name = 'MapCallError';
+}
+
+/**
+ * Map tasks and reduce, on processor workers. A task's ctx.map() checks and cuts its items
+ * into batches and starts one batch workflow per batch (in the core worker, with a derived
+ * id, so a task that runs again starts nothing twice); at most `concurrency` tasks of one
+ * instance run at once on this worker. Reduce reads every batch's results from Temporal.
+ */
+export function mapActivities(workerId: string, processors: Record<string, ProcessorDefinition>, client: Client): MapActivities {
+  const slots = new InstanceSlots();
+  return {
+    async runMapTask(request) {
+      const processor = processorFor(processors, request, workerId);
+      const started: string[] = [];
+      let calls = 0;
+      let mapped = 0;
+      const ctx: MapTaskContext = {
+        ...taskContextOf(request, workerId),
+        taskId: request.taskId,
+        taskName: request.taskName,
+        isRootTask: request.taskId === TASK.root.id,
+        subTask: request.subTask,
+        map: async (items, taskName) => {
+          const batches = cutIntoBatches(items, taskName);
+          const call = calls++;
+          const offset = mapped;
+          mapped += items.length;
+          started.push(...await startBatches(client, request, call, offset, taskName, batches));
+        },
+      };
+      const process = hasProcessMethod(processor) ? (c: MapTaskContext) => (processor as unknown as MapProcessor).process(c) : processor;
+      try {
+        const result = await heartbeating(() => slots.run(request, () => {
+          // Stopped while it waited for a slot: it never starts.
+          ctx.signal.throwIfAborted();
+          return process(ctx);
+        }));
+        return { ...checkResult(request.processorInfo, result), workerIdentity: workerId, batches: started };
+      } catch (err) {
+        if (ctx.signal.aborted || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+        // The processor threw: a failed attempt, which still reports the batches it started.
+        return { success: false, msg: err instanceof Error ? err.message : String(err), workerIdentity: workerId, batches: started } satisfies MapTaskOutcome;
+      }
+    },
+
+    async runMapReduce(request): Promise<ProcessOutcome> {
+      const processor = processorFor(processors, request, workerId);
+      const reduce = (processor as Partial<MapProcessor>).reduce;
+      if (!reduce) {
+        throw ApplicationFailure.nonRetryable(
+          `processor "${request.processorInfo}" has no reduce(ctx, results); a MAP_REDUCE job needs one (or make the job MAP)`,
+          'NoReduce',
+        );
+      }
+      const ctx = taskContextOf(request, workerId);
+      const result = await heartbeating(async () => reduce.call(processor, ctx, await resultsOf(client, request)));
+      return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
+    },
+  };
+}
+
+/** Checks a ctx.map() call and cuts its items (as JSON gives them back) into batches. */
+function cutIntoBatches(items: readonly unknown[], taskName: string): unknown[][] {
+  if (!Array.isArray(items)) throw new MapCallError('ctx.map(items, taskName): items must be an array');
+  if (typeof taskName !== 'string' || taskName.length === 0 || taskName.length > 200) {
+    throw new MapCallError('ctx.map(items, taskName): taskName must be a string of 1-200 characters');
+  }
+  if (RESERVED_TASK_NAMES.includes(taskName)) {
+    throw new MapCallError(`ctx.map(items, taskName): "${taskName}" is reserved for tempojob's own tasks; choose another name`);
+  }
+  const batches: unknown[][] = [];
+  let batch: unknown[] = [];
+  let bytes = 0;
+  items.forEach((item, index) => {
+    const json = JSON.stringify(item);
+    if (json === undefined) throw new MapCallError(`ctx.map: item ${index} is not JSON (undefined, a function or a symbol)`);
+    const size = Buffer.byteLength(json);
+    if (size > MAP_LIMITS.maxItemBytes) {
+      throw new MapCallError(`ctx.map: item ${index} is ${size} bytes of JSON, over the ${MAP_LIMITS.maxItemBytes}-byte limit; map ids or keys and load the data inside the sub-task`);
+    }
+    if (batch.length === MAP_LIMITS.batchItems || bytes + size > MAP_LIMITS.batchBytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(JSON.parse(json));
+    bytes += size;
+  });
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+async function startBatches(client: Client, request: MapTaskRequest, call: number, offset: number, taskName: string, batches: unknown[][]): Promise<string[]> {
+  const { scope } = request;
+  const inputs: MapBatchInput[] = [];
+  let first = offset;
+  batches.forEach((items, index) => {
+    inputs.push({
+      instanceId: request.instanceId,
+      jobId: request.jobId,
+      appName: request.appName,
+      processorInfo: request.processorInfo,
+      jobParams: request.jobParams,
+      instanceParams: request.instanceParams,
+      batchId: mapBatchWorkflowId(request.instanceId, scope.instanceAttempt, request.taskId, call, index),
+      parentTaskId: request.taskId,
+      offset: first,
+      taskName,
+      items,
+      scope,
+    });
+    first += items.length;
+  });
+  await inGroups(inputs, async (input) => {
+    try {
+      await client.workflow.start('mapBatchWorkflow', {
+        taskQueue: scope.coreTaskQueue,
+        workflowId: input.batchId,
+        args: [input],
+        // Started before by an earlier run of this task: that batch stands, nothing runs twice.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: SA.appId, value: scope.appId },
+          { key: SA.appName, value: request.appName },
+          { key: SA.jobId, value: request.jobId },
+          { key: SA.instanceId, value: request.instanceId },
+        ],
+        staticSummary: `${input.items.length} × ${taskName} (tasks ${input.parentTaskId}.${input.offset}…), mapped by task ${request.taskId}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  });
+  return inputs.map((input) => input.batchId);
+}
+
+/** Every sub-task's result, walking down from the root task's batches. */
+async function resultsOf(client: Client, request: ReduceRequest): Promise<TaskResult[]> {
+  const results: TaskResult[] = [];
+  let level = request.batches;
+  while (level.length > 0) {
+    const below: string[] = [];
+    await inGroups(level, async (batchId) => {
+      const batch = await client.workflow.getHandle<() => Promise<MapBatchResult>>(batchId).result();
+      results.push(...batch.results);
+      below.push(...batch.batches);
+    });
+    level = below;
+  }
+  return results.sort((a, b) => compareTaskIds(a.taskId, b.taskId));
+}
+
+/** Task ids in tree order: `0.2` before `0.10`, `0.2` before `0.2.1`. */
+function compareTaskIds(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+async function inGroups<T>(items: readonly T[], each: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += PARALLEL_CALLS) await Promise.all(items.slice(i, i + PARALLEL_CALLS).map(each));
+}
+
+/** At most `concurrency` tasks of one instance attempt at once on this worker (the job's concurrency). */
+class InstanceSlots {
+  private readonly running = new Map<string, { active: number; waiting: (() => void)[] }>();
+
+  async run<T>(request: MapTaskRequest, call: () => Promise<T> | T): Promise<T> {
+    const key = `${request.instanceId}:${request.scope.instanceAttempt}`;
+    let slot = this.running.get(key);
+    if (!slot) this.running.set(key, (slot = { active: 0, waiting: [] }));
+    const entry = slot;
+    if (entry.active >= request.scope.concurrency) await new Promise<void>((resolve) => entry.waiting.push(resolve));
+    else entry.active++;
+    try {
+      return await call();
+    } finally {
+      const next = entry.waiting.shift();
+      if (next) next();
+      else if (--entry.active === 0) this.running.delete(key);
+    }
+  }
+}

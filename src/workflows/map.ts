@@ -1,0 +1,307 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { InstanceInput, ProcessOutcome, ProcessTarget, TaskResult } from '../domain/instance.js';
+import { TASK, processTarget, processTargetOf } from '../domain/instance.js';
+import type {
+  BatchDone,
+  BatchStarted,
+  MapBatchInput,
+  MapBatchResult,
+  MapCounts,
+  MapProgress,
+  MapScope,
+  MapTaskOutcome,
+  MapTaskRequest,
+  ReduceRequest,
+} from '../domain/map.js';
+import { backoffMs } from '../domain/job.js';
+import { MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
+import { appTaskQueue, parseWorkerIdentity, stepIdempotencyKey } from '../temporal/names.js';
+import type { AttemptOutcome } from './broadcast.js';
+import { takeMembership, targetingOf } from './broadcast.js';
+import { deliver } from './delivery.js';
+
+/**
+ * MAP and MAP_REDUCE (see src/domain/map.ts for the shape): the root task runs on any
+ * worker; the batches its ctx.map() calls start run their sub-tasks as activities on the
+ * app's shared queue, a window at a time, each retried up to taskRetryNum and moved to
+ * another worker if its worker dies; then, for MAP_REDUCE, reduce runs once with every
+ * sub-task's result, whether or not some failed.
+ */
+
+/** What processor workers register for map jobs (see src/workers/map-task.ts). */
+export interface MapActivities {
+  runMapTask(request: MapTaskRequest): Promise<MapTaskOutcome>;
+  runMapReduce(request: ReduceRequest): Promise<ProcessOutcome>;
+}
+
+export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStarted');
+export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
+
+/** Memo key of a batch workflow: its own sub-tasks' counts (the API sums them for live progress). */
+export const BATCH_MEMO_KEY = 'batch';
+/** A batch writes its counts to its memo at most this often while it runs. */
+const BATCH_MEMO_INTERVAL_MS = 2_000;
+
+/**
+ * The batches a workflow's tasks mapped: known from the tasks' outcomes and from the
+ * batches' own "started" signals (a task that died after mapping never reports its
+ * batches), done once each has signalled "done". A batch that starts after this
+ * workflow stopped accepting (stopped, timed out, moved on to reduce, or another
+ * attempt of the instance) is cancelled before it runs anything.
+ */
+class Batches {
+  private readonly known = new Set<string>();
+  private readonly done = new Map<string, MapCounts>();
+  accepting = true;
+
+  constructor(private readonly instanceAttempt: number, onDone: (counts: MapCounts) => void = () => {}) {
+    setHandler(mapBatchStartedSignal, ({ batchId, instanceAttempt }) => {
+      if (instanceAttempt !== this.instanceAttempt || !this.accepting) {
+        void getExternalWorkflowHandle(batchId).cancel().catch(() => {});
+        return;
+      }
+      this.known.add(batchId);
+    });
+    setHandler(mapBatchDoneSignal, ({ batchId, instanceAttempt, counts }) => {
+      if (instanceAttempt !== this.instanceAttempt) return;
+      this.known.add(batchId);
+      this.done.set(batchId, counts);
+      onDone(this.counts());
+    });
+  }
+
+  add(batchIds: readonly string[]): void {
+    for (const id of batchIds) this.known.add(id);
+  }
+
+  ids(): string[] {
+    return [...this.known];
+  }
+
+  allDone(): boolean {
+    for (const id of this.known) if (!this.done.has(id)) return false;
+    return true;
+  }
+
+  counts(): MapCounts {
+    let sum = NO_COUNTS;
+    for (const counts of this.done.values()) sum = addCounts(sum, counts);
+    return sum;
+  }
+
+  /** Cancels every batch not done yet (and, through them, their sub-tasks and batches). */
+  async cancelRunning(): Promise<void> {
+    this.accepting = false;
+    const running = [...this.known].filter((id) => !this.done.has(id));
+    await CancellationScope.nonCancellable(() =>
+      Promise.all(running.map((id) => getExternalWorkflowHandle(id).cancel().catch(() => {}))));
+  }
+}
+
+interface TaskRun {
+  success: boolean;
+  msg: string | null;
+  worker: string | null;
+  batches: string[];
+  /** The instance's deadline passed. */
+  timedOut: boolean;
+}
+
+/**
+ * All attempts of one task (root, sub-task or reduce): taskRetryNum retries with the
+ * job's backoff, each attempt its own activity and idempotency key; an attempt whose
+ * worker died is dispatched again as the same attempt, possibly to another worker.
+ */
+async function runTask(
+  scope: MapScope,
+  taskId: string,
+  summary: string,
+  dispatch: (activities: MapActivities, attempt: number, maxAttempts: number) => Promise<ProcessOutcome & { batches?: string[] }>,
+): Promise<TaskRun> {
+  const maxAttempts = scope.taskRetryNum + 1;
+  const batches = new Set<string>();
+  let worker: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    let failure: string;
+    let retryable = true;
+    const activities = proxyActivities<MapActivities>({
+      taskQueue: scope.taskQueue,
+      startToCloseTimeout: Math.max(1, scope.deadline - Date.now()),
+      heartbeatTimeout: scope.heartbeatTimeoutMs,
+      retry: { maximumAttempts: 1 },
+      cancellationType: 'TRY_CANCEL',
+      ...(taskId === TASK.root.id || taskId === TASK.last.id ? { summary: `${summary}, attempt ${attempt}/${maxAttempts}` } : {}),
+    });
+    try {
+      const outcome = await deliver(() => dispatch(activities, attempt, maxAttempts), { movable: true });
+      worker = outcome.workerIdentity;
+      for (const id of outcome.batches ?? []) batches.add(id);
+      if (outcome.success) return { success: true, msg: outcome.msg, worker, batches: [...batches], timedOut: false };
+      failure = outcome.msg ?? 'processor reported failure';
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      if (err instanceof ActivityFailure && err.identity) worker = parseWorkerIdentity(err.identity).workerId;
+      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) {
+        if (err.cause.timeoutType === TimeoutType.START_TO_CLOSE) {
+          return { success: false, msg: 'instance execute timeout', worker, batches: [...batches], timedOut: true };
+        }
+        failure = `worker lost: ${worker ?? 'the worker'} stopped heartbeating`;
+      } else {
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        failure = cause instanceof Error ? cause.message : String(cause);
+        retryable = !(cause instanceof ApplicationFailure && cause.nonRetryable);
+      }
+    }
+    const backoff = backoffMs(scope.retryBackoff, attempt);
+    if (!retryable || attempt >= maxAttempts || Date.now() + backoff >= scope.deadline) {
+      return { success: false, msg: failure, worker, batches: [...batches], timedOut: false };
+    }
+    await sleep(backoff);
+  }
+}
+
+function mapTaskRequest(target: ProcessTarget, scope: MapScope, task: { id: string; name: string; subTask: unknown }, attempt: number, maxAttempts: number): MapTaskRequest {
+  return {
+    ...processTarget(target),
+    attempt,
+    maxAttempts,
+    idempotencyKey: stepIdempotencyKey(target.instanceId, scope.instanceAttempt, `t:${task.id}`, attempt),
+    taskId: task.id,
+    taskName: task.name,
+    subTask: task.subTask,
+    scope,
+  };
+}
+
+export interface MapContext {
+  input: InstanceInput;
+  /** The instance's attempt number (runningTimes): part of every batch id and idempotency key. */
+  instanceAttempt: number;
+  deadline: number;
+  /** Progress, as batches of the root task finish. */
+  publish(progress: MapProgress): void;
+}
+
+/** One attempt of a MAP or MAP_REDUCE instance. */
+export async function runMap({ input, instanceAttempt, deadline, publish }: MapContext): Promise<AttemptOutcome> {
+  const { job } = input;
+  const members = await takeMembership(input.appName, targetingOf(job));
+  const liveWorkers = 'failure' in members ? 1 : Math.max(1, members.length);
+  const scope: MapScope = {
+    parentWorkflowId: workflowInfo().workflowId,
+    instanceAttempt,
+    coreTaskQueue: workflowInfo().taskQueue,
+    taskQueue: appTaskQueue(input.appName),
+    appId: job.appId,
+    window: job.concurrency * liveWorkers,
+    concurrency: job.concurrency,
+    taskRetryNum: job.taskRetryNum,
+    retryBackoff: job.retryBackoff,
+    deadline,
+    heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+    keepResults: job.executeType === 'MAP_REDUCE',
+  };
+  const target = processTargetOf(input);
+  const batches = new Batches(instanceAttempt, (counts) => publish(progressOf(counts)));
+  try {
+    const root = await runTask(scope, TASK.root.id, 'root task', (activities, attempt, maxAttempts) =>
+      activities.runMapTask(mapTaskRequest(target, scope, { id: TASK.root.id, name: TASK.root.name, subTask: null }, attempt, maxAttempts)));
+    batches.add(root.batches);
+    const inTime = !root.timedOut && await condition(() => batches.allDone(), Math.max(1, deadline - Date.now()));
+    if (!inTime) {
+      await batches.cancelRunning();
+      return { kind: 'timeout' };
+    }
+    batches.accepting = false;
+    const counts = batches.counts();
+    publish(progressOf(counts));
+
+    if (job.executeType === 'MAP_REDUCE') {
+      const reduce = await runTask(scope, TASK.last.id, 'reduce', (activities, attempt, maxAttempts) => activities.runMapReduce({
+        ...mapTaskRequest(target, scope, { id: TASK.last.id, name: TASK.last.name, subTask: null }, attempt, maxAttempts),
+        batches: batches.ids(),
+      }));
+      if (reduce.timedOut) return { kind: 'timeout' };
+      return reduce.success ? { kind: 'succeeded', msg: reduce.msg } : { kind: 'failed', msg: reduce.msg ?? 'reduce reported failure' };
+    }
+    if (!root.success) return { kind: 'failed', msg: `root task failed: ${root.msg ?? 'processor reported failure'}; ${mapResultMessage(counts)}` };
+    return counts.failed === 0 ? { kind: 'succeeded', msg: mapResultMessage(counts) } : { kind: 'failed', msg: mapResultMessage(counts) };
+  } catch (err) {
+    if (isCancellation(err)) await batches.cancelRunning();
+    throw err;
+  }
+}
+
+/**
+ * One batch of sub-tasks, in the core worker: it first tells its parent it exists (a
+ * parent that is gone means the instance has finished, and nothing runs), then runs its
+ * items `window` at a time, waits for the batches its sub-tasks mapped, and reports its
+ * counts to its parent. Its memo shows its own sub-tasks' progress in the Web UI.
+ */
+export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchResult> {
+  const { scope } = input;
+  const batchId = workflowInfo().workflowId;
+  const parent = getExternalWorkflowHandle(scope.parentWorkflowId);
+  const own: MapCounts = { total: input.items.length, succeeded: 0, failed: 0 };
+  let memoAt = 0;
+  const writeMemo = (force: boolean) => {
+    if (!force && Date.now() - memoAt < BATCH_MEMO_INTERVAL_MS) return;
+    memoAt = Date.now();
+    upsertMemo({ [BATCH_MEMO_KEY]: { ...own } });
+  };
+  try {
+    await parent.signal(mapBatchStartedSignal, { batchId, instanceAttempt: scope.instanceAttempt });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { counts: NO_COUNTS, results: [], batches: [] };
+  }
+
+  const childScope: MapScope = { ...scope, parentWorkflowId: batchId };
+  const below = new Batches(scope.instanceAttempt);
+  const results: TaskResult[] = [];
+  let next = 0;
+  try {
+    await Promise.all(Array.from({ length: Math.min(scope.window, input.items.length) }, async () => {
+      while (next < input.items.length) {
+        const index = next++;
+        const task = { id: `${input.parentTaskId}.${input.offset + index}`, name: input.taskName, subTask: input.items[index] };
+        const run = await runTask(childScope, task.id, task.name, (activities, attempt, maxAttempts) =>
+          activities.runMapTask(mapTaskRequest(input, childScope, task, attempt, maxAttempts)));
+        below.add(run.batches);
+        if (run.success) own.succeeded++;
+        else own.failed++;
+        if (scope.keepResults) {
+          results.push({ taskId: task.id, workerId: run.worker ?? '', success: run.success, result: cut(run.msg) });
+        }
+        writeMemo(false);
+      }
+    }));
+    await condition(() => below.allDone());
+  } catch (err) {
+    if (isCancellation(err)) await below.cancelRunning();
+    throw err;
+  }
+  writeMemo(true);
+  const counts = addCounts(own, below.counts());
+  await parent.signal(mapBatchDoneSignal, { batchId, instanceAttempt: scope.instanceAttempt, counts }).catch(() => {});
+  return { counts, results, batches: below.ids() };
+}
+
+function cut(text: string | null): string | null {
+  return text !== null && text.length > MAP_LIMITS.resultInReduce ? text.slice(0, MAP_LIMITS.resultInReduce) : text;
+}
