@@ -121,6 +121,12 @@ export const instanceInfoSchema = z.object({
     result: z.string().nullable().describe('the processor\'s msg, or why the share failed (e.g. "worker lost: w-3 stopped heartbeating"); cut at 1024 characters'),
     attempts: z.number().int().describe('attempts on this worker (taskRetryNum retries a share only there)'),
   })).optional().describe('BROADCAST only (beyond PowerJob): each participating worker\'s share of the current attempt'),
+  map: z.object({
+    total: z.number().int().describe('sub-tasks mapped so far'),
+    succeeded: z.number().int(),
+    failed: z.number().int().describe('sub-tasks that failed beyond taskRetryNum'),
+    running: z.number().int().describe('sub-tasks waiting or running'),
+  }).optional().describe('MAP and MAP_REDUCE only (beyond PowerJob): sub-task progress of the current attempt (the root and reduce tasks not counted)'),
   gmtCreate: isoDate,
   gmtModified: isoDate,
 });
@@ -143,6 +149,7 @@ export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfo
     runningTimes: view.runningTimes,
     catchUp: view.catchUp ?? false,
     ...(view.broadcast ? { broadcast: view.broadcast } : {}),
+    ...(view.map ? { map: view.map } : {}),
     gmtCreate: iso(view.createdAt)!,
     gmtModified: iso(view.updatedAt)!,
   };

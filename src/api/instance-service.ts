@@ -8,9 +8,11 @@ import { freshId, keyedId } from '../domain/ids.js';
 import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import { newInstanceInput } from '../domain/instance.js';
 import { snapshotOf } from '../domain/job.js';
+import type { MapCounts, MapProgress } from '../domain/map.js';
+import { BATCH_MEMO_KEY, NO_COUNTS, addCounts, progressOf } from '../domain/map.js';
 import type { RunMemo } from '../temporal/instance-start.js';
 import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, instanceStartOptions } from '../temporal/instance-start.js';
-import { instanceWorkflowId } from '../temporal/names.js';
+import { instanceWorkflowId, mapBatchAttemptPrefix } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
 import { cancelInstanceUpdate, instanceWorkflow, stopInstanceUpdate } from '../workflows/instance.js';
 import type { AuthenticatedApp } from './auth.js';
@@ -88,7 +90,25 @@ export class InstanceService {
     const description = await this.describe(instanceId);
     const view = description && viewOf(instanceId, description, description.raw.pendingActivities ?? []);
     if (!view || view.appId !== app.appId) throw new NotFoundError(`instance ${instanceId} not found in app ${app.appName}`);
+    if ((view.executeType === 'MAP' || view.executeType === 'MAP_REDUCE') && description.status.name === 'RUNNING' && view.status === 'RUNNING') {
+      return { ...view, map: await this.liveMapProgress(view) };
+    }
     return view;
+  }
+
+  /**
+   * A running map's progress, summed over its current attempt's batch workflows (each
+   * keeps its own sub-tasks' counts in its memo), through the visibility index.
+   */
+  private async liveMapProgress(view: InstanceView): Promise<MapProgress> {
+    const prefix = mapBatchAttemptPrefix(view.instanceId, view.runningTimes);
+    let counts = NO_COUNTS;
+    const query = `WorkflowType = 'mapBatchWorkflow' AND ${SA.instanceId.name} = ${view.instanceId}`;
+    for await (const batch of this.client.workflow.list({ query })) {
+      const own = batch.memo?.[BATCH_MEMO_KEY] as MapCounts | undefined;
+      if (own && batch.workflowId.startsWith(prefix)) counts = addCounts(counts, own);
+    }
+    return progressOf(counts);
   }
 
   /**

@@ -66,6 +66,9 @@ export interface MapBatchInput extends ProcessTarget {
   scope: MapScope;
 }
 
+/** Memo key of a batch workflow: its own sub-tasks' counts (the API sums them for live progress). */
+export const BATCH_MEMO_KEY = 'batch';
+
 export interface MapCounts {
   total: number;
   succeeded: number;

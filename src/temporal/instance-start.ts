@@ -10,6 +10,8 @@ export const INSTANCE_MEMO_KEY = 'instance';
 export interface RunMemo {
   appId: number;
   jobId: number;
+  /** Absent in instances started before map jobs existed. */
+  executeType?: InstanceInput['job']['executeType'];
   jobParams: string | null;
   instanceParams: string | null;
   expectedTriggerTime: number;
@@ -39,6 +41,7 @@ export function instanceStartOptions(input: InstanceInput) {
   const run: RunMemo = {
     appId: input.job.appId,
     jobId: input.job.id,
+    executeType: input.job.executeType,
     jobParams: input.job.jobParams,
     instanceParams: input.instanceParams,
     expectedTriggerTime: input.expectedTriggerTime,

@@ -68,7 +68,12 @@ export function stepIdempotencyKey(instanceId: number, instanceAttempt: number, 
  * runs again and maps the same items finds its batches already started.
  */
 export function mapBatchWorkflowId(instanceId: number, instanceAttempt: number, taskId: string, call: number, batch: number): string {
-  return `${instanceWorkflowId(instanceId)}-a${instanceAttempt}-t${taskId}-m${call}-b${batch}`;
+  return `${mapBatchAttemptPrefix(instanceId, instanceAttempt)}t${taskId}-m${call}-b${batch}`;
+}
+
+/** What the ids of every batch of one attempt of a map instance start with. */
+export function mapBatchAttemptPrefix(instanceId: number, instanceAttempt: number): string {
+  return `${instanceWorkflowId(instanceId)}-a${instanceAttempt}-`;
 }
 
 /** Worker ids and tags: no spaces, commas or brackets (they separate them in identities and designatedWorkers). */

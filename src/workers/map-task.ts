@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ProcessOutcome, TaskResult } from '../domain/instance.js';
 import { TASK } from '../domain/instance.js';
 import type { MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
-import { MAP_LIMITS } from '../domain/map.js';
+import { BATCH_MEMO_KEY, MAP_LIMITS } from '../domain/map.js';
 import { mapBatchWorkflowId } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
 import type { MapActivities } from '../workflows/map.js';
@@ -140,6 +140,7 @@ async function startBatches(client: Client, request: MapTaskRequest, call: numbe
         // Started before by an earlier run of this task: that batch stands, nothing runs twice.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
+        memo: { [BATCH_MEMO_KEY]: { total: input.items.length, succeeded: 0, failed: 0 } },
         typedSearchAttributes: [
           { key: SA.appId, value: scope.appId },
           { key: SA.appName, value: request.appName },

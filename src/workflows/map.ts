@@ -29,7 +29,7 @@ import type {
   ReduceRequest,
 } from '../domain/map.js';
 import { backoffMs } from '../domain/job.js';
-import { MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
+import { BATCH_MEMO_KEY, MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
 import { appTaskQueue, parseWorkerIdentity, stepIdempotencyKey } from '../temporal/names.js';
 import type { AttemptOutcome } from './broadcast.js';
 import { takeMembership, targetingOf } from './broadcast.js';
@@ -52,8 +52,6 @@ export interface MapActivities {
 export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStarted');
 export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
 
-/** Memo key of a batch workflow: its own sub-tasks' counts (the API sums them for live progress). */
-export const BATCH_MEMO_KEY = 'batch';
 /** A batch writes its counts to its memo at most this often while it runs. */
 const BATCH_MEMO_INTERVAL_MS = 2_000;
 
