@@ -13,7 +13,8 @@ import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
-import { createWorker } from '../src/workers/index.js';
+import { createWorker, type ProcessorDefinition } from '../src/workers/index.js';
+import type { NativeConnection } from '@temporalio/worker';
 
 /**
  * A private embedded stack for the benchmark: its own dev server (fresh SQLite file in a
@@ -22,6 +23,7 @@ import { createWorker } from '../src/workers/index.js';
  */
 export interface BenchStack {
   client: Client;
+  connection: NativeConnection;
   config: Config;
   /** API base URL and the headers of an authenticated app. */
   url: string;
@@ -56,8 +58,15 @@ export async function postOpenApi<T>(url: string, operation: string, body: unkno
   return envelope.data as T;
 }
 
-/** With `temporalAddress`, runs against that Temporal (e.g. a real cluster) instead of a private dev server. */
-export async function startBenchStack(log: (line: string) => void, temporalAddress?: string): Promise<BenchStack> {
+/**
+ * With `temporalAddress`, runs against that Temporal (e.g. a real cluster) instead of a
+ * private dev server; `processors` are registered on the app's worker besides `noop`.
+ */
+export async function startBenchStack(
+  log: (line: string) => void,
+  temporalAddress?: string,
+  processors: Record<string, ProcessorDefinition> = {},
+): Promise<BenchStack> {
   // Cleanups run in reverse order, also when start-up fails halfway.
   const cleanups: (() => Promise<void> | void)[] = [];
   let closed = false;
@@ -104,7 +113,7 @@ export async function startBenchStack(log: (line: string) => void, temporalAddre
     await api.apps.put(appName, password, 'create');
     const worker = await createWorker({
       appName,
-      processors: { [NOOP_PROCESSOR]: () => ({ success: true }) },
+      processors: { [NOOP_PROCESSOR]: () => ({ success: true }), ...processors },
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       workerId: 'bench-worker',
@@ -128,7 +137,7 @@ export async function startBenchStack(log: (line: string) => void, temporalAddre
     const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
     const job = snapshotOf(await jobs.get({ appId, appName }, jobId));
 
-    return { client, config, url: api.url, authHeaders, appId, appName, jobId, job, close };
+    return { client, connection, config, url: api.url, authHeaders, appId, appName, jobId, job, close };
   } catch (err) {
     await close();
     throw err;

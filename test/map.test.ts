@@ -114,7 +114,7 @@ const saveMapJob = (executeType: 'MAP' | 'MAP_REDUCE', processorInfo: string, ex
 const info = (instanceId: number) => api.data<Record<string, unknown>>('fetchInstanceInfo', { instanceId });
 
 describe('MAP and MAP_REDUCE', () => {
-  it('MAP_REDUCE over 10,000 sub-tasks: each processed exactly once, reduce sees exactly 10,000 results', { timeout: 300_000 }, async () => {
+  it('MAP_REDUCE over 10,000 sub-tasks: each processed exactly once, reduce sees exactly 10,000 results', { timeout: 600_000 }, async () => {
     const jobId = await saveMapJob('MAP_REDUCE', 'sum');
     const instanceId = await api.data<number>('runJob', { jobId, instanceParams: '10000' });
     await stack.finished(instanceId);
