@@ -2,22 +2,19 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The replica-kill burst runs last: the cluster is still catching up for a while after it,
- * and the timing assertions of other suites (CRON lateness) must not be measured then.
+ * The heavy files run last, the replica-kill burst at the very end: the cluster is still
+ * catching up for a while after each, and the timing assertions of other suites (CRON
+ * lateness) must not be measured then.
  */
-class FailoverLast extends BaseSequencer {
+const HEAVY_LAST = ['map.test.ts', 'failover.cluster.ts'];
+class HeavyLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const last = (f: TestSpecification) => (f.moduleId.endsWith('failover.cluster.ts') ? 1 : 0);
-    return [...sorted].sort((a, b) => last(a) - last(b));
+    const rank = (f: TestSpecification) => HEAVY_LAST.findIndex((name) => f.moduleId.endsWith(`/${name}`));
+    return [...sorted].sort((a, b) => rank(a) - rank(b));
   }
 }
 
-/**
- * `npm run test:cluster`: the feature suites and the cluster tests against the production
- * topology — Temporal v1.29.1 on PostgreSQL (scripts/cluster/up.sh, built and installed on
- * first use), 2 API replicas, 2 core workers and 3 processor workers as separate processes.
- */
 export default defineConfig({
   test: {
     // Temporal's native worker does not survive worker_threads (sdk-typescript#876).
@@ -41,6 +38,6 @@ export default defineConfig({
     // lateness) must not be measured under.
     fileParallelism: false,
     maxWorkers: 1,
-    sequence: { sequencer: FailoverLast },
+    sequence: { sequencer: HeavyLast },
   },
 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { broadcastProcessor, type Processor } from '../workers/index.js';
+import { broadcastProcessor, mapProcessor, type Processor } from '../workers/index.js';
 
 /** Example processors the embedded stack runs for the `demo` app, so anyone can try it with curl. */
 export const demoProcessors: Record<string, Processor> = {
@@ -33,5 +33,25 @@ export const demoProcessors: Record<string, Processor> = {
         msg: `${results.length - failed.length}/${results.length} workers done: ${results.map((r) => r.result ?? r.workerId).join('; ')}`,
       };
     },
+  }),
+
+  /**
+   * For a MAP_REDUCE job: the root task maps the numbers 1..instanceParams (default 100),
+   * each sub-task squares its number, reduce sums the squares.
+   */
+  'demo.squares': mapProcessor({
+    async process(ctx) {
+      if (ctx.isRootTask) {
+        const n = Number(ctx.instanceParams ?? ctx.jobParams ?? 100);
+        if (!Number.isSafeInteger(n) || n < 0) return { success: false, msg: `demo.squares: instanceParams must be a whole number, got "${ctx.instanceParams}"` };
+        await ctx.map(Array.from({ length: n }, (_, i) => i + 1), 'square');
+        return { success: true, msg: `mapped ${n}` };
+      }
+      return { success: true, msg: String((ctx.subTask as number) ** 2) };
+    },
+    reduce: (_ctx, results) => ({
+      success: results.every((r) => r.success),
+      msg: `sum of ${results.length} squares: ${results.reduce((sum, r) => sum + Number(r.result), 0)}`,
+    }),
   }),
 };
