@@ -160,6 +160,11 @@ export interface ShareInput extends ProcessTarget {
 /** Results are capped like PowerJob's maxResultLength. */
 export const MAX_RESULT_LENGTH = 8192;
 
+/** A result cut to `max` characters (PowerJob cuts results the same way). */
+export function cutResult(text: string | null, max = MAX_RESULT_LENGTH): string | null {
+  return text !== null && text.length > max ? text.slice(0, max) : text;
+}
+
 /**
  * What a processor worker heartbeats with from the moment it takes an attempt, before any
  * user code runs: an attempt that times out without it never reached its worker.

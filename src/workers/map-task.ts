@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ProcessOutcome, TaskResult } from '../domain/instance.js';
-import { TASK } from '../domain/instance.js';
+import { TASK, processTarget } from '../domain/instance.js';
 import type { MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
 import { BATCH_MEMO_KEY, MAP_LIMITS } from '../domain/map.js';
 import { mapBatchWorkflowId } from '../temporal/names.js';
@@ -116,12 +116,7 @@ async function startBatches(client: Client, request: MapTaskRequest, call: numbe
   let first = offset;
   batches.forEach((items, index) => {
     inputs.push({
-      instanceId: request.instanceId,
-      jobId: request.jobId,
-      appName: request.appName,
-      processorInfo: request.processorInfo,
-      jobParams: request.jobParams,
-      instanceParams: request.instanceParams,
+      ...processTarget(request),
       batchId: mapBatchWorkflowId(request.instanceId, scope.instanceAttempt, request.taskId, call, index),
       parentTaskId: request.taskId,
       offset: first,

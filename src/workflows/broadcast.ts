@@ -1,9 +1,7 @@
 import {
   ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
-  TimeoutFailure,
   condition,
   defineSignal,
   getExternalWorkflowHandle,
@@ -16,7 +14,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
 import type {
   BroadcastShare,
   InstanceInput,
@@ -28,20 +25,19 @@ import type {
   TaskResult,
   WorkerTargeting,
 } from '../domain/instance.js';
-import { MAX_RESULT_LENGTH, SystemResult, TASK, processTarget, processTargetOf } from '../domain/instance.js';
-import type { JobSnapshot, RetryBackoff } from '../domain/job.js';
-import { backoffMs } from '../domain/job.js';
+import { SystemResult, TASK, cutResult, processTarget, processTargetOf } from '../domain/instance.js';
+import type { JobSnapshot } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
 import {
   appTaskQueue,
   stepIdempotencyKey,
   broadcastShareWorkflowId,
   parseDesignatedWorkers,
-  parseWorkerIdentity,
   workerTaskQueue,
 } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
-import { deliver } from './delivery.js';
+import type { AttemptOutcome } from './attempts.js';
+import { attemptLoop } from './attempts.js';
 
 /**
  * BROADCAST, as PowerJob runs it and without its bug (#1003): at the fire, the instance
@@ -100,12 +96,6 @@ export function noWorkerMessage(appName: string, targeting: WorkerTargeting): st
     : 'polls its queue';
   return `${SystemResult.noWorkerAvailable}: no live worker of app ${appName} ${which}`;
 }
-
-/** How one attempt of an instance ended (stop arrives as a cancellation instead). */
-export type AttemptOutcome =
-  | { kind: 'succeeded'; msg: string | null }
-  | { kind: 'failed'; msg: string }
-  | { kind: 'timeout' };
 
 export interface BroadcastContext {
   input: InstanceInput;
@@ -294,7 +284,7 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
       },
     });
     share.status = outcome.success ? 'SUCCEED' : 'FAILED';
-    share.result = truncate(outcome.timedOut ? SystemResult.timeout : outcome.msg, MAX_RESULT_LENGTH);
+    share.result = cutResult(outcome.timedOut ? SystemResult.timeout : outcome.msg);
     report(false);
     return { share, timedOut: outcome.timedOut };
   } catch (err) {
@@ -307,89 +297,6 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
   }
 }
 
-interface LoopOptions {
-  maxAttempts: number;
-  deadline: number;
-  backoff: RetryBackoff;
-  /** Whether a processor's `success: false` is retried (process, preProcess) or is the verdict (postProcess). */
-  retryVerdict: boolean;
-  /** Pinned runs: the member's id, named in "worker lost" reasons. */
-  workerId?: string;
-  workerLostMs?: number;
-  once(attempt: number, maxAttempts: number): Promise<ProcessOutcome>;
-  onRetry?(failure: string): void;
-}
-
-interface LoopResult {
-  success: boolean;
-  msg: string | null;
-  /** The step failed with an error (not a processor's verdict). */
-  error: boolean;
-  timedOut: boolean;
-  worker: string | null;
-}
-
-/**
- * Attempts of one step, each a single activity so every attempt is visible in history and
- * gets its own idempotency key; backoff between them as the job's retryBackoff, never past
- * the instance's deadline. Cancellation (stop) propagates.
- */
-async function attemptLoop(options: LoopOptions): Promise<LoopResult> {
-  for (let attempt = 1; ; attempt++) {
-    let failure: string;
-    let retryable = true;
-    let worker: string | null = null;
-    try {
-      const outcome = await deliver(() => options.once(attempt, options.maxAttempts));
-      worker = outcome.workerIdentity;
-      if (outcome.success || !options.retryVerdict) {
-        return { success: outcome.success, msg: outcome.msg, error: false, timedOut: false, worker };
-      }
-      failure = outcome.msg ?? 'processor reported failure';
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      if (err instanceof ActivityFailure && err.identity) worker = parseWorkerIdentity(err.identity).workerId;
-      const verdict = classify(err, options);
-      if (verdict.timedOut) return { success: false, msg: SystemResult.timeout, error: true, timedOut: true, worker };
-      failure = verdict.msg;
-      retryable = verdict.retryable;
-    }
-    const backoff = backoffMs(options.backoff, attempt);
-    if (!retryable || attempt >= options.maxAttempts || Date.now() + backoff >= options.deadline) {
-      return { success: false, msg: failure, error: true, timedOut: false, worker };
-    }
-    options.onRetry?.(`attempt ${attempt} failed: ${failure}`);
-    await sleep(backoff);
-  }
-}
-
-function classify(err: unknown, options: LoopOptions): { msg: string; retryable: boolean; timedOut: boolean } {
-  if (!(err instanceof ActivityFailure)) return { msg: err instanceof Error ? err.message : String(err), retryable: true, timedOut: false };
-  const cause = err.cause;
-  const who = options.workerId ?? (err.identity ? parseWorkerIdentity(err.identity).workerId : 'the worker');
-  if (cause instanceof TimeoutFailure) {
-    switch (cause.timeoutType) {
-      case TimeoutType.HEARTBEAT:
-        // The worker died mid-run; a retry waits on the same queue, for that worker only.
-        return { msg: `worker lost: ${who} stopped heartbeating`, retryable: true, timedOut: false };
-      case TimeoutType.SCHEDULE_TO_START:
-        // Nobody polls this worker's queue: it is gone, retrying would only wait again.
-        return {
-          msg: `worker lost: ${who} did not take its share within ${Math.round((options.workerLostMs ?? 0) / 1000)} s`,
-          retryable: false,
-          timedOut: false,
-        };
-      default:
-        return { msg: SystemResult.timeout, retryable: false, timedOut: true };
-    }
-  }
-  if (cause instanceof ApplicationFailure && cause.nonRetryable) return { msg: cause.message, retryable: false, timedOut: false };
-  return { msg: cause?.message ?? err.message, retryable: true, timedOut: false };
-}
-
-function truncate(text: string | null, max: number): string | null {
-  return text !== null && text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 
 /**
  * The per-worker list of one broadcast attempt. Changes are written to the instance's memo
@@ -438,7 +345,7 @@ class ShareBoard {
   }
 
   private view(): BroadcastShare[] {
-    return this.shares.map((share) => ({ ...share, result: truncate(share.result, SHARE_RESULT_IN_MEMO) }));
+    return this.shares.map((share) => ({ ...share, result: cutResult(share.result, SHARE_RESULT_IN_MEMO) }));
   }
 }
 

@@ -15,11 +15,11 @@ import {
 import { TimeoutType } from '@temporalio/common';
 import { isFinished } from '../domain/enums.js';
 import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
-import { MAX_RESULT_LENGTH, SystemResult, processTargetOf } from '../domain/instance.js';
+import { SystemResult, cutResult, processTargetOf } from '../domain/instance.js';
 import { backoffMs } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
 import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../temporal/names.js';
-import type { AttemptOutcome } from './broadcast.js';
+import type { AttemptOutcome } from './attempts.js';
 import { noWorkerMessage, runBroadcast, takeMembership, targetingOf } from './broadcast.js';
 import { deliver } from './delivery.js';
 import { runMap } from './map.js';
@@ -89,7 +89,7 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
     if (statusChanged) upsertSearchAttributes([{ key: SA.status, value: state.status }]);
   };
   const finish = (status: InstanceState['status'], result: string | null): InstanceState => {
-    record({ status, result: truncate(result), finishedTime: Date.now() });
+    record({ status, result: cutResult(result), finishedTime: Date.now() });
     return state;
   };
 
@@ -154,7 +154,7 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
         if (attempt >= maxAttempts) return finish('FAILED', failure);
         const backoff = backoffMs(job.retryBackoff, attempt);
         if (Date.now() + backoff >= deadline) return finish('FAILED', SystemResult.timeout);
-        record({ status: 'WAITING_DISPATCH', result: truncate(`attempt ${attempt} failed: ${failure}`) });
+        record({ status: 'WAITING_DISPATCH', result: cutResult(`attempt ${attempt} failed: ${failure}`) });
         if (await condition(() => stopRequested, backoff)) return finish('STOPPED', SystemResult.stoppedByUser);
       }
     } finally {
@@ -230,8 +230,4 @@ function describeFailure(err: unknown): string {
     return cause?.message ?? err.message;
   }
   return err instanceof Error ? err.message : String(err);
-}
-
-function truncate(text: string | null): string | null {
-  return text !== null && text.length > MAX_RESULT_LENGTH ? text.slice(0, MAX_RESULT_LENGTH) : text;
 }

@@ -1,21 +1,16 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
   condition,
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setHandler,
-  sleep,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
 import type { InstanceInput, ProcessOutcome, ProcessTarget, TaskResult } from '../domain/instance.js';
-import { TASK, processTarget, processTargetOf } from '../domain/instance.js';
+import { TASK, cutResult, processTarget, processTargetOf } from '../domain/instance.js';
 import type {
   BatchDone,
   BatchStarted,
@@ -28,12 +23,12 @@ import type {
   MapTaskRequest,
   ReduceRequest,
 } from '../domain/map.js';
-import { backoffMs } from '../domain/job.js';
 import { BATCH_MEMO_KEY, MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
-import { appTaskQueue, parseWorkerIdentity, stepIdempotencyKey } from '../temporal/names.js';
-import type { AttemptOutcome } from './broadcast.js';
+import { appTaskQueue, stepIdempotencyKey } from '../temporal/names.js';
+import type { AttemptOutcome } from './attempts.js';
 import { takeMembership, targetingOf } from './broadcast.js';
-import { deliver } from './delivery.js';
+import type { LoopResult } from './attempts.js';
+import { attemptLoop } from './attempts.js';
 
 /**
  * MAP and MAP_REDUCE (see src/domain/map.ts for the shape): the root task runs on any
@@ -111,19 +106,12 @@ class Batches {
   }
 }
 
-interface TaskRun {
-  success: boolean;
-  msg: string | null;
-  worker: string | null;
-  batches: string[];
-  /** The instance's deadline passed. */
-  timedOut: boolean;
-}
+type TaskRun = LoopResult & { batches: string[] };
 
 /**
- * All attempts of one task (root, sub-task or reduce): taskRetryNum retries with the
- * job's backoff, each attempt its own activity and idempotency key; an attempt whose
- * worker died is dispatched again as the same attempt, possibly to another worker.
+ * All attempts of one task (root, sub-task or reduce) through the shared attempt loop, with
+ * `movable`: an attempt whose worker died is dispatched again as the same attempt, possibly
+ * to another worker. Collects the batches every attempt's ctx.map() started.
  */
 async function runTask(
   scope: MapScope,
@@ -131,46 +119,29 @@ async function runTask(
   summary: string,
   dispatch: (activities: MapActivities, attempt: number, maxAttempts: number) => Promise<ProcessOutcome & { batches?: string[] }>,
 ): Promise<TaskRun> {
-  const maxAttempts = scope.taskRetryNum + 1;
   const batches = new Set<string>();
-  let worker: string | null = null;
-  for (let attempt = 1; ; attempt++) {
-    let failure: string;
-    let retryable = true;
-    const activities = proxyActivities<MapActivities>({
-      taskQueue: scope.taskQueue,
-      startToCloseTimeout: Math.max(1, scope.deadline - Date.now()),
-      heartbeatTimeout: scope.heartbeatTimeoutMs,
-      retry: { maximumAttempts: 1 },
-      cancellationType: 'TRY_CANCEL',
-      ...(taskId === TASK.root.id || taskId === TASK.last.id ? { summary: `${summary}, attempt ${attempt}/${maxAttempts}` } : {}),
-    });
-    try {
-      const outcome = await deliver(() => dispatch(activities, attempt, maxAttempts), { movable: true });
-      worker = outcome.workerIdentity;
+  const run = await attemptLoop({
+    maxAttempts: scope.taskRetryNum + 1,
+    deadline: scope.deadline,
+    backoff: scope.retryBackoff,
+    // reduce's verdict is the instance's result, not an error to retry.
+    retryVerdict: taskId !== TASK.last.id,
+    movable: true,
+    once: async (attempt, maxAttempts) => {
+      const activities = proxyActivities<MapActivities>({
+        taskQueue: scope.taskQueue,
+        startToCloseTimeout: Math.max(1, scope.deadline - Date.now()),
+        heartbeatTimeout: scope.heartbeatTimeoutMs,
+        retry: { maximumAttempts: 1 },
+        cancellationType: 'TRY_CANCEL',
+        ...(taskId === TASK.root.id || taskId === TASK.last.id ? { summary: `${summary}, attempt ${attempt}/${maxAttempts}` } : {}),
+      });
+      const outcome = await dispatch(activities, attempt, maxAttempts);
       for (const id of outcome.batches ?? []) batches.add(id);
-      if (outcome.success) return { success: true, msg: outcome.msg, worker, batches: [...batches], timedOut: false };
-      failure = outcome.msg ?? 'processor reported failure';
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      if (err instanceof ActivityFailure && err.identity) worker = parseWorkerIdentity(err.identity).workerId;
-      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) {
-        if (err.cause.timeoutType === TimeoutType.START_TO_CLOSE) {
-          return { success: false, msg: 'instance execute timeout', worker, batches: [...batches], timedOut: true };
-        }
-        failure = `worker lost: ${worker ?? 'the worker'} stopped heartbeating`;
-      } else {
-        const cause = err instanceof ActivityFailure ? err.cause : err;
-        failure = cause instanceof Error ? cause.message : String(cause);
-        retryable = !(cause instanceof ApplicationFailure && cause.nonRetryable);
-      }
-    }
-    const backoff = backoffMs(scope.retryBackoff, attempt);
-    if (!retryable || attempt >= maxAttempts || Date.now() + backoff >= scope.deadline) {
-      return { success: false, msg: failure, worker, batches: [...batches], timedOut: false };
-    }
-    await sleep(backoff);
-  }
+      return outcome;
+    },
+  });
+  return { ...run, batches: [...batches] };
 }
 
 function mapTaskRequest(target: ProcessTarget, scope: MapScope, task: { id: string; name: string; subTask: unknown }, attempt: number, maxAttempts: number): MapTaskRequest {
@@ -284,7 +255,7 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
         if (run.success) own.succeeded++;
         else own.failed++;
         if (scope.keepResults) {
-          results.push({ taskId: task.id, workerId: run.worker ?? '', success: run.success, result: cut(run.msg) });
+          results.push({ taskId: task.id, workerId: run.worker ?? '', success: run.success, result: cutResult(run.msg, MAP_LIMITS.resultInReduce) });
         }
         writeMemo(false);
       }
@@ -298,8 +269,4 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
   const counts = addCounts(own, below.counts());
   await parent.signal(mapBatchDoneSignal, { batchId, instanceAttempt: scope.instanceAttempt, counts }).catch(() => {});
   return { counts, results, batches: below.ids() };
-}
-
-function cut(text: string | null): string | null {
-  return text !== null && text.length > MAP_LIMITS.resultInReduce ? text.slice(0, MAP_LIMITS.resultInReduce) : text;
 }
