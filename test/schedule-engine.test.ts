@@ -3,6 +3,7 @@ import { cronMatches, cronMatchesDate, nextCronFires, parseCron } from '../src/d
 import { dailyTimesOfDay, nextDailyFires, parseDailyTimeInterval } from '../src/domain/schedule/daily-interval.js';
 import { TimeExpressionError } from '../src/domain/schedule/errors.js';
 import { fromWallTime, isValidTimeZone, toWallTime } from '../src/domain/schedule/zoned-time.js';
+import { isNewestDueFire, parseTimeExpression } from '../src/domain/time-expression.js';
 
 /**
  * Renders an instant in the UTC offset written in `like`, so an actual fire
@@ -446,5 +447,23 @@ describe('DAILY_TIME_INTERVAL', () => {
   it.each(errors)('rejects %s', (json, message) => {
     expect(() => parseDailyTimeInterval(json)).toThrow(TimeExpressionError);
     expect(() => parseDailyTimeInterval(json)).toThrow(message);
+  });
+});
+
+describe('isNewestDueFire', () => {
+  const minutely = parseTimeExpression('CRON', '0 * * * * ?');
+  const fire = Date.UTC(2026, 10, 22, 5, 13, 0);
+
+  it('holds for a late fire while the next one is not due yet', () => {
+    expect(isNewestDueFire(minutely, 'UTC', null, fire, fire + 59_999)).toBe(true);
+  });
+
+  it('fails once a newer fire is due: the misfire ledger decides', () => {
+    expect(isNewestDueFire(minutely, 'UTC', null, fire, fire + 60_000)).toBe(false);
+    expect(isNewestDueFire(parseTimeExpression('FIXED_RATE', '2000'), 'UTC', null, fire, fire + 6_000)).toBe(false);
+  });
+
+  it('holds for the last fire of a lifecycle, however late', () => {
+    expect(isNewestDueFire(minutely, 'UTC', { end: fire + 30_000 }, fire, fire + 3_600_000)).toBe(true);
   });
 });

@@ -114,7 +114,7 @@ export const instanceInfoSchema = z.object({
   finishedTime: z.number().nullable().describe('epoch ms'),
   taskTrackerAddress: z.string().describe('identity of the worker that ran the last attempt, or N/A'),
   runningTimes: z.number().int(),
-  catchUp: z.boolean().describe('a fire missed during an outage, run late by the job\'s misfire policy'),
+  catchUp: z.boolean().describe('a fire that started later than its misfire threshold (an outage, an overload), run by the job\'s misfire policy'),
   broadcast: z.array(z.object({
     workerId: z.string(),
     status: z.enum(['WAITING', 'RUNNING', 'SUCCEED', 'FAILED', 'STOPPED']),

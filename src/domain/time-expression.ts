@@ -87,6 +87,12 @@ export function isFireOf(rule: TimeRule, timeZone: string, nominalMs: number): b
   return rule.daily.daysOfWeek.includes(wall.dayOfWeek) && dailyTimesOfDay(rule.daily).includes(secondOfDay);
 }
 
+/** Whether no later fire than `fireMs` is due yet at `nowMs` (so a late `fireMs` is the newest missed fire). */
+export function isNewestDueFire(rule: TimeRule, timeZone: string, lifeCycle: LifeCycle | null, fireMs: number, nowMs: number): boolean {
+  const [next] = nextFireTimes(rule, timeZone, fireMs, 1, lifeCycle);
+  return next === undefined || next > nowMs;
+}
+
 /** The longest wait between two consecutive fires among the next `sample`, for sizing catch-up windows. */
 export function longestGapMs(rule: TimeRule, timeZone: string, fromMs: number, sample = 50): number {
   if (rule.type === 'FIXED_RATE') return rule.everyMs;

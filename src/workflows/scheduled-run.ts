@@ -5,7 +5,7 @@ import type { InstanceInput } from '../domain/instance.js';
 import { newInstanceInput } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
-import { isFireOf, parseTimeExpression } from '../domain/time-expression.js';
+import { isFireOf, isNewestDueFire, parseTimeExpression } from '../domain/time-expression.js';
 import { instanceStartOptions } from '../temporal/instance-start.js';
 import type { CoreActivities } from '../activities/index.js';
 import { instanceWorkflow } from './instance.js';
@@ -54,9 +54,15 @@ export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<st
   const lateness = now - fireTime;
   let catchUp = false;
   if (lateness > policy.thresholdMs) {
-    const decision = await decideLateFire({ job, fireTime, askedAt: now });
-    if (decision === 'dropped') return `missed by ${lateness} ms; dropped by misfire policy ${policy.type}`;
-    catchUp = decision === 'catch-up';
+    if (policy.type !== 'SKIP' && isNewestDueFire(rule, job.timeZone, job.lifeCycle, fireTime, now)) {
+      // RUN_ONCE and CATCH_UP both keep the newest missed fire: no need to ask the ledger
+      // (what a burst of late fires, an overload rather than an outage, mostly hits).
+      catchUp = true;
+    } else {
+      const decision = await decideLateFire({ job, fireTime, askedAt: now });
+      if (decision === 'dropped') return `missed by ${lateness} ms; dropped by misfire policy ${policy.type}`;
+      catchUp = decision === 'catch-up';
+    }
   }
   const instance = { ...fireInstanceInput(input, fireTime, now), catchUp };
   await startChild(instanceWorkflow, {
