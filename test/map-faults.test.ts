@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { liveAppWorkers } from '../src/activities/workers.js';
 import type { TaskResult } from '../src/workers/index.js';
 import { eventually } from './support/eventually.js';
 import { spawnTs, type ChildHandle } from './support/processes.js';
@@ -53,6 +54,9 @@ describe('a worker killed mid-map', () => {
       workers.set(workerId, spawnTs('test/fixtures/map-worker.ts', { TEMPORAL_ADDRESS: inject('temporalAddress'), RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: workerId }, /map worker .* ready/));
     }
     await Promise.all([...workers.values()].map((w) => w.ready));
+    // A batch sizes its window (concurrency × live workers) from Temporal's view of the app's
+    // workers: run only once Temporal lists all three, or the gated sub-tasks fill one worker.
+    await eventually(() => liveAppWorkers(stack.client, appName), (live) => live.length === workers.size, 30_000);
     const jobId = await api.data<number>('saveJob', {
       jobName: 'gated map', timeExpressionType: 'API', executeType: 'MAP_REDUCE', processorType: 'BUILT_IN', processorInfo: 'gatedMap',
       concurrency: 2, taskRetryNum: 0,
