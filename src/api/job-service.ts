@@ -36,6 +36,14 @@ const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
  * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
  * consistent; listing goes through Temporal's visibility index, which trails writes.
  */
+const FIND_ATTEMPTS = 3;
+
+/** gRPC DEADLINE_EXCEEDED (4) or UNAVAILABLE (14), wrapped in the client's ServiceError. */
+function isTransient(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: unknown } } | null)?.cause)?.code;
+  return code === 4 || code === 14;
+}
+
 export class JobService {
   private readonly runCache = new Map<number, { at: number; job: JobDefinition }>();
 
@@ -221,11 +229,16 @@ export class JobService {
   }
 
   private async find(jobId: number): Promise<JobDefinition | undefined> {
-    try {
-      return jobOf(await this.client.schedule.getHandle(jobScheduleId(jobId)).describe());
-    } catch (err) {
-      if (err instanceof ScheduleNotFoundError) return undefined;
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return jobOf(await this.client.schedule.getHandle(jobScheduleId(jobId)).describe());
+      } catch (err) {
+        if (err instanceof ScheduleNotFoundError) return undefined;
+        // Describing a schedule queries its workflow on Temporal's own worker, which can miss
+        // the RPC deadline under load (seen once in CI); a read is safe to ask again.
+        if (attempt < FIND_ATTEMPTS && isTransient(err)) continue;
+        throw err;
+      }
     }
   }
 
