@@ -25,10 +25,8 @@ import type {
 } from '../domain/map.js';
 import { BATCH_MEMO_KEY, MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
 import { appTaskQueue, stepIdempotencyKey } from '../temporal/names.js';
-import type { AttemptOutcome } from './attempts.js';
+import { attemptLoop, type AttemptOutcome, type LoopResult } from './attempts.js';
 import { takeMembership, targetingOf } from './broadcast.js';
-import type { LoopResult } from './attempts.js';
-import { attemptLoop } from './attempts.js';
 
 /**
  * MAP and MAP_REDUCE (see src/domain/map.ts for the shape): the root task runs on any
