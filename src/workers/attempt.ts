@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { ProcessRequest } from '../domain/instance.js';
 import { TAKEN_HEARTBEAT } from '../domain/instance.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
@@ -42,11 +43,15 @@ export function taskContextOf(request: ProcessRequest, workerId: string): TaskCo
 
 /**
  * Runs `call` (user code) as this activity: heartbeats TAKEN_HEARTBEAT first and then every
- * second, and gives up as soon as the attempt is cancelled (stop, timeout, shutdown).
+ * second, and gives up as soon as the attempt is cancelled (stop, timeout, shutdown). With
+ * `confirm`, user code starts only once Temporal has recorded that first heartbeat, so a
+ * worker that dies mid-run is never mistaken for a lost delivery (the SDK's own heartbeat is
+ * sent in the background and may not have reached the server when the process dies).
  */
-export async function heartbeating<T>(call: () => Promise<T> | T): Promise<T> {
+export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Promise<T> {
   const activity = Context.current();
-  activity.heartbeat(TAKEN_HEARTBEAT);
+  if (confirm) await confirm.activity.heartbeat(activity.info.taskToken, TAKEN_HEARTBEAT);
+  else activity.heartbeat(TAKEN_HEARTBEAT);
   const beat = setInterval(() => activity.heartbeat(TAKEN_HEARTBEAT), HEARTBEAT_INTERVAL_MS);
   try {
     return await Promise.race([Promise.resolve().then(call), activity.cancelled]);

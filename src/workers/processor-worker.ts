@@ -62,7 +62,8 @@ export function processorActivities(
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
     const processor = processorFor(processors, request, workerId);
     const ctx = taskContextOf(request, workerId);
-    const result = await heartbeating(() => invoke(processor, phase, ctx, results ?? []));
+    // These attempts are not movable: a heartbeat timeout after user code began counts as a failed attempt.
+    const result = await heartbeating(() => invoke(processor, phase, ctx, results ?? []), client);
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   return {
