@@ -36,7 +36,13 @@ const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
  * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
  * consistent; listing goes through Temporal's visibility index, which trails writes.
  */
-const FIND_ATTEMPTS = 3;
+/**
+ * Deadlines of the successive schedule describes behind one job read. Describing a schedule
+ * queries its workflow on Temporal's own worker; that query can sit on the worker's sticky
+ * queue until the sticky timeout (60 s with our settings) when that poller is busy, where
+ * asked again it is answered at once. A short first deadline keeps such a read from hanging.
+ */
+const FIND_DEADLINES_MS = [5_000, 10_000, 20_000];
 
 /** gRPC DEADLINE_EXCEEDED (4) or UNAVAILABLE (14), wrapped in the client's ServiceError. */
 function isTransient(err: unknown): boolean {
@@ -229,14 +235,15 @@ export class JobService {
   }
 
   private async find(jobId: number): Promise<JobDefinition | undefined> {
-    for (let attempt = 1; ; attempt++) {
+    const handle = this.client.schedule.getHandle(jobScheduleId(jobId));
+    for (let attempt = 0; ; attempt++) {
       try {
-        return jobOf(await this.client.schedule.getHandle(jobScheduleId(jobId)).describe());
+        const deadline = Date.now() + FIND_DEADLINES_MS[attempt]!;
+        return jobOf(await this.client.connection.withDeadline(deadline, () => handle.describe()));
       } catch (err) {
         if (err instanceof ScheduleNotFoundError) return undefined;
-        // Describing a schedule queries its workflow on Temporal's own worker, which can miss
-        // the RPC deadline under load (seen once in CI); a read is safe to ask again.
-        if (attempt < FIND_ATTEMPTS && isTransient(err)) continue;
+        // A read is safe to ask again.
+        if (attempt + 1 < FIND_DEADLINES_MS.length && isTransient(err)) continue;
         throw err;
       }
     }
