@@ -12,6 +12,7 @@
  *   npm run bench:map                      # 10,000 and 100,000
  *   npm run bench:map -- --sizes 10000     # one size
  *   npm run bench:map -- --concurrency 50  # sub-tasks in flight per batch (default 50)
+ *   npm run bench:map -- --temporal-address 127.0.0.1:17233   # a running Temporal (e.g. scripts/cluster/up.sh)
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -22,7 +23,8 @@ import { instanceWorkflowId } from '../src/temporal/names.js';
 import { mapProcessor } from '../src/workers/index.js';
 import { postOpenApi, startBenchStack } from './stack.js';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, concurrency: { type: 'string' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string' }, concurrency: { type: 'string' }, 'temporal-address': { type: 'string' } } });
+const TEMPORAL_ADDRESS = values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined);
 const SIZES = (values.sizes ?? '10000,100000').split(',').map((raw) => {
   const size = Number(raw);
   if (!Number.isSafeInteger(size) || size < 1) throw new Error(`--sizes takes whole numbers >= 1 separated by commas, got "${raw}"`);
@@ -35,7 +37,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 
 /** Executions per instance and item: the proof that each sub-task ran once. */
 const executions = new Map<number, Uint8Array>();
-const stack = await startBenchStack((line) => console.log(line), undefined, {
+const stack = await startBenchStack((line) => console.log(line), TEMPORAL_ADDRESS, {
   fanOut: mapProcessor({
     async process(ctx) {
       if (ctx.isRootTask) {
@@ -91,6 +93,7 @@ try {
   console.log(`\nsub-tasks per second, window ${CONCURRENCY} per 1,000-item batch, one worker:`);
   console.log('  size   | bare Temporal | tempojob MAP | ratio');
   for (const row of rows) console.log(row);
+  console.log(`reproduce: npm run bench:map -- --sizes ${SIZES.join(',')} --concurrency ${CONCURRENCY}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);
 } finally {
   bareWorker.shutdown();
   await bareDone;
