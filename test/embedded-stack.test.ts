@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { OpenApiCaller } from './support/api-client.js';
 import { freePort } from './support/ports.js';
 import { spawnTs, type ChildHandle } from './support/processes.js';
+import { scratchDir } from './support/scratch.js';
 
 /** `npm start` as a user runs it: one command, a healthy stack, state kept across restarts, clean Ctrl-C. */
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tempojob-stack-'));
+const dataDir = scratchDir('stack');
 let stack: ChildHandle | undefined;
 afterAll(async () => {
   await stack?.kill();

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import { startDevServer } from '../src/temporal/dev-server.js';
 import { bundleCoreWorkflows } from '../src/workers/core-worker.js';
 import { TEST_CORE_TASK_QUEUE } from './support/core-queue.js';
 import { freePort } from './support/ports.js';
+import { scratchDir } from './support/scratch.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,7 +29,7 @@ declare module 'vitest' {
  * instead (the cluster run: vitest.cluster.config.ts).
  */
 export default async function setup(project: TestProject) {
-  const dir = mkdtempSync(join(tmpdir(), 'tempojob-test-'));
+  const dir = scratchDir('test');
   const cliPath = await ensureTemporalCli();
   const external = process.env.TEMPOJOB_TEST_TEMPORAL_ADDRESS;
   const server = external

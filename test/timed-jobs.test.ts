@@ -57,8 +57,8 @@ function percentile(values: number[], p: number): number {
 
 describe('time-driven jobs', () => {
   // Functional outcomes only: one instance per second, none early, none twice, none lost.
-  // The lateness target (p99 <= 1 s) is a speed target, checked by `npm run bench:cron --
-  // --one-second` against bare schedules in the same run: this shared 2-core VM loses up to
+  // The lateness target (p99 <= 1 s) is a speed target, checked by `npm run bench:cron:second`
+  // against a bare schedule in the same run: this shared 2-core VM loses up to
   // 40% of its CPU to host steal in bursts that held single fires for seconds in CI.
   it('a one-second CRON job fires once per second for 30 s; disable stops it, enable resumes without a burst', { timeout: 120_000 }, async () => {
     const jobId = await saveTimed('CRON', '* * * * * ?', 'tick');
