@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
@@ -9,7 +10,6 @@ import { connectClient } from '../../src/temporal/connection.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { OpenApiCaller } from './api-client.js';
 import { freePort } from './ports.js';
-import { scratchDir } from './scratch.js';
 import { spawnTs, type ChildHandle } from './processes.js';
 import { uniqueName } from './stack.js';
 
@@ -41,7 +41,7 @@ export interface CrashableStack {
 }
 
 export async function startCrashableStack(prefix: string): Promise<CrashableStack> {
-  const dir = scratchDir(prefix);
+  const dir = mkdtempSync(join(tmpdir(), `tempojob-${prefix}-`));
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const recordFile = join(dir, 'executions.jsonl');
