@@ -63,6 +63,29 @@ export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Clie
   }
 }
 
+/**
+ * The attempts this process ran or is running, by idempotency key. Temporal dispatches an
+ * activity task at least once: after a storage stall (matching losing its task-queue lease)
+ * the same attempt was seen delivered twice. A second delivery to this process gets the
+ * first run's outcome instead of running user code again; a run that failed or was aborted
+ * is forgotten, so a later delivery runs it anew. Bounded: the oldest keys are dropped.
+ */
+export class AttemptMemory {
+  private readonly runs = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  once<T>(key: string, call: () => Promise<T>): Promise<T> {
+    const known = this.runs.get(key);
+    if (known) return known as Promise<T>;
+    const run = call();
+    this.runs.set(key, run);
+    run.catch(() => this.runs.delete(key));
+    if (this.runs.size > this.capacity) this.runs.delete(this.runs.keys().next().value!);
+    return run;
+  }
+}
+
 /** A processor's return value, checked: PowerJob's ProcessResult shape or a clear failure. */
 export function checkResult(name: string, result: unknown): ProcessResult & { msg: string | null } {
   if (typeof result !== 'object' || result === null || typeof (result as ProcessResult).success !== 'boolean') {
