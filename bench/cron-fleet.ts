@@ -11,21 +11,18 @@
  * stack sustains.)
  */
 import { parseArgs } from 'node:util';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/temporal/search-attributes.js';
-import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
-import type { InstanceState } from '../src/domain/instance.js';
-import { postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { bareLateness, duplicates, instanceFires, latenessOf, latenessRow } from './fires.js';
+import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { 'temporal-address': { type: 'string' } } });
-const TEMPORAL_ADDRESS = values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined);
+const TEMPORAL_ADDRESS = benchTemporalAddress(values['temporal-address']);
 const JOBS = Number(process.env.BENCH_CRON_JOBS ?? 1000);
 /** How long a fleet may take to drain: on a small machine, minutes. */
 const DRAIN_TIMEOUT_MS = 30 * 60_000;
 const CONCURRENCY = 16;
-const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
 async function inParallel<T>(count: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
@@ -106,9 +103,7 @@ async function baseline(stack: BenchStack): Promise<number[]> {
   const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
   await until('bare workflows started', async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, DRAIN_TIMEOUT_MS);
   const lateness: number[] = [];
-  for await (const wf of stack.client.workflow.list({ query })) {
-    lateness.push(wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime());
-  }
+  for await (const wf of stack.client.workflow.list({ query })) lateness.push(bareLateness(wf));
   await inParallel(JOBS, (i) => stack.client.schedule.getHandle(ids[i]!).delete());
   return lateness;
 }
@@ -132,35 +127,25 @@ async function tempojob(stack: BenchStack): Promise<FleetResult> {
   await waitFor(`tempojob: ${JOBS} CRON jobs saved through the API`, fire);
   const count = async (query: string) => (await stack.client.workflow.count(query)).count;
   // Each fire is one scheduledRunWorkflow, which starts the instance or (misfire policy) drops the fire.
-  const fires = `WorkflowType = 'scheduledRunWorkflow' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
-  await until('fires decided', () => count(`${fires} AND ExecutionStatus != 'Running'`), (n) => n >= JOBS, DRAIN_TIMEOUT_MS);
+  const runs = `WorkflowType = 'scheduledRunWorkflow' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
+  await until('fires decided', () => count(`${runs} AND ExecutionStatus != 'Running'`), (n) => n >= JOBS, DRAIN_TIMEOUT_MS);
   const query = `WorkflowType = 'instanceWorkflow' AND ${SA.expectedTriggerTime.name} BETWEEN ${around(fire)}`;
   await until('instances still running', () => count(`${query} AND ExecutionStatus = 'Running'`), (n) => n === 0, DRAIN_TIMEOUT_MS);
   const drainedMs = Date.now() - fire;
-  const lateness: number[] = [];
-  const perJob = new Map<number, number>();
-  for await (const wf of stack.client.workflow.list({ query })) {
-    const run = wf.memo?.[RUN_MEMO_KEY] as RunMemo;
-    const state = wf.memo?.[INSTANCE_MEMO_KEY] as InstanceState;
-    perJob.set(run.jobId, (perJob.get(run.jobId) ?? 0) + 1);
-    if (state.actualTriggerTime !== null) lateness.push(state.actualTriggerTime - run.expectedTriggerTime);
-  }
-  const instances = [...perJob.values()].reduce((a, b) => a + b, 0);
-  const duplicates = [...perJob.values()].reduce((sum, n) => sum + n - 1, 0);
-  return { lateness, instances, duplicates, dropped: JOBS - perJob.size, drainedMs };
+  const fires = await instanceFires(stack.client, query);
+  const jobsFired = new Set(fires.map((f) => f.jobId)).size;
+  return { lateness: latenessOf(fires), instances: fires.length, duplicates: duplicates(fires, (f) => f.jobId), dropped: JOBS - jobsFired, drainedMs };
 }
 
-const row = (name: string, values: number[]) =>
-  `${name.padEnd(22)} n=${String(values.length).padEnd(6)} p50=${String(percentile(values, 50)).padStart(6)} ms  p99=${String(percentile(values, 99)).padStart(6)} ms`;
 
 async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const stack = await startBenchStack((line) => console.log(line), TEMPORAL_ADDRESS);
   try {
     const bare = await baseline(stack);
-    console.log(row('bare schedules', bare));
+    console.log(latenessRow('bare schedules', bare));
     const ours = await tempojob(stack);
-    console.log(`\n${row('bare schedules', bare)}\n${row('tempojob CRON jobs', ours.lateness)}`);
+    console.log(`\n${latenessRow('bare schedules', bare)}\n${latenessRow('tempojob CRON jobs', ours.lateness)}`);
     console.log(`instances: ${ours.instances} for ${JOBS} jobs, duplicates: ${ours.duplicates}, fires dropped by the misfire policy: ${ours.dropped}`);
     console.log(`drained ${(ours.drainedMs / 1000).toFixed(1)} s after the fire: ${(JOBS / (ours.drainedMs / 1000)).toFixed(1)} fires/s`);
     console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(bare, 50)).toFixed(2)}, p99 ${(percentile(ours.lateness, 99) / percentile(bare, 99)).toFixed(2)}`);

@@ -6,20 +6,17 @@
  * is missed or a fire ran twice.
  */
 import { parseArgs } from 'node:util';
-import { defineSearchAttributeKey } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { InstanceState } from '../src/domain/instance.js';
-import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
 import { SA } from '../src/temporal/search-attributes.js';
-import { postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { bareLateness, duplicates, instanceFires, latenessOf, latenessRow } from './fires.js';
+import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, 'temporal-address': { type: 'string' } } });
 const SECONDS = Number(values.seconds ?? 30);
 if (!Number.isSafeInteger(SECONDS) || SECONDS < 5) throw new Error(`--seconds must be a whole number >= 5, got "${values.seconds}"`);
-const TEMPORAL_ADDRESS = values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined);
+const TEMPORAL_ADDRESS = benchTemporalAddress(values['temporal-address']);
 const TARGET_P99_MS = 1_000;
-const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +34,7 @@ async function bare(stack: BenchStack): Promise<number[]> {
   await stack.client.schedule.getHandle(scheduleId).delete();
   const lateness: number[] = [];
   for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'unpolledSecond' AND StartTime > '${new Date(from).toISOString()}'` })) {
-    lateness.push(wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime());
+    lateness.push(bareLateness(wf));
     await stack.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('benchmark baseline done');
   }
   return lateness;
@@ -56,19 +53,9 @@ async function tempojob(stack: BenchStack): Promise<{ lateness: number[]; duplic
     if (i === 60) throw new Error('instances still running 60 s after the job was disabled');
     await sleep(1000);
   }
-  const perFire = new Map<number, number>();
-  const lateness: number[] = [];
-  for await (const wf of stack.client.workflow.list({ query })) {
-    const run = wf.memo?.[RUN_MEMO_KEY] as RunMemo;
-    const state = wf.memo?.[INSTANCE_MEMO_KEY] as InstanceState;
-    perFire.set(run.expectedTriggerTime, (perFire.get(run.expectedTriggerTime) ?? 0) + 1);
-    if (state.actualTriggerTime !== null) lateness.push(state.actualTriggerTime - run.expectedTriggerTime);
-  }
-  return { lateness, duplicates: [...perFire.values()].reduce((sum, n) => sum + n - 1, 0) };
+  const fires = await instanceFires(stack.client, query);
+  return { lateness: latenessOf(fires), duplicates: duplicates(fires, (f) => f.expectedTriggerTime) };
 }
-
-const row = (name: string, values: number[]) =>
-  `${name.padEnd(24)} n=${String(values.length).padEnd(4)} p50=${String(percentile(values, 50)).padStart(5)} ms  p99=${String(percentile(values, 99)).padStart(5)} ms  max=${String(Math.max(...values)).padStart(5)} ms`;
 
 async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -79,7 +66,7 @@ async function main(): Promise<number> {
     console.log(`tempojob CRON "* * * * * ?", for ${SECONDS} s…`);
     const ours = await tempojob(stack);
     const p99 = percentile(ours.lateness, 99);
-    console.log(`\n${row('bare schedule', baseline)}\n${row('tempojob one-second CRON', ours.lateness)}`);
+    console.log(`\n${latenessRow('bare schedule', baseline)}\n${latenessRow('tempojob one-second CRON', ours.lateness)}`);
     console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(baseline, 50)).toFixed(2)}, p99 ${(p99 / percentile(baseline, 99)).toFixed(2)}`);
     console.log(`duplicates: ${ours.duplicates}; target p99 <= ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
     console.log(`reproduce: npm run bench:cron:second -- --seconds ${SECONDS}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);

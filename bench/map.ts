@@ -21,10 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { instanceWorkflowId } from '../src/temporal/names.js';
 import { mapProcessor } from '../src/workers/index.js';
-import { postOpenApi, startBenchStack } from './stack.js';
+import { benchTemporalAddress, postOpenApi, startBenchStack } from './stack.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, concurrency: { type: 'string' }, 'temporal-address': { type: 'string' } } });
-const TEMPORAL_ADDRESS = values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined);
+const TEMPORAL_ADDRESS = benchTemporalAddress(values['temporal-address']);
 const SIZES = (values.sizes ?? '10000,100000').split(',').map((raw) => {
   const size = Number(raw);
   if (!Number.isSafeInteger(size) || size < 1) throw new Error(`--sizes takes whole numbers >= 1 separated by commas, got "${raw}"`);

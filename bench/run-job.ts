@@ -16,7 +16,7 @@ import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/temporal/instance-start.js';
 import { instanceWorkflowId } from '../src/temporal/names.js';
 import { instanceWorkflow } from '../src/workflows/instance.js';
-import { startBenchStack, type BenchStack } from './stack.js';
+import { benchTemporalAddress, startBenchStack, type BenchStack } from './stack.js';
 import { percentile } from './stats.js';
 
 interface Options {
@@ -61,7 +61,7 @@ function readOptions(): Options {
     rounds: count('rounds'),
     warmup: count('warmup'),
     json: values.json ?? (process.env.BENCH_JSON || undefined),
-    temporalAddress: values['temporal-address'] ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined),
+    temporalAddress: benchTemporalAddress(values['temporal-address']),
   };
   if (options.rounds > options.runs) throw new Error(`--rounds (${options.rounds}) must not exceed --runs (${options.runs})`);
   return options;

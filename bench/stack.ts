@@ -38,6 +38,11 @@ export interface BenchStack {
 
 export const NOOP_PROCESSOR = 'noop';
 
+/** `--temporal-address`, else $BENCH_TEMPORAL_ADDRESS, else none (a private dev server). */
+export function benchTemporalAddress(flag: string | undefined): string | undefined {
+  return flag ?? (process.env.BENCH_TEMPORAL_ADDRESS || undefined);
+}
+
 /** A TCP port that was free a moment ago. */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -30,17 +30,10 @@ const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST', 'MAP_REDUCE', 'MAP']
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
 /**
- * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
- * the schedule's action arguments, disabled means paused. CRON, DAILY_TIME_INTERVAL and
- * FIXED_RATE jobs are timed by the schedule's spec; API jobs have none (they run through
- * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
- * consistent; listing goes through Temporal's visibility index, which trails writes.
- */
-/**
  * Deadlines of the successive schedule describes behind one job read. Describing a schedule
- * queries its workflow on Temporal's own worker; that query can sit on the worker's sticky
- * queue until the sticky timeout (60 s with our settings) when that poller is busy, where
- * asked again it is answered at once. A short first deadline keeps such a read from hanging.
+ * queries its workflow on Temporal's own worker; one such query was seen hanging 30 s (it
+ * waited on a busy sticky poller, which docs/deployment.md's `system.enableStickyQuery=false`
+ * rules out). Should one stall anyway, a short first deadline and a retry keep reads bounded.
  */
 const FIND_DEADLINES_MS = [5_000, 10_000, 20_000];
 
@@ -50,6 +43,13 @@ function isTransient(err: unknown): boolean {
   return code === 4 || code === 14;
 }
 
+/**
+ * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
+ * the schedule's action arguments, disabled means paused. CRON, DAILY_TIME_INTERVAL and
+ * FIXED_RATE jobs are timed by the schedule's spec; API jobs have none (they run through
+ * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
+ * consistent; listing goes through Temporal's visibility index, which trails writes.
+ */
 export class JobService {
   private readonly runCache = new Map<number, { at: number; job: JobDefinition }>();
 

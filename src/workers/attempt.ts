@@ -80,7 +80,8 @@ export class AttemptMemory {
     if (known) return known as Promise<T>;
     const run = call();
     this.runs.set(key, run);
-    run.catch(() => this.runs.delete(key));
+    // Forget a failed run, unless the key was dropped and taken by a newer run meanwhile.
+    run.catch(() => this.runs.get(key) === run && this.runs.delete(key));
     if (this.runs.size > this.capacity) this.runs.delete(this.runs.keys().next().value!);
     return run;
   }

@@ -6,8 +6,9 @@ import { TimeoutType } from '@temporalio/common';
  * answer is lost on the way (a poll cut off under load), the attempt times out on its
  * heartbeat without the worker ever having run it. Processor workers wait until Temporal has
  * recorded a TAKEN_HEARTBEAT before any user code of a non-movable attempt runs, so a
- * heartbeat timeout without those details is such a lost delivery: it is dispatched again as the same attempt, with the same
- * idempotency key, and never counts against the job's retries.
+ * heartbeat timeout without those details is such a lost delivery: it is dispatched again
+ * as the same attempt, with the same idempotency key, and never counts against the job's
+ * retries.
  */
 const MAX_REDELIVERIES = 3;
 

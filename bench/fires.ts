@@ -1,0 +1,52 @@
+/**
+ * What the CRON benchmarks share: how a fire's lateness is read back from Temporal, for a
+ * bare schedule (workflow start − nominal time) and for tempojob (the instance's dispatch −
+ * its expected trigger time, from the instance's memos), and how a row of it is printed.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { InstanceState } from '../src/domain/instance.js';
+import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
+import { percentile } from './stats.js';
+
+const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
+
+/** A workflow a bare schedule started: how late it started. */
+export function bareLateness(wf: WorkflowExecutionInfo): number {
+  return wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime();
+}
+
+export interface InstanceFire {
+  jobId: number;
+  expectedTriggerTime: number;
+  /** Dispatched − expected; null if it never dispatched. */
+  lateness: number | null;
+}
+
+/** Every instance workflow the visibility query finds, as a fire of its job. */
+export async function instanceFires(client: Client, query: string): Promise<InstanceFire[]> {
+  const fires: InstanceFire[] = [];
+  for await (const wf of client.workflow.list({ query })) {
+    const run = wf.memo?.[RUN_MEMO_KEY] as RunMemo;
+    const state = wf.memo?.[INSTANCE_MEMO_KEY] as InstanceState;
+    fires.push({
+      jobId: run.jobId,
+      expectedTriggerTime: run.expectedTriggerTime,
+      lateness: state.actualTriggerTime === null ? null : state.actualTriggerTime - run.expectedTriggerTime,
+    });
+  }
+  return fires;
+}
+
+/** The dispatched fires' lateness. */
+export function latenessOf(fires: InstanceFire[]): number[] {
+  return fires.flatMap((f) => (f.lateness === null ? [] : [f.lateness]));
+}
+
+/** Fires beyond the first for the same key (a job, or a fire time): must be 0. */
+export function duplicates<K>(fires: InstanceFire[], keyOf: (fire: InstanceFire) => K): number {
+  return fires.length - new Set(fires.map(keyOf)).size;
+}
+
+export const latenessRow = (name: string, values: number[]) =>
+  `${name.padEnd(24)} n=${String(values.length).padEnd(6)} p50=${String(percentile(values, 50)).padStart(6)} ms  p99=${String(percentile(values, 99)).padStart(6)} ms  max=${String(Math.max(...values)).padStart(6)} ms`;
