@@ -42,16 +42,17 @@ export function taskContextOf(request: ProcessRequest, workerId: string): TaskCo
 }
 
 /**
- * Runs `call` (user code) as this activity: heartbeats TAKEN_HEARTBEAT first and then every
- * second, and gives up as soon as the attempt is cancelled (stop, timeout, shutdown). With
- * `confirm`, user code starts only once Temporal has recorded that first heartbeat, so a
- * worker that dies mid-run is never mistaken for a lost delivery (the SDK's own heartbeat is
- * sent in the background and may not have reached the server when the process dies).
+ * Runs `call` (user code) as this activity, heartbeating every second, and gives up as soon
+ * as the attempt is cancelled (stop, timeout, shutdown). With `confirm` (attempts that cannot
+ * move), user code starts only once Temporal has recorded a TAKEN_HEARTBEAT, so a worker that
+ * dies mid-run is never mistaken for a lost delivery (the SDK's own heartbeat is sent in the
+ * background and may not have reached the server when the process dies). Without it (map
+ * tasks and reduce, which move on any heartbeat timeout) nothing is sent before the first
+ * second: a short task costs Temporal no heartbeat at all.
  */
 export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Promise<T> {
   const activity = Context.current();
   if (confirm) await confirm.activity.heartbeat(activity.info.taskToken, TAKEN_HEARTBEAT);
-  else activity.heartbeat(TAKEN_HEARTBEAT);
   const beat = setInterval(() => activity.heartbeat(TAKEN_HEARTBEAT), HEARTBEAT_INTERVAL_MS);
   try {
     return await Promise.race([Promise.resolve().then(call), activity.cancelled]);
@@ -68,7 +69,9 @@ export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Clie
  * activity task at least once: after a storage stall (matching losing its task-queue lease)
  * the same attempt was seen delivered twice. A second delivery to this process gets the
  * first run's outcome instead of running user code again; a run that failed or was aborted
- * is forgotten, so a later delivery runs it anew. Bounded: the oldest keys are dropped.
+ * is forgotten, so a later delivery, or one that was waiting on it, runs it anew (the first
+ * delivery of a stalled worker is aborted once Temporal has given its attempt to another).
+ * Bounded: the oldest keys are dropped.
  */
 export class AttemptMemory {
   private readonly runs = new Map<string, Promise<unknown>>();
@@ -77,7 +80,7 @@ export class AttemptMemory {
 
   once<T>(key: string, call: () => Promise<T>): Promise<T> {
     const known = this.runs.get(key);
-    if (known) return known as Promise<T>;
+    if (known) return (known as Promise<T>).catch(() => this.once(key, call));
     const run = call();
     this.runs.set(key, run);
     // Forget a failed run, unless the key was dropped and taken by a newer run meanwhile.

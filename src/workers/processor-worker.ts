@@ -75,7 +75,7 @@ export function processorActivities(
     runBroadcastPreProcess: (request) => run('preProcess', request),
     runBroadcastProcess: (request) => run('process', request),
     runBroadcastPostProcess: (request) => run('postProcess', request, request.results),
-    ...mapActivities(workerId, processors, client),
+    ...mapActivities(workerId, processors, client, memory),
   };
 }
 
