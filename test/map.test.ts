@@ -23,6 +23,23 @@ const count = (ctx: MapTaskContext) => {
 };
 const runsOf = (instanceId: number, taskName: string) =>
   [...runs.entries()].filter(([key]) => key.startsWith(`${instanceId}/${taskName}/`)).map(([, n]) => n);
+/** Per instance: sub-tasks running now by batch (1,000 items each), and the most batches seen running at once. */
+const runningByBatch = new Map<number, Map<number, number>>();
+const mostBatchesAtOnce = new Map<number, number>();
+async function asPartOfBatch(ctx: MapTaskContext, work: () => Promise<void>): Promise<void> {
+  const batch = Math.floor((ctx.subTask as number) / 1_000);
+  const running = runningByBatch.get(ctx.instanceId) ?? new Map<number, number>();
+  runningByBatch.set(ctx.instanceId, running);
+  running.set(batch, (running.get(batch) ?? 0) + 1);
+  mostBatchesAtOnce.set(ctx.instanceId, Math.max(mostBatchesAtOnce.get(ctx.instanceId) ?? 0, running.size));
+  try {
+    await work();
+  } finally {
+    const left = running.get(batch)! - 1;
+    if (left === 0) running.delete(batch);
+    else running.set(batch, left);
+  }
+}
 
 const processors: Record<string, ProcessorDefinition> = {
   /** Root maps `instanceParams` numbers 0..n-1; each doubles its number; reduce sums them. */
@@ -33,6 +50,8 @@ const processors: Record<string, ProcessorDefinition> = {
         return { success: true, msg: 'mapped' };
       }
       count(ctx);
+      // A millisecond of work, so sub-tasks of different batches would overlap if they could.
+      await asPartOfBatch(ctx, () => new Promise((resolve) => setTimeout(resolve, 1)));
       return { success: true, msg: String((ctx.subTask as number) * 2) };
     },
     reduce(ctx, results) {
@@ -114,7 +133,7 @@ const saveMapJob = (executeType: 'MAP' | 'MAP_REDUCE', processorInfo: string, ex
 const info = (instanceId: number) => api.data<Record<string, unknown>>('fetchInstanceInfo', { instanceId });
 
 describe('MAP and MAP_REDUCE', () => {
-  it('MAP_REDUCE over 10,000 sub-tasks: each processed exactly once, reduce sees exactly 10,000 results', { timeout: 600_000 }, async () => {
+  it('MAP_REDUCE over 10,000 sub-tasks: each processed exactly once, reduce sees exactly 10,000 results, two batches run at a time', { timeout: 600_000 }, async () => {
     const jobId = await saveMapJob('MAP_REDUCE', 'sum');
     const instanceId = await api.data<number>('runJob', { jobId, instanceParams: '10000' });
     await stack.finished(instanceId);
@@ -132,6 +151,8 @@ describe('MAP and MAP_REDUCE', () => {
       result: `sum=${expectedSum} of 10000`,
       map: { total: 10_000, succeeded: 10_000, failed: 0, running: 0 },
     });
+    // Ten batches; the instance lets two run at a time, so the app's queue never holds ten windows.
+    expect(mostBatchesAtOnce.get(instanceId)).toBe(2);
   });
 
   it('a sub-task failing beyond its retries: MAP fails by PowerJob\'s rule; MAP_REDUCE still reduces and sees the failure', { timeout: 120_000 }, async () => {

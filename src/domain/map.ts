@@ -7,7 +7,7 @@ import type { ProcessOutcome, ProcessRequest, ProcessTarget, TaskResult } from '
  * (`mapBatchWorkflow`, started by the worker with a derived id) holding its items and
  * running them as activities on the app's shared queue. Batches report to the workflow that
  * ran the task which mapped them (the instance, or a batch), so no history grows with the
- * number of sub-tasks: the instance sees two signals per batch of its root task's maps.
+ * number of sub-tasks: the instance sees three signals per batch of its root task's maps.
  */
 
 /** Limits of ctx.map: one item's JSON, and how items are cut into batches. */
@@ -40,6 +40,12 @@ export interface MapScope {
   heartbeatTimeoutMs: number;
   /** MAP_REDUCE: batches keep their sub-tasks' results for reduce. */
   keepResults: boolean;
+  /**
+   * A batch waits for its parent's "go" before it runs anything, and a parent lets
+   * BATCHES_AT_ONCE of its batches run at a time. Absent in instances started before gates
+   * existed: their batches run at once, as they did then.
+   */
+  gated?: boolean;
 }
 
 /** One attempt of one map task, on any worker of the app. */

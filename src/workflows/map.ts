@@ -4,6 +4,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -44,6 +45,19 @@ export interface MapActivities {
 
 export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStarted');
 export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
+/** A parent lets one of its batches run its sub-tasks. */
+export const mapBatchGoSignal = defineSignal('mapBatchGo');
+
+/**
+ * Batches of one parent that run at a time (the others wait for their "go"). Each keeps
+ * `concurrency × live workers` sub-tasks in flight, so the app's queue holds about twice what
+ * its workers can run however large the map: tasks are handed straight to waiting workers
+ * instead of piling up in Temporal's backlog, and other jobs of the app are not queued behind
+ * a whole map. Two, not one, so the next batch runs while the last sub-tasks of one finish.
+ */
+const BATCHES_AT_ONCE = 2;
+/** Patch id of the gates (see MapScope.gated): instances from before them replay without. */
+const BATCH_GATES_PATCH = 'map-batch-gates';
 
 /** A batch writes its counts to its memo at most this often while it runs. */
 const BATCH_MEMO_INTERVAL_MS = 2_000;
@@ -51,29 +65,49 @@ const BATCH_MEMO_INTERVAL_MS = 2_000;
 /**
  * The batches a workflow's tasks mapped: known from the tasks' outcomes and from the
  * batches' own "started" signals (a task that died after mapping never reports its
- * batches), done once each has signalled "done". A batch that starts after this
- * workflow stopped accepting (stopped, timed out, moved on to reduce, or another
- * attempt of the instance) is cancelled before it runs anything.
+ * batches), done once each has signalled "done". Gated, it lets BATCHES_AT_ONCE of them run
+ * at a time, in the order they started. A batch that starts after this workflow stopped
+ * accepting (stopped, timed out, moved on to reduce, or another attempt of the instance) is
+ * cancelled before it runs anything.
  */
 class Batches {
   private readonly known = new Set<string>();
   private readonly done = new Map<string, MapCounts>();
+  private readonly waiting: string[] = [];
+  private readonly released = new Set<string>();
+  private running = 0;
   accepting = true;
 
-  constructor(private readonly instanceAttempt: number, onDone: (counts: MapCounts) => void = () => {}) {
+  constructor(private readonly instanceAttempt: number, private readonly gated: boolean, onDone: (counts: MapCounts) => void = () => {}) {
     setHandler(mapBatchStartedSignal, ({ batchId, instanceAttempt }) => {
       if (instanceAttempt !== this.instanceAttempt || !this.accepting) {
         void getExternalWorkflowHandle(batchId).cancel().catch(() => {});
         return;
       }
       this.known.add(batchId);
+      if (this.gated && !this.released.has(batchId) && !this.done.has(batchId)) {
+        this.waiting.push(batchId);
+        this.letNext();
+      }
     });
     setHandler(mapBatchDoneSignal, ({ batchId, instanceAttempt, counts }) => {
       if (instanceAttempt !== this.instanceAttempt) return;
       this.known.add(batchId);
       this.done.set(batchId, counts);
+      if (this.released.has(batchId)) this.running--;
+      this.letNext();
       onDone(this.counts());
     });
+  }
+
+  private letNext(): void {
+    while (this.accepting && this.running < BATCHES_AT_ONCE && this.waiting.length > 0) {
+      const batchId = this.waiting.shift()!;
+      this.released.add(batchId);
+      this.running++;
+      // A batch that is gone was cancelled: cancelRunning() or a stop reached it first.
+      void getExternalWorkflowHandle(batchId).signal(mapBatchGoSignal).catch(() => {});
+    }
   }
 
   add(batchIds: readonly string[]): void {
@@ -182,9 +216,10 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
     deadline,
     heartbeatTimeoutMs: input.heartbeatTimeoutMs,
     keepResults: job.executeType === 'MAP_REDUCE',
+    gated: patched(BATCH_GATES_PATCH),
   };
   const target = processTargetOf(input);
-  const batches = new Batches(instanceAttempt, (counts) => publish(progressOf(counts)));
+  const batches = new Batches(instanceAttempt, scope.gated === true, (counts) => publish(progressOf(counts)));
   try {
     const root = await runTask(scope, TASK.root.id, 'root task', (activities, attempt, maxAttempts) =>
       activities.runMapTask(mapTaskRequest(target, scope, { id: TASK.root.id, name: TASK.root.name, subTask: null }, attempt, maxAttempts)));
@@ -216,8 +251,8 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
 
 /**
  * One batch of sub-tasks, in the core worker: it first tells its parent it exists (a
- * parent that is gone means the instance has finished, and nothing runs), then runs its
- * items `window` at a time, waits for the batches its sub-tasks mapped, and reports its
+ * parent that is gone means the instance has finished, and nothing runs), waits for the
+ * parent's "go" (gated scopes), then runs its items `window` at a time, waits for the batches its sub-tasks mapped, and reports its
  * counts to its parent. Its memo shows its own sub-tasks' progress in the Web UI.
  */
 export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchResult> {
@@ -231,15 +266,18 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
     memoAt = Date.now();
     upsertMemo({ [BATCH_MEMO_KEY]: { ...own } });
   };
+  let go = false;
+  setHandler(mapBatchGoSignal, () => { go = true; });
   try {
     await parent.signal(mapBatchStartedSignal, { batchId, instanceAttempt: scope.instanceAttempt });
   } catch (err) {
     if (isCancellation(err)) throw err;
     return { counts: NO_COUNTS, results: [], batches: [] };
   }
+  if (scope.gated) await condition(() => go);
 
   const childScope: MapScope = { ...scope, parentWorkflowId: batchId };
-  const below = new Batches(scope.instanceAttempt);
+  const below = new Batches(scope.instanceAttempt, scope.gated === true);
   const results: TaskResult[] = [];
   let next = 0;
   try {
