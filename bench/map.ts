@@ -1,11 +1,13 @@
 /**
  * `npm run bench:map`: sub-tasks per second of a MAP job whose sub-tasks are no-ops, at
- * 10,000 and 100,000 sub-tasks, against a baseline measured in the same run on the same
+ * 10,000 and 100,000 sub-tasks, against two baselines measured in the same run on the same
  * dev server: the same number of bare Temporal activities, fanned out the same way (one
- * child workflow per 1,000, the same window in flight per child; bench/bare/workflows.ts).
+ * child workflow per 1,000, the same window in flight per child; bench/bare/workflows.ts),
+ * with every child started at once (the plain way) and with MAP_LIMITS.batchesAtOnce
+ * children at a time (as tempojob runs its batches).
  *
  * tempojob's figure is runJob sent → instance closed (root task, ctx.map starting the
- * batch workflows, every sub-task, the counts); the baseline's is parent started → parent
+ * batch workflows, every sub-task, the counts); a baseline's is parent started → parent
  * closed. Every sub-task is counted by the processor, and the run fails unless each ran
  * exactly once.
  *
@@ -19,6 +21,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { MAP_LIMITS } from '../src/domain/map.js';
 import { instanceWorkflowId } from '../src/temporal/names.js';
 import { mapProcessor } from '../src/workers/index.js';
 import { benchTemporalAddress, postOpenApi, startBenchStack } from './stack.js';
@@ -66,17 +69,27 @@ try {
     jobName: 'bench-map', timeExpressionType: 'API', executeType: 'MAP', processorType: 'BUILT_IN', processorInfo: 'fanOut',
     concurrency: CONCURRENCY,
   }, stack.authHeaders);
-  const rows: string[] = [];
+  const rows: string[][] = [];
+  const baselines = [
+    { label: 'bare, all at once', childrenAtOnce: 0 },
+    { label: `bare, ${MAP_LIMITS.batchesAtOnce} at a time`, childrenAtOnce: MAP_LIMITS.batchesAtOnce },
+  ];
   for (const size of SIZES) {
-    console.log(`\n${size} sub-tasks: bare Temporal activities…`);
-    const bareStarted = Date.now();
-    const ran = await stack.client.workflow.execute('bareFanOut', {
-      taskQueue: bareQueue, workflowId: `bench-bare-${size}-${randomBytes(3).toString('hex')}`, args: [size, CONCURRENCY],
-    });
-    const bareMs = Date.now() - bareStarted;
-    if (ran !== size) throw new Error(`baseline ran ${ran} activities, not ${size}`);
-    console.log(`  ${bareMs} ms (load ${loadavg()[0]!.toFixed(1)}); tempojob MAP…`);
+    const perSecond = (ms: number) => (size / ms) * 1000;
+    const bareRates: number[] = [];
+    for (const { label, childrenAtOnce } of baselines) {
+      console.log(`\n${size} sub-tasks: ${label}…`);
+      const bareStarted = Date.now();
+      const ran = await stack.client.workflow.execute('bareFanOut', {
+        taskQueue: bareQueue, workflowId: `bench-bare-${size}-${randomBytes(3).toString('hex')}`, args: [size, CONCURRENCY, childrenAtOnce],
+      });
+      const bareMs = Date.now() - bareStarted;
+      if (ran !== size) throw new Error(`baseline ran ${ran} activities, not ${size}`);
+      console.log(`  ${bareMs} ms (load ${loadavg()[0]!.toFixed(1)})`);
+      bareRates.push(perSecond(bareMs));
+    }
 
+    console.log(`${size} sub-tasks: tempojob MAP…`);
     const started = Date.now();
     const instanceId = await postOpenApi<number>(stack.url, 'runJob', { jobId, instanceParams: String(size) }, stack.authHeaders);
     await stack.client.workflow.getHandle(instanceWorkflowId(instanceId)).result();
@@ -87,12 +100,12 @@ try {
     if (info.status !== 5 || wrong > 0) throw new Error(`MAP of ${size}: status ${info.status} "${info.result}", ${wrong} sub-tasks not run exactly once`);
     console.log(`  ${mapMs} ms (load ${loadavg()[0]!.toFixed(1)}): ${info.result}, every sub-task ran exactly once`);
 
-    const perSecond = (ms: number) => (size / ms) * 1000;
-    rows.push(`${String(size).padStart(7)} | ${perSecond(bareMs).toFixed(0).padStart(12)} | ${perSecond(mapMs).toFixed(0).padStart(13)} | ${(perSecond(mapMs) / perSecond(bareMs)).toFixed(2)}`);
+    const rate = perSecond(mapMs);
+    rows.push([String(size), ...bareRates.map((r) => r.toFixed(0)), rate.toFixed(0), ...bareRates.map((r) => (rate / r).toFixed(2))]);
   }
+  const header = ['size', ...baselines.map((b) => b.label), 'tempojob MAP', ...baselines.map((b) => `ratio vs ${b.label}`)];
   console.log(`\nsub-tasks per second, window ${CONCURRENCY} per 1,000-item batch, one worker:`);
-  console.log('  size   | bare Temporal | tempojob MAP | ratio');
-  for (const row of rows) console.log(row);
+  for (const row of [header, ...rows]) console.log(`| ${row.join(' | ')} |`);
   console.log(`reproduce: npm run bench:map -- --sizes ${SIZES.join(',')} --concurrency ${CONCURRENCY}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);
 } finally {
   bareWorker.shutdown();

@@ -95,11 +95,11 @@ const processors: Record<string, ProcessorDefinition> = {
       return { success: true, msg: `${results.length} results` };
     },
   }),
-  /** Sub-tasks that run until stopped. */
+  /** `instanceParams` sub-tasks (default 30) that run until stopped. */
   endless: mapProcessor({
     async process(ctx) {
       if (ctx.isRootTask) {
-        await ctx.map(Array.from({ length: 30 }, (_, i) => i), 'wait');
+        await ctx.map(Array.from({ length: ctx.instanceParams ? Number(ctx.instanceParams) : 30 }, (_, i) => i), 'wait');
         return { success: true };
       }
       const key = count(ctx);
@@ -203,6 +203,32 @@ describe('MAP and MAP_REDUCE', () => {
       `WorkflowType = 'mapBatchWorkflow' AND TempojobInstanceId = ${instanceId} AND ExecutionStatus = 'Running'`,
     )).count, { timeout: 10_000 }).toBe(0);
     expect(runsOf(instanceId, 'wait')).toHaveLength(started.length);
+  });
+
+  it('a large map does not hold up the app\'s other jobs', { timeout: 120_000 }, async () => {
+    // A worker with 10 task slots. Ten batches with two sub-tasks in flight each would fill
+    // them all; two batches at a time leave room for a STANDALONE job of the same app.
+    const busy = await stack.newApp('map-busy');
+    await stack.startWorker(busy.appName, { ...processors, echo: () => ({ success: true, msg: 'ran' }) }, { workerId: 'busy-worker', maxConcurrentTasks: 10 });
+    const mapJob = await busy.api.data<number>('saveJob', {
+      jobName: 'big-map', timeExpressionType: 'API', executeType: 'MAP', processorType: 'BUILT_IN', processorInfo: 'endless', concurrency: 2,
+    });
+    const mapInstance = await busy.api.data<number>('runJob', { jobId: mapJob, instanceParams: '10000' });
+    await expect.poll(() => runsOf(mapInstance, 'wait').length, { timeout: 30_000 }).toBe(2);
+
+    const echoJob = await busy.api.data<number>('saveJob', {
+      jobName: 'echo', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'echo',
+    });
+    const echoInstance = await busy.api.data<number>('runJob', { jobId: echoJob });
+    const busyInfo = (instanceId: number) => busy.api.data<Record<string, unknown>>('fetchInstanceInfo', { instanceId });
+    await expect.poll(async () => (await busyInfo(echoInstance)).status, { timeout: 30_000 }).toBe(5);
+    expect(await busyInfo(echoInstance)).toMatchObject({ result: 'ran' });
+    await expect.poll(() => busyInfo(mapInstance), { timeout: 10_000 })
+      .toMatchObject({ status: 3, map: { total: 10_000, succeeded: 0, failed: 0, running: 10_000 } });
+
+    await busy.api.data('stopInstance', { instanceId: mapInstance });
+    await stack.finished(mapInstance);
+    expect(runsOf(mapInstance, 'wait')).toEqual([1, 1]);
   });
 
   it('an item over the size limit fails its task with a message saying what to do, and maps nothing', { timeout: 60_000 }, async () => {

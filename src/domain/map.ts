@@ -10,11 +10,20 @@ import type { ProcessOutcome, ProcessRequest, ProcessTarget, TaskResult } from '
  * number of sub-tasks: the instance sees three signals per batch of its root task's maps.
  */
 
-/** Limits of ctx.map: one item's JSON, and how items are cut into batches. */
+/** Limits of ctx.map: one item's JSON, how items are cut into batches, how many batches run. */
 export const MAP_LIMITS = {
   maxItemBytes: 64 * 1024,
   batchItems: 1_000,
   batchBytes: 512 * 1024,
+  /**
+   * Batches of one parent that run at a time (the others wait for their "go"). Each keeps
+   * `concurrency × live workers` sub-tasks in flight, so the app's queue holds about twice
+   * what its workers can run however large the map: tasks are handed straight to waiting
+   * workers instead of piling up in Temporal's backlog, and other jobs of the app are not
+   * queued behind a whole map. Two, not one, so the next batch runs while the last sub-tasks
+   * of one finish.
+   */
+  batchesAtOnce: 2,
   /** A sub-task's result as reduce sees it is cut to this many characters. */
   resultInReduce: 1_024,
 } as const;
@@ -42,8 +51,8 @@ export interface MapScope {
   keepResults: boolean;
   /**
    * A batch waits for its parent's "go" before it runs anything, and a parent lets
-   * BATCHES_AT_ONCE of its batches run at a time. Absent in instances started before gates
-   * existed: their batches run at once, as they did then.
+   * MAP_LIMITS.batchesAtOnce of its batches run at a time. Absent in instances started
+   * before gates existed: their batches run at once, as they did then.
    */
   gated?: boolean;
 }

@@ -48,14 +48,6 @@ export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
 /** A parent lets one of its batches run its sub-tasks. */
 export const mapBatchGoSignal = defineSignal('mapBatchGo');
 
-/**
- * Batches of one parent that run at a time (the others wait for their "go"). Each keeps
- * `concurrency × live workers` sub-tasks in flight, so the app's queue holds about twice what
- * its workers can run however large the map: tasks are handed straight to waiting workers
- * instead of piling up in Temporal's backlog, and other jobs of the app are not queued behind
- * a whole map. Two, not one, so the next batch runs while the last sub-tasks of one finish.
- */
-const BATCHES_AT_ONCE = 2;
 /** Patch id of the gates (see MapScope.gated): instances from before them replay without. */
 const BATCH_GATES_PATCH = 'map-batch-gates';
 
@@ -65,10 +57,10 @@ const BATCH_MEMO_INTERVAL_MS = 2_000;
 /**
  * The batches a workflow's tasks mapped: known from the tasks' outcomes and from the
  * batches' own "started" signals (a task that died after mapping never reports its
- * batches), done once each has signalled "done". Gated, it lets BATCHES_AT_ONCE of them run
- * at a time, in the order they started. A batch that starts after this workflow stopped
- * accepting (stopped, timed out, moved on to reduce, or another attempt of the instance) is
- * cancelled before it runs anything.
+ * batches), done once each has signalled "done". Gated, it lets MAP_LIMITS.batchesAtOnce of
+ * them run at a time, in the order they started. A batch that starts after this workflow
+ * stopped accepting (stopped, timed out, moved on to reduce, or another attempt of the
+ * instance) is cancelled before it runs anything.
  */
 class Batches {
   private readonly known = new Set<string>();
@@ -101,7 +93,7 @@ class Batches {
   }
 
   private letNext(): void {
-    while (this.accepting && this.running < BATCHES_AT_ONCE && this.waiting.length > 0) {
+    while (this.accepting && this.running < MAP_LIMITS.batchesAtOnce && this.waiting.length > 0) {
       const batchId = this.waiting.shift()!;
       this.released.add(batchId);
       this.running++;
