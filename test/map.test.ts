@@ -195,7 +195,7 @@ describe('MAP and MAP_REDUCE', () => {
 
     await api.data('stopInstance', { instanceId });
     await stack.finished(instanceId);
-    expect(await info(instanceId)).toMatchObject({ status: 10 });
+    expect(await info(instanceId)).toMatchObject({ status: 10, map: { total: 30, succeeded: 0, failed: 0, running: 0 } });
     const started = runsOf(instanceId, 'wait');
     expect(started).toEqual([1, 1]);
     await expect.poll(() => [...aborted].filter((key) => key.startsWith(`${instanceId}/`)).length, { timeout: 10_000 }).toBe(started.length);
@@ -225,6 +225,16 @@ describe('MAP and MAP_REDUCE', () => {
     expect(await busyInfo(echoInstance)).toMatchObject({ result: 'ran' });
     await expect.poll(() => busyInfo(mapInstance), { timeout: 10_000 })
       .toMatchObject({ status: 3, map: { total: 10_000, succeeded: 0, failed: 0, running: 10_000 } });
+
+    // What Temporal holds: two batches running, eight marked waiting for their turn.
+    const waiting = async () => {
+      let count = 0;
+      for await (const batch of stack.client.workflow.list({ query: `WorkflowType = 'mapBatchWorkflow' AND TempojobInstanceId = ${mapInstance}` })) {
+        if ((batch.memo?.batch as { waiting?: boolean } | undefined)?.waiting) count++;
+      }
+      return count;
+    };
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(8);
 
     await busy.api.data('stopInstance', { instanceId: mapInstance });
     await stack.finished(mapInstance);

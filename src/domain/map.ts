@@ -81,8 +81,13 @@ export interface MapBatchInput extends ProcessTarget {
   scope: MapScope;
 }
 
-/** Memo key of a batch workflow: its own sub-tasks' counts (the API sums them for live progress). */
+/** Memo key of a batch workflow: a BatchMemo (the API sums the counts for live progress). */
 export const BATCH_MEMO_KEY = 'batch';
+
+/** A batch's own sub-tasks' counts, and `waiting` until its parent lets it run. */
+export interface BatchMemo extends MapCounts {
+  waiting?: true;
+}
 
 export interface MapCounts {
   total: number;

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ProcessOutcome, TaskResult } from '../domain/instance.js';
 import { TASK, processTarget } from '../domain/instance.js';
-import type { MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
+import type { BatchMemo, MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
 import { BATCH_MEMO_KEY, MAP_LIMITS } from '../domain/map.js';
 import { mapBatchWorkflowId } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
@@ -139,7 +139,7 @@ async function startBatches(client: Client, request: MapTaskRequest, call: numbe
         // Started before by an earlier run of this task: that batch stands, nothing runs twice.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
-        memo: { [BATCH_MEMO_KEY]: { total: input.items.length, succeeded: 0, failed: 0 } },
+        memo: { [BATCH_MEMO_KEY]: { total: input.items.length, succeeded: 0, failed: 0, ...(scope.gated ? { waiting: true } : {}) } satisfies BatchMemo },
         typedSearchAttributes: [
           { key: SA.appId, value: scope.appId },
           { key: SA.appName, value: request.appName },

@@ -244,8 +244,9 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
 /**
  * One batch of sub-tasks, in the core worker: it first tells its parent it exists (a
  * parent that is gone means the instance has finished, and nothing runs), waits for the
- * parent's "go" (gated scopes), then runs its items `window` at a time, waits for the batches its sub-tasks mapped, and reports its
- * counts to its parent. Its memo shows its own sub-tasks' progress in the Web UI.
+ * parent's "go" (gated scopes), then runs its items `window` at a time, waits for the
+ * batches its sub-tasks mapped, and reports its counts to its parent. Its memo shows its own
+ * sub-tasks' progress in the Web UI, and `waiting: true` until its parent lets it run.
  */
 export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchResult> {
   const { scope } = input;
@@ -266,7 +267,10 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
     if (isCancellation(err)) throw err;
     return { counts: NO_COUNTS, results: [], batches: [] };
   }
-  if (scope.gated) await condition(() => go);
+  if (scope.gated) {
+    await condition(() => go);
+    writeMemo(true);
+  }
 
   const childScope: MapScope = { ...scope, parentWorkflowId: batchId };
   const below = new Batches(scope.instanceAttempt, scope.gated === true);
