@@ -91,10 +91,10 @@ export class InstanceService {
     const view = description && viewOf(instanceId, description, description.raw.pendingActivities ?? []);
     if (!view || view.appId !== app.appId) throw new NotFoundError(`instance ${instanceId} not found in app ${app.appName}`);
     if (view.executeType !== 'MAP' && view.executeType !== 'MAP_REDUCE') return view;
-    if (description.status.name === 'RUNNING' && view.status === 'RUNNING') return { ...view, map: await this.liveMapProgress(view) };
+    if (description.status.name === 'RUNNING' && view.status === 'RUNNING') return { ...view, map: await this.mapProgress(view) };
     // Stopped (or ended before its batches reported): the counts as its batches last wrote
     // them; sub-tasks that never finished are in `total` only.
-    if (view.status === 'STOPPED' || !view.map) return { ...view, map: { ...(await this.liveMapProgress(view)), running: 0 } };
+    if (view.status === 'STOPPED' || !view.map) return { ...view, map: { ...(await this.mapProgress(view)), running: 0 } };
     return view;
   }
 
@@ -102,7 +102,7 @@ export class InstanceService {
    * A map's progress, summed over its current attempt's batch workflows (each keeps its
    * own sub-tasks' counts in its memo), through the visibility index.
    */
-  private async liveMapProgress(view: InstanceView): Promise<MapProgress> {
+  private async mapProgress(view: InstanceView): Promise<MapProgress> {
     const prefix = mapBatchAttemptPrefix(view.instanceId, view.runningTimes);
     let counts = NO_COUNTS;
     const query = `WorkflowType = 'mapBatchWorkflow' AND ${SA.instanceId.name} = ${view.instanceId}`;

@@ -50,7 +50,7 @@ export function taskContextOf(request: ProcessRequest, workerId: string): TaskCo
  * tasks and reduce, which move on any heartbeat timeout) nothing is sent before the first
  * second: a short task costs Temporal no heartbeat at all.
  */
-export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Promise<T> {
+async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Promise<T> {
   const activity = Context.current();
   if (confirm) await confirm.activity.heartbeat(activity.info.taskToken, TAKEN_HEARTBEAT);
   const beat = setInterval(() => activity.heartbeat(TAKEN_HEARTBEAT), HEARTBEAT_INTERVAL_MS);
@@ -71,12 +71,20 @@ export async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Clie
  * first run's outcome instead of running user code again; a run that failed or was aborted
  * is forgotten, so a later delivery, or one that was waiting on it, runs it anew (the first
  * delivery of a stalled worker is aborted once Temporal has given its attempt to another).
- * Bounded: the oldest keys are dropped.
+ * Bounded: the oldest keys are dropped. Every processor activity runs through `deliver`.
  */
 export class AttemptMemory {
   private readonly runs = new Map<string, Promise<unknown>>();
 
   constructor(private readonly capacity = 10_000) {}
+
+  /**
+   * This activity's delivery of an attempt: `call` (user code) heartbeating, with `confirm`
+   * for attempts that cannot move (see heartbeating), and run once per idempotency key.
+   */
+  deliver<T>(idempotencyKey: string, call: () => Promise<T>, confirm?: Client): Promise<T> {
+    return heartbeating(() => this.once(idempotencyKey, call), confirm);
+  }
 
   once<T>(key: string, call: () => Promise<T>): Promise<T> {
     const known = this.runs.get(key);

@@ -7,7 +7,7 @@ import { BATCH_MEMO_KEY, MAP_LIMITS } from '../domain/map.js';
 import { mapBatchWorkflowId } from '../temporal/names.js';
 import { SA } from '../temporal/search-attributes.js';
 import type { MapActivities } from '../workflows/map.js';
-import { type AttemptMemory, checkResult, heartbeating, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
 
@@ -24,47 +24,50 @@ export class MapCallError extends Error {
  * Map tasks and reduce, on processor workers. A task's ctx.map() checks and cuts its items
  * into batches and starts one batch workflow per batch (in the core worker, with a derived
  * id, so a task that runs again starts nothing twice); at most `concurrency` tasks of one
- * instance run at once on this worker, and a second delivery of an attempt this process
- * already ran or is running gets that run's outcome (`memory`). Reduce reads every batch's
- * results from Temporal.
+ * instance run at once on this worker, and a second delivery of an attempt (task or reduce)
+ * this process already ran or is running gets that run's outcome (`memory`). Reduce reads
+ * every batch's results from Temporal.
  */
 export function mapActivities(workerId: string, processors: Record<string, ProcessorDefinition>, client: Client, memory: AttemptMemory): MapActivities {
   const slots = new InstanceSlots();
+
+  /** One run of a map task; a processor that throws is a failed attempt that still reports the batches it started. */
+  const run = async (request: MapTaskRequest, process: (ctx: MapTaskContext) => unknown): Promise<MapTaskOutcome> => {
+    const started: string[] = [];
+    let calls = 0;
+    let mapped = 0;
+    const ctx: MapTaskContext = {
+      ...taskContextOf(request, workerId),
+      taskId: request.taskId,
+      taskName: request.taskName,
+      isRootTask: request.taskId === TASK.root.id,
+      subTask: request.subTask,
+      map: async (items, taskName) => {
+        const batches = cutIntoBatches(items, taskName);
+        const call = calls++;
+        const offset = mapped;
+        mapped += items.length;
+        started.push(...await startBatches(client, request, call, offset, taskName, batches));
+      },
+    };
+    try {
+      const result = await slots.run(request, () => {
+        // Stopped while it waited for a slot: it never starts.
+        ctx.signal.throwIfAborted();
+        return process(ctx);
+      });
+      return { ...checkResult(request.processorInfo, result), workerIdentity: workerId, batches: started };
+    } catch (err) {
+      if (ctx.signal.aborted || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+      return { success: false, msg: err instanceof Error ? err.message : String(err), workerIdentity: workerId, batches: started };
+    }
+  };
+
   return {
-    async runMapTask(request) {
+    runMapTask(request) {
       const processor = processorFor(processors, request, workerId);
       const process = hasProcessMethod(processor) ? (c: MapTaskContext) => (processor as unknown as MapProcessor).process(c) : processor;
-      return heartbeating(() => memory.once(request.idempotencyKey, async (): Promise<MapTaskOutcome> => {
-        const started: string[] = [];
-        let calls = 0;
-        let mapped = 0;
-        const ctx: MapTaskContext = {
-          ...taskContextOf(request, workerId),
-          taskId: request.taskId,
-          taskName: request.taskName,
-          isRootTask: request.taskId === TASK.root.id,
-          subTask: request.subTask,
-          map: async (items, taskName) => {
-            const batches = cutIntoBatches(items, taskName);
-            const call = calls++;
-            const offset = mapped;
-            mapped += items.length;
-            started.push(...await startBatches(client, request, call, offset, taskName, batches));
-          },
-        };
-        try {
-          const result = await slots.run(request, () => {
-            // Stopped while it waited for a slot: it never starts.
-            ctx.signal.throwIfAborted();
-            return process(ctx);
-          });
-          return { ...checkResult(request.processorInfo, result), workerIdentity: workerId, batches: started };
-        } catch (err) {
-          if (ctx.signal.aborted || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
-          // The processor threw: a failed attempt, which still reports the batches it started.
-          return { success: false, msg: err instanceof Error ? err.message : String(err), workerIdentity: workerId, batches: started };
-        }
-      }));
+      return memory.deliver(request.idempotencyKey, () => run(request, process));
     },
 
     async runMapReduce(request): Promise<ProcessOutcome> {
@@ -77,7 +80,7 @@ export function mapActivities(workerId: string, processors: Record<string, Proce
         );
       }
       const ctx = taskContextOf(request, workerId);
-      const result = await heartbeating(async () => reduce.call(processor, ctx, await resultsOf(client, request)));
+      const result = await memory.deliver(request.idempotencyKey, async () => reduce.call(processor, ctx, await resultsOf(client, request)));
       return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
     },
   };

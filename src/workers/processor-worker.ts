@@ -6,7 +6,7 @@ import { WORKER_NAME_PATTERN, appTaskQueue, workerIdentity, workerTaskQueue } fr
 import type { BroadcastActivities } from '../workflows/broadcast.js';
 import type { ProcessorActivities } from '../workflows/instance.js';
 import type { MapActivities } from '../workflows/map.js';
-import { AttemptMemory, checkResult, heartbeating, processorFor, taskContextOf } from './attempt.js';
+import { AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
 import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
@@ -64,10 +64,7 @@ export function processorActivities(
     const processor = processorFor(processors, request, workerId);
     const ctx = taskContextOf(request, workerId);
     // These attempts are not movable: a heartbeat timeout after user code began counts as a failed attempt.
-    const result = await heartbeating(
-      () => memory.once(request.idempotencyKey, async () => invoke(processor, phase, ctx, results ?? [])),
-      client,
-    );
+    const result = await memory.deliver(request.idempotencyKey, async () => invoke(processor, phase, ctx, results ?? []), client);
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   return {

@@ -66,8 +66,8 @@ class Batches {
   private readonly known = new Set<string>();
   private readonly done = new Map<string, MapCounts>();
   private readonly waiting: string[] = [];
+  /** Let go and not done yet. */
   private readonly released = new Set<string>();
-  private running = 0;
   accepting = true;
 
   constructor(private readonly instanceAttempt: number, private readonly gated: boolean, onDone: (counts: MapCounts) => void = () => {}) {
@@ -86,17 +86,16 @@ class Batches {
       if (instanceAttempt !== this.instanceAttempt) return;
       this.known.add(batchId);
       this.done.set(batchId, counts);
-      if (this.released.has(batchId)) this.running--;
+      this.released.delete(batchId);
       this.letNext();
       onDone(this.counts());
     });
   }
 
   private letNext(): void {
-    while (this.accepting && this.running < MAP_LIMITS.batchesAtOnce && this.waiting.length > 0) {
+    while (this.accepting && this.released.size < MAP_LIMITS.batchesAtOnce && this.waiting.length > 0) {
       const batchId = this.waiting.shift()!;
       this.released.add(batchId);
-      this.running++;
       // A batch that is gone was cancelled: cancelRunning() or a stop reached it first.
       void getExternalWorkflowHandle(batchId).signal(mapBatchGoSignal).catch(() => {});
     }
