@@ -1,7 +1,7 @@
 # tempojob: one image for the API, the core worker and processor workers; the command
 # picks the process (see docker-compose.yml):
 #   node --import tsx src/api/main.ts                    API (any number of replicas)
-#   node --import tsx src/workers/core-main.ts           core worker (any number)
+#   node --import tsx src/core/main.ts           core worker (any number)
 #   node --import tsx scripts/cluster/demo-worker.ts     a processor worker with the demo processors
 # Debian, not Alpine: Temporal's native worker library is built for glibc only.
 FROM node:20-bookworm-slim AS base

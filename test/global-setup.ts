@@ -7,7 +7,7 @@ import { startCoreWorker } from '../src/stack/services.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { bundleCoreWorkflows } from '../src/workers/core-worker.js';
+import { bundleCoreWorkflows } from '../src/core/worker.js';
 import { TEST_CORE_TASK_QUEUE } from './support/core-queue.js';
 import { freePort } from './support/ports.js';
 import { scratchDir } from './support/scratch.js';

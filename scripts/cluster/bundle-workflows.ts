@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { bundleCoreWorkflows } from '../../src/workers/core-worker.js';
+import { bundleCoreWorkflows } from '../../src/core/worker.js';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: tsx scripts/cluster/bundle-workflows.ts <output file>');

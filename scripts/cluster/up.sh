@@ -241,7 +241,7 @@ step_app() {
       TEMPOJOB_JWT_SECRET="${TEMPOJOB_JWT_SECRET}" TEMPOJOB_ADMIN_TOKEN="${TEMPOJOB_ADMIN_TOKEN}" TEMPOJOB_APPS="demo:${TEMPOJOB_DEMO_PASSWORD}"
   done
   for ((n = 1; n <= CLUSTER_CORE_WORKERS; n++)); do
-    start_app_process "core-${n}" "core worker ready" src/workers/core-main.ts "${common[@]}" TEMPOJOB_WORKFLOW_BUNDLE="${bundle}"
+    start_app_process "core-${n}" "core worker ready" src/core/main.ts "${common[@]}" TEMPOJOB_WORKFLOW_BUNDLE="${bundle}"
   done
   for ((n = 1; n <= CLUSTER_PROCESSOR_WORKERS; n++)); do
     start_app_process "processor-${n}" "processor worker ready" "scripts/cluster/demo-worker.ts --worker-id demo-worker-${n}" "${common[@]}"

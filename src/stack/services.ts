@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundle } from '@temporalio/worker';
 import { createApi } from '../api/app.js';
 import type { Config } from '../config.js';
-import { createCoreWorker } from '../workers/core-worker.js';
+import { createCoreWorker } from '../core/worker.js';
 
 /** Starts the API on host:port; resolves once it listens. */
 export async function startApi(options: {

@@ -60,7 +60,7 @@ beforeAll(async () => {
   apiUrls = ports.map((port) => `http://127.0.0.1:${port}`);
   apis = ports.map((port, i) => start(`api-${i + 1}`, 'src/api/main.ts',
     { TEMPOJOB_PORT: String(port), TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_JWT_SECRET: jwtSecret }, /API ready/));
-  cores = [1, 2].map((n) => start(`core-${n}`, 'src/workers/core-main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath') }, /core worker ready/));
+  cores = [1, 2].map((n) => start(`core-${n}`, 'src/core/main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath') }, /core worker ready/));
   [1, 2, 3].forEach((n) => start(`processor-${n}`, 'test/fixtures/recording-worker.ts',
     { RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: `failover-worker-${n}` }, /processor worker ready/));
   await Promise.all(processes.map((p) => p.ready));

@@ -101,7 +101,7 @@ export default async function setup(project: TestProject) {
       start(`api-${i}`, 'src/api/main.ts', { ...apiEnv, TEMPOJOB_PORT: String(port) }, /API ready/);
     }
     for (let i = 1; i <= CORE_WORKERS; i++) {
-      start(`core-${i}`, 'src/workers/core-main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: workflowBundlePath }, /core worker ready/);
+      start(`core-${i}`, 'src/core/main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: workflowBundlePath }, /core worker ready/);
     }
     recorder.workerIds.forEach((workerId) => {
       start(workerId, 'test/fixtures/recording-worker.ts', { RECORD_FILE: recordFile, RECORD_APP: recorder.appName, RECORD_WORKER_ID: workerId }, /processor worker ready/);

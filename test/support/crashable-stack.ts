@@ -62,7 +62,7 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
     },
     async startWorkers() {
       workers = [
-        spawnTs('src/workers/core-main.ts', env, /core worker ready/),
+        spawnTs('src/core/main.ts', env, /core worker ready/),
         spawnTs('test/fixtures/recording-worker.ts', env, /processor worker ready/),
       ];
       await Promise.all(workers.map((w) => w.ready));

@@ -1,11 +1,11 @@
 /**
  * The core worker as its own process (production, replicas, tests):
- * `TEMPORAL_ADDRESS=host:7233 tsx src/workers/core-main.ts`. SIGINT/SIGTERM drain it.
+ * `TEMPORAL_ADDRESS=host:7233 tsx src/core/main.ts`. SIGINT/SIGTERM drain it.
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { connectTemporal, targetOf } from '../temporal/connection.js';
-import { createCoreWorker } from './core-worker.js';
+import { createCoreWorker } from './worker.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
