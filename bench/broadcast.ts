@@ -28,7 +28,7 @@ import { liveAppWorkers } from '../src/activities/workers.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { instanceWorkflowId } from '../src/temporal/names.js';
+import { instanceWorkflowId } from '../src/contract/names.js';
 import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
 import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
 

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { SA } from '../src/temporal/search-attributes.js';
+import { SA } from '../src/contract/search-attributes.js';
 import { bareLateness, duplicates, instanceFires, latenessOf, latenessRow } from './fires.js';
 import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
 import { percentile } from './stats.js';

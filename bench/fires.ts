@@ -6,7 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { InstanceState } from '../src/domain/instance.js';
-import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/temporal/instance-start.js';
+import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/contract/start-options.js';
 import { percentile } from './stats.js';
 
 const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');

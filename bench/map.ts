@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { MAP_LIMITS } from '../src/domain/map.js';
-import { instanceWorkflowId } from '../src/temporal/names.js';
+import { instanceWorkflowId } from '../src/contract/names.js';
 import { mapProcessor } from '../src/workers/index.js';
 import { benchTemporalAddress, postOpenApi, startBenchStack } from './stack.js';
 

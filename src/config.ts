@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_CORE_TASK_QUEUE } from './temporal/names.js';
+import { DEFAULT_CORE_TASK_QUEUE } from './contract/names.js';
 
 /**
  * Configuration, read from environment variables only. Each variable is documented in

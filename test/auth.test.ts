@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_DIRECTORY_WORKFLOW_ID } from '../src/temporal/names.js';
+import { APP_DIRECTORY_WORKFLOW_ID } from '../src/contract/names.js';
 import { OpenApiCaller, post } from './support/api-client.js';
 import { ADMIN_TOKEN, startTestStack, uniqueName, type TestStack } from './support/stack.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveAppWorkers } from '../src/activities/workers.js';
 import type { InstanceState } from '../src/domain/instance.js';
-import { broadcastShareWorkflowId, workerTaskQueue } from '../src/temporal/names.js';
+import { broadcastShareWorkflowId, workerTaskQueue } from '../src/contract/names.js';
 import type { TaskResult } from '../src/workers/index.js';
 import type { OpenApiCaller } from './support/api-client.js';
 import { eventually } from './support/eventually.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { configSchema } from '../src/config.js';
 import { PROJECT_ROOT } from '../src/temporal/cli.js';
-import { ALL_SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../src/contract/search-attributes.js';
 
 /**
  * docker-compose.yml is the production topology as a local stack. No Docker engine runs

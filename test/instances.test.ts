@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceWorkflowId } from '../src/temporal/names.js';
-import { SA } from '../src/temporal/search-attributes.js';
+import { instanceWorkflowId } from '../src/contract/names.js';
+import { SA } from '../src/contract/search-attributes.js';
 import type { OpenApiCaller } from './support/api-client.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';

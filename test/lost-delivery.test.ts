@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appTaskQueue, attemptIdempotencyKey } from '../src/temporal/names.js';
+import { appTaskQueue, attemptIdempotencyKey } from '../src/contract/names.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProcessors } from '../src/demo/processors.js';
 import { PROJECT_ROOT } from '../src/temporal/cli.js';
-import { SA } from '../src/temporal/search-attributes.js';
+import { SA } from '../src/contract/search-attributes.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SA } from '../src/temporal/search-attributes.js';
+import { SA } from '../src/contract/search-attributes.js';
 import type { OpenApiCaller } from './support/api-client.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';

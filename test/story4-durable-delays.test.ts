@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { InstanceState } from '../src/domain/instance.js';
-import { instanceWorkflowId } from '../src/temporal/names.js';
+import { instanceWorkflowId } from '../src/contract/names.js';
 import { startCrashableStack, type CrashableStack } from './support/crashable-stack.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../../src/config.js';
 import { connectClient, ensureSearchAttributes, targetOf } from '../../src/temporal/connection.js';
-import { ALL_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes.js';
 
 const config = loadConfig();
 const client = await connectClient(targetOf(config));

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { jobSlotsWorkflowId } from '../temporal/names.js';
+import { jobSlotsWorkflowId } from '../contract/names.js';
 import type { AcquireSlotResult } from '../workflows/job-slots.js';
 import { acquireSlotUpdate, jobSlotsWorkflow } from '../workflows/job-slots.js';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { misfireLedgerId } from '../temporal/names.js';
+import { misfireLedgerId } from '../contract/names.js';
 import type { LateFire, MisfireDecision } from '../workflows/misfire-ledger.js';
 import { decideLateFireUpdate, misfireLedgerWorkflow } from '../workflows/misfire-ledger.js';
 

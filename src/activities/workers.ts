@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { LiveWorker, WorkerTargeting } from '../domain/instance.js';
-import { appTaskQueue, parseWorkerIdentity } from '../temporal/names.js';
+import { appTaskQueue, parseWorkerIdentity } from '../contract/names.js';
 
 const { TaskQueueKind, TaskQueueType, WorkerStatus } = proto.temporal.api.enums.v1;
 

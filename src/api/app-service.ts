@@ -3,7 +3,7 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { StateConflictError } from './errors.js';
-import { APP_DIRECTORY_WORKFLOW_ID } from '../temporal/names.js';
+import { APP_DIRECTORY_WORKFLOW_ID } from '../contract/names.js';
 import type { AppRecord } from '../workflows/app-directory.js';
 import { APP_DIRECTORY_MEMO_KEY, appDirectoryWorkflow, putAppUpdate } from '../workflows/app-directory.js';
 

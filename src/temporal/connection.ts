@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
-import { ALL_SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
 
 export interface TemporalTarget {
   address: string;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ALL_SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
 
 export interface DevServerOptions {
   cliPath: string;

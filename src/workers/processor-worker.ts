@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ProcessOutcome, ProcessRequest, TaskResult } from '../domain/instance.js';
-import { WORKER_NAME_PATTERN, appTaskQueue, workerIdentity, workerTaskQueue } from '../temporal/names.js';
+import { WORKER_NAME_PATTERN, appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
 import type { BroadcastActivities } from '../workflows/broadcast.js';
 import type { ProcessorActivities } from '../workflows/instance.js';
 import type { MapActivities } from '../workflows/map.js';

@@ -4,7 +4,7 @@ import type { ProcessOutcome } from '../domain/instance.js';
 import { SystemResult } from '../domain/instance.js';
 import type { RetryBackoff } from '../domain/job.js';
 import { backoffMs } from '../domain/job.js';
-import { parseWorkerIdentity } from '../temporal/names.js';
+import { parseWorkerIdentity } from '../contract/names.js';
 import { deliver } from './delivery.js';
 
 /** How one attempt of an instance ended (stop arrives as a cancellation instead). */

@@ -34,8 +34,8 @@ import {
   broadcastShareWorkflowId,
   parseDesignatedWorkers,
   workerTaskQueue,
-} from '../temporal/names.js';
-import { SA } from '../temporal/search-attributes.js';
+} from '../contract/names.js';
+import { SA } from '../contract/search-attributes.js';
 import type { AttemptOutcome } from './attempts.js';
 import { attemptLoop } from './attempts.js';
 

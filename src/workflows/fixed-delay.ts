@@ -7,7 +7,7 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
-import { instanceStartOptions } from '../temporal/instance-start.js';
+import { instanceStartOptions } from '../contract/start-options.js';
 import { instanceWorkflow } from './instance.js';
 import type { ScheduledRunInput } from './scheduled-run.js';
 import { fireInstanceInput } from './scheduled-run.js';

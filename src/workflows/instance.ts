@@ -18,14 +18,14 @@ import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } fro
 import { SystemResult, cutResult, processTargetOf } from '../domain/instance.js';
 import { backoffMs } from '../domain/job.js';
 import type { CoreActivities } from '../activities/index.js';
-import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../temporal/names.js';
+import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../contract/names.js';
 import type { AttemptOutcome } from './attempts.js';
 import { noWorkerMessage, runBroadcast, takeMembership, targetingOf } from './broadcast.js';
 import { deliver } from './delivery.js';
 import { runMap } from './map.js';
 import { releaseSlotSignal } from './job-slots.js';
-import { INSTANCE_MEMO_KEY, initialInstanceState } from '../temporal/instance-start.js';
-import { SA } from '../temporal/search-attributes.js';
+import { INSTANCE_MEMO_KEY, initialInstanceState } from '../contract/start-options.js';
+import { SA } from '../contract/search-attributes.js';
 
 /**
  * One run of a job (a PowerJob "instance"). Its history reads as the story of the run:

@@ -25,7 +25,7 @@ import type {
   ReduceRequest,
 } from '../domain/map.js';
 import { BATCH_MEMO_KEY, MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
-import { appTaskQueue, stepIdempotencyKey } from '../temporal/names.js';
+import { appTaskQueue, stepIdempotencyKey } from '../contract/names.js';
 import { attemptLoop, type AttemptOutcome, type LoopResult } from './attempts.js';
 import { takeMembership, targetingOf } from './broadcast.js';
 

@@ -8,7 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { JobDefinition } from '../domain/job.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
-import { catchupWindowMs } from '../temporal/schedule-spec.js';
+import { catchupWindowMs } from '../contract/schedule-spec.js';
 
 /**
  * Decides, for one job, which missed fires run after an outage. Late fires arrive one by

@@ -6,7 +6,7 @@ import { newInstanceInput } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
 import { isFireOf, isNewestDueFire, parseTimeExpression } from '../domain/time-expression.js';
-import { instanceStartOptions } from '../temporal/instance-start.js';
+import { instanceStartOptions } from '../contract/start-options.js';
 import type { CoreActivities } from '../activities/index.js';
 import { instanceWorkflow } from './instance.js';
 

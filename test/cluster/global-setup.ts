@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { AppService } from '../../src/api/app-service.js';
 import { PROJECT_ROOT } from '../../src/temporal/cli.js';
 import { connectClient } from '../../src/temporal/connection.js';
-import { DEFAULT_CORE_TASK_QUEUE } from '../../src/temporal/names.js';
+import { DEFAULT_CORE_TASK_QUEUE } from '../../src/contract/names.js';
 import baseSetup from '../global-setup.js';
 import { freePort } from '../support/ports.js';
 import { ADMIN_TOKEN } from '../support/stack.js';

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { InstanceState } from '../../src/domain/instance.js';
 import { connectClient } from '../../src/temporal/connection.js';
-import { instanceWorkflowId } from '../../src/temporal/names.js';
+import { instanceWorkflowId } from '../../src/contract/names.js';
 import { OpenApiCaller } from '../support/api-client.js';
 
 /**

@@ -4,7 +4,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectTemporal, targetOf } from '../../src/temporal/connection.js';
-import { instanceWorkflowId } from '../../src/temporal/names.js';
+import { instanceWorkflowId } from '../../src/contract/names.js';
 import { closeServer, startApi } from '../../src/stack/services.js';
 import type { AppService } from '../../src/api/app-service.js';
 import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
