@@ -6,7 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { InstanceState } from '../src/domain/instance.js';
-import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, type RunMemo } from '../src/contract/start-options.js';
+import { MemoKey, type RunMemo } from '../src/contract/memo.js';
 import { percentile } from './stats.js';
 
 const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
@@ -27,8 +27,8 @@ export interface InstanceFire {
 export async function instanceFires(client: Client, query: string): Promise<InstanceFire[]> {
   const fires: InstanceFire[] = [];
   for await (const wf of client.workflow.list({ query })) {
-    const run = wf.memo?.[RUN_MEMO_KEY] as RunMemo;
-    const state = wf.memo?.[INSTANCE_MEMO_KEY] as InstanceState;
+    const run = wf.memo?.[MemoKey.run] as RunMemo;
+    const state = wf.memo?.[MemoKey.instance] as InstanceState;
     fires.push({
       jobId: run.jobId,
       expectedTriggerTime: run.expectedTriggerTime,

@@ -15,7 +15,7 @@ import { freshId } from '../src/domain/ids.js';
 import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/contract/start-options.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
-import { instanceWorkflow } from '../src/workflows/instance.js';
+import { type InstanceWorkflow, WorkflowType } from '../src/contract/workflows.js';
 import { benchTemporalAddress, startBenchStack, type BenchStack } from './stack.js';
 import { percentile } from './stats.js';
 
@@ -86,7 +86,7 @@ function directStarter(stack: BenchStack): Starter {
         heartbeatTimeoutMs: stack.config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS,
       });
       try {
-        await stack.client.workflow.start(instanceWorkflow, {
+        await stack.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
           ...instanceStartOptions(input),
           taskQueue: stack.config.TEMPOJOB_CORE_TASK_QUEUE,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -143,7 +143,7 @@ async function measure(stack: BenchStack, start: Starter, runs: number, concurre
         const instanceId = await start();
         const accepted = performance.now();
         // result() long-polls the close event: no polling interval inflates the latency.
-        const state = await stack.client.workflow.getHandle<typeof instanceWorkflow>(instanceWorkflowId(instanceId)).result();
+        const state = await stack.client.workflow.getHandle<InstanceWorkflow>(instanceWorkflowId(instanceId)).result();
         if (state.status !== 'SUCCEED') throw new Error(`instance ${instanceId} ended ${state.status}: ${state.result}`);
         batch.samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
       } catch (err) {

@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import type { MapTaskRequest } from '../src/domain/map.js';
+import type { MapTaskRequest } from '../src/contract/activities.js';
 import { AttemptMemory } from '../src/workers/attempt.js';
 import { mapProcessor } from '../src/workers/index.js';
 import { processorActivities } from '../src/workers/processor-worker.js';

@@ -1,15 +1,14 @@
 import type { Client } from '@temporalio/client';
+import type { CoreActivities } from '../contract/activities.js';
 import { jobSlotActivities } from './job-slots.js';
 import { misfireLedgerActivities } from './misfire-ledger.js';
 import { workerActivities } from './workers.js';
 
 /** The core worker's own activities (users' processors run in src/workers instead). */
-export function createCoreActivities(client: Client, coreTaskQueue: string) {
+export function createCoreActivities(client: Client, coreTaskQueue: string): CoreActivities {
   return {
     ...jobSlotActivities(client, coreTaskQueue),
     ...misfireLedgerActivities(client, coreTaskQueue),
     ...workerActivities(client),
   };
 }
-
-export type CoreActivities = ReturnType<typeof createCoreActivities>;

@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
+import type { CoreActivities } from '../contract/activities.js';
+import { acquireSlotUpdate } from '../contract/messages.js';
 import { jobSlotsWorkflowId } from '../contract/names.js';
-import type { AcquireSlotResult } from '../workflows/job-slots.js';
-import { acquireSlotUpdate, jobSlotsWorkflow } from '../workflows/job-slots.js';
+import { type JobSlotsWorkflow, WorkflowType } from '../contract/workflows.js';
 
-export function jobSlotActivities(client: Client, coreTaskQueue: string) {
+export function jobSlotActivities(client: Client, coreTaskQueue: string): Pick<CoreActivities, 'acquireJobSlot'> {
   return {
-    /** Takes one of the job's maxInstanceNum slots for this instance, starting the counter if needed. */
-    async acquireJobSlot(request: { jobId: number; instanceId: number; maxInstanceNum: number }): Promise<AcquireSlotResult> {
+    async acquireJobSlot(request) {
       return client.workflow.executeUpdateWithStart(acquireSlotUpdate, {
         args: [{ instanceId: request.instanceId, maxInstanceNum: request.maxInstanceNum }],
-        startWorkflowOperation: new WithStartWorkflowOperation(jobSlotsWorkflow, {
+        startWorkflowOperation: new WithStartWorkflowOperation<JobSlotsWorkflow>(WorkflowType.jobSlots, {
           workflowId: jobSlotsWorkflowId(request.jobId),
           taskQueue: coreTaskQueue,
           args: [[]],

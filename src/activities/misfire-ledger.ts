@@ -1,19 +1,19 @@
 import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
+import type { CoreActivities } from '../contract/activities.js';
+import { decideLateFireUpdate } from '../contract/messages.js';
 import { misfireLedgerId } from '../contract/names.js';
-import type { LateFire, MisfireDecision } from '../workflows/misfire-ledger.js';
-import { decideLateFireUpdate, misfireLedgerWorkflow } from '../workflows/misfire-ledger.js';
+import { EMPTY_LEDGER, type MisfireLedgerWorkflow, WorkflowType } from '../contract/workflows.js';
 
-export function misfireLedgerActivities(client: Client, coreTaskQueue: string) {
+export function misfireLedgerActivities(client: Client, coreTaskQueue: string): Pick<CoreActivities, 'decideLateFire'> {
   return {
-    /** Asks the job's misfire ledger whether a late fire runs (starting the ledger if needed). */
-    async decideLateFire(fire: LateFire): Promise<MisfireDecision> {
+    async decideLateFire(fire) {
       return client.workflow.executeUpdateWithStart(decideLateFireUpdate, {
         args: [fire],
-        startWorkflowOperation: new WithStartWorkflowOperation(misfireLedgerWorkflow, {
+        startWorkflowOperation: new WithStartWorkflowOperation<MisfireLedgerWorkflow>(WorkflowType.misfireLedger, {
           workflowId: misfireLedgerId(fire.job.id),
           taskQueue: coreTaskQueue,
-          args: [{ decisions: [], decidedUpTo: 0, lastReference: 0 }],
+          args: [EMPTY_LEDGER],
           workflowIdConflictPolicy: 'USE_EXISTING',
         }),
       });

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { LiveWorker, WorkerTargeting } from '../domain/instance.js';
+import type { CoreActivities } from '../contract/activities.js';
 import { appTaskQueue, parseWorkerIdentity } from '../contract/names.js';
+import { type LiveWorker, matchesTargeting } from '../domain/targeting.js';
 
 const { TaskQueueKind, TaskQueueType, WorkerStatus } = proto.temporal.api.enums.v1;
 
@@ -114,20 +115,14 @@ function epochMs(time: { seconds?: unknown; nanos?: number | null } | null | und
   return Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
 }
 
-/** PowerJob's targeting: a worker takes part if its id or one of its tags is designated (or none is). */
-export function matchesTargeting(worker: LiveWorker, designated: readonly string[]): boolean {
-  if (designated.length === 0) return true;
-  return designated.includes(worker.workerId) || worker.tags.some((tag) => designated.includes(tag));
-}
-
-export function workerActivities(client: Client) {
+export function workerActivities(client: Client): Pick<CoreActivities, 'liveWorkers'> {
   return {
     /**
      * The app's live workers that match the job's targeting, sorted by worker id: the
      * membership snapshot of a broadcast, or the candidates of a designated STANDALONE run.
      * maxWorkerCount is applied by the workflow (it samples, so load spreads).
      */
-    async liveWorkers(request: { appName: string; targeting: WorkerTargeting }): Promise<LiveWorker[]> {
+    async liveWorkers(request) {
       const workers = await liveAppWorkers(client, request.appName);
       return workers.filter((worker) => matchesTargeting(worker, request.targeting.designatedWorkers));
     },

@@ -4,8 +4,9 @@ import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { StateConflictError } from './errors.js';
 import { APP_DIRECTORY_WORKFLOW_ID } from '../contract/names.js';
-import type { AppRecord } from '../workflows/app-directory.js';
-import { APP_DIRECTORY_MEMO_KEY, appDirectoryWorkflow, putAppUpdate } from '../workflows/app-directory.js';
+import { MemoKey } from '../contract/memo.js';
+import { putAppUpdate } from '../contract/messages.js';
+import { type AppDirectoryWorkflow, type AppRecord, WorkflowType } from '../contract/workflows.js';
 
 /** How long one API replica trusts its copy of the app table. */
 const CACHE_MS = 1_000;
@@ -32,7 +33,7 @@ export class AppService {
     let apps: AppRecord[] = [];
     try {
       const description = await this.client.workflow.getHandle(APP_DIRECTORY_WORKFLOW_ID).describe();
-      apps = (description.memo?.[APP_DIRECTORY_MEMO_KEY] as AppRecord[] | undefined) ?? [];
+      apps = (description.memo?.[MemoKey.apps] as AppRecord[] | undefined) ?? [];
     } catch (err) {
       if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
     }
@@ -68,7 +69,7 @@ export class AppService {
     const passwordHash = await hash(md5Hex(password));
     const record = await this.client.workflow.executeUpdateWithStart(putAppUpdate, {
       args: [{ appName, passwordHash, mode, now: Date.now() }],
-      startWorkflowOperation: new WithStartWorkflowOperation(appDirectoryWorkflow, {
+      startWorkflowOperation: new WithStartWorkflowOperation<AppDirectoryWorkflow>(WorkflowType.appDirectory, {
         workflowId: APP_DIRECTORY_WORKFLOW_ID,
         taskQueue: this.coreTaskQueue,
         args: [{ nextAppId: 1, apps: [] }],

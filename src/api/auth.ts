@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import type { AppRecord } from '../workflows/app-directory.js';
+import type { AppRecord } from '../contract/workflows.js';
 import type { AppService } from './app-service.js';
 import { AuthError, ErrorCode } from './errors.js';
 

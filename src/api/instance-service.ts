@@ -9,12 +9,13 @@ import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import { newInstanceInput } from '../domain/instance.js';
 import { snapshotOf } from '../domain/job.js';
 import type { MapCounts, MapProgress } from '../domain/map.js';
-import { BATCH_MEMO_KEY, NO_COUNTS, addCounts, progressOf } from '../domain/map.js';
-import type { RunMemo } from '../contract/start-options.js';
-import { INSTANCE_MEMO_KEY, RUN_MEMO_KEY, instanceStartOptions } from '../contract/start-options.js';
+import { NO_COUNTS, addCounts, progressOf } from '../domain/map.js';
+import { MemoKey, type RunMemo } from '../contract/memo.js';
+import { cancelInstanceUpdate, stopInstanceUpdate } from '../contract/messages.js';
 import { instanceWorkflowId, mapBatchAttemptPrefix } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
-import { cancelInstanceUpdate, instanceWorkflow, stopInstanceUpdate } from '../workflows/instance.js';
+import { instanceStartOptions } from '../contract/start-options.js';
+import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
@@ -67,7 +68,7 @@ export class InstanceService {
         heartbeatTimeoutMs: this.heartbeatTimeoutMs,
       });
       try {
-        await this.client.workflow.start(instanceWorkflow, {
+        await this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
           ...instanceStartOptions(input),
           taskQueue: this.coreTaskQueue,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -105,9 +106,9 @@ export class InstanceService {
   private async mapProgress(view: InstanceView): Promise<MapProgress> {
     const prefix = mapBatchAttemptPrefix(view.instanceId, view.runningTimes);
     let counts = NO_COUNTS;
-    const query = `WorkflowType = 'mapBatchWorkflow' AND ${SA.instanceId.name} = ${view.instanceId}`;
+    const query = `WorkflowType = '${WorkflowType.mapBatch}' AND ${SA.instanceId.name} = ${view.instanceId}`;
     for await (const batch of this.client.workflow.list({ query })) {
-      const own = batch.memo?.[BATCH_MEMO_KEY] as MapCounts | undefined;
+      const own = batch.memo?.[MemoKey.batch] as MapCounts | undefined;
       if (own && batch.workflowId.startsWith(prefix)) counts = addCounts(counts, own);
     }
     return progressOf(counts);
@@ -119,7 +120,7 @@ export class InstanceService {
    * is filtered, sorted (honouring `asc`) and paged here.
    */
   async query(app: AuthenticatedApp, q: InstanceQuery): Promise<Page<InstanceView>> {
-    const conditions = [`WorkflowType = 'instanceWorkflow'`, `${SA.appId.name} = ${app.appId}`];
+    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
     if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
     if (q.instanceIdEq != null) conditions.push(`${SA.instanceId.name} = ${q.instanceIdEq}`);
     if (q.instanceIdLt != null) conditions.push(`${SA.instanceId.name} < ${q.instanceIdLt}`);
@@ -195,7 +196,7 @@ export class InstanceService {
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
     };
     try {
-      await this.client.workflow.start(instanceWorkflow, {
+      await this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
         ...instanceStartOptions(input),
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -239,12 +240,12 @@ export class InstanceService {
 type ExecutionFacts = Pick<WorkflowExecutionInfo, 'memo' | 'status' | 'closeTime'>;
 
 function runMemo(execution: ExecutionFacts): RunMemo | undefined {
-  return execution.memo?.[RUN_MEMO_KEY] as RunMemo | undefined;
+  return execution.memo?.[MemoKey.run] as RunMemo | undefined;
 }
 
 function viewOf(instanceId: number, execution: ExecutionFacts, pending: PendingActivity[]): InstanceView | undefined {
   const run = runMemo(execution);
-  if (!run || !execution.memo?.[INSTANCE_MEMO_KEY]) return undefined;
+  if (!run || !execution.memo?.[MemoKey.instance]) return undefined;
   const state = instanceState(execution, pending);
   return { instanceId, ...run, ...state, updatedAt: state.finishedTime ?? state.actualTriggerTime ?? run.createdAt };
 }
@@ -266,7 +267,7 @@ function sortKey(field: InstanceQuery['sortBy']): (view: InstanceView) => number
 type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
 
 function instanceState(execution: ExecutionFacts, pending: PendingActivity[]): InstanceState {
-  const state = { ...(execution.memo?.[INSTANCE_MEMO_KEY] as InstanceState) };
+  const state = { ...(execution.memo?.[MemoKey.instance] as InstanceState) };
   const closedAs = execution.status.name;
   if (closedAs === 'RUNNING') {
     if (state.status === 'RUNNING') {

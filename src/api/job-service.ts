@@ -12,9 +12,9 @@ import { toWallTime, type WallTime } from '../domain/schedule/zoned-time.js';
 import { fixedDelayClockId, jobScheduleId } from '../contract/names.js';
 import { catchupWindowMs, scheduleSpecOf } from '../contract/schedule-spec.js';
 import { SA } from '../contract/search-attributes.js';
-import { fixedDelayWorkflow, reconfigureSignal } from '../workflows/fixed-delay.js';
-import type { ScheduledRunInput } from '../workflows/scheduled-run.js';
-import { targetingProblem } from '../contract/names.js';
+import { reconfigureSignal } from '../contract/messages.js';
+import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
+import { targetingProblem } from '../domain/targeting.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { Idempotency } from './idempotency.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
@@ -216,7 +216,7 @@ export class JobService {
     const workflowId = fixedDelayClockId(job.id);
     if (hasClock(job)) {
       const run = this.runInputOf(app, job);
-      await this.client.workflow.signalWithStart(fixedDelayWorkflow, {
+      await this.client.workflow.signalWithStart<FixedDelayWorkflow, [ScheduledRunInput]>(WorkflowType.fixedDelay, {
         workflowId,
         taskQueue: this.coreTaskQueue,
         args: [{ run, nextFireTime: null }],
@@ -252,7 +252,7 @@ export class JobService {
   private actionFor(app: AuthenticatedApp, job: JobDefinition) {
     return {
       type: 'startWorkflow' as const,
-      workflowType: 'scheduledRunWorkflow',
+      workflowType: WorkflowType.scheduledRun,
       taskQueue: this.coreTaskQueue,
       args: [this.runInputOf(app, job)],
     };

@@ -1,6 +1,6 @@
 /**
- * Every name tempojob gives to things inside Temporal: task queues, workflow ids,
- * schedule ids. Pure module, shared by the API, the workers and workflow code.
+ * Every name tempojob gives to things inside Temporal: task queues, workflow ids, schedule
+ * ids, idempotency keys, worker identities. Workflow types are in workflows.ts.
  */
 
 export const DEFAULT_CORE_TASK_QUEUE = 'tempojob-core';
@@ -76,9 +76,6 @@ export function mapBatchAttemptPrefix(instanceId: number, instanceAttempt: numbe
   return `${instanceWorkflowId(instanceId)}-a${instanceAttempt}-`;
 }
 
-/** Worker ids and tags: no spaces, commas or brackets (they separate them in identities and designatedWorkers). */
-export const WORKER_NAME_PATTERN = /^[^\s,[\]]{1,200}$/;
-
 /**
  * A processor worker's Temporal identity carries its id and tags, so the worker list
  * Temporal keeps (task-queue pollers, worker heartbeats) is all the membership we need:
@@ -92,23 +89,4 @@ export function parseWorkerIdentity(identity: string): { workerId: string; tags:
   const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(identity);
   if (!match) return { workerId: identity, tags: [] };
   return { workerId: match[1]!, tags: match[2]!.split(',').filter((tag) => tag.length > 0) };
-}
-
-/** A job's designatedWorkers (PowerJob: comma-separated worker addresses or tags) as a list. */
-export function parseDesignatedWorkers(value: string | null | undefined): string[] {
-  if (!value) return [];
-  return [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0))];
-}
-
-/** What is wrong with a job's targeting (designatedWorkers, maxWorkerCount), or null. */
-export function targetingProblem(designatedWorkers: string | null | undefined, maxWorkerCount: number): string | null {
-  for (const entry of parseDesignatedWorkers(designatedWorkers)) {
-    if (!WORKER_NAME_PATTERN.test(entry)) {
-      return `designatedWorkers entry "${entry}" is not a worker id or tag (1-200 characters, no spaces or brackets; separate entries with commas)`;
-    }
-  }
-  if (!Number.isSafeInteger(maxWorkerCount) || maxWorkerCount < 0) {
-    return `maxWorkerCount must be a whole number >= 0 (0 = every matching worker), got ${maxWorkerCount}`;
-  }
-  return null;
 }

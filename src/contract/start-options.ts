@@ -1,42 +1,19 @@
-import type { InstanceInput, InstanceState } from '../domain/instance.js';
-import { instanceWorkflowId } from './names.js';
+import type { BroadcastShare } from '../domain/broadcast.js';
+import type { InstanceInput } from '../domain/instance.js';
+import { initialInstanceState } from '../domain/instance.js';
+import type { BatchMemo, RunMemo } from './memo.js';
+import { MemoKey } from './memo.js';
+import { broadcastShareWorkflowId, instanceWorkflowId } from './names.js';
 import { SA } from './search-attributes.js';
-
-/** Memo keys: what the run was asked to do, and how it went; the API reads both with describe(). */
-export const RUN_MEMO_KEY = 'run';
-export const INSTANCE_MEMO_KEY = 'instance';
-
-/** What the API needs to answer fetchInstanceInfo, kept in the instance's memo. */
-export interface RunMemo {
-  appId: number;
-  jobId: number;
-  /** Absent in instances started before map jobs existed. */
-  executeType?: InstanceInput['job']['executeType'];
-  jobParams: string | null;
-  instanceParams: string | null;
-  expectedTriggerTime: number;
-  createdAt: number;
-  createdBy: InstanceInput['createdBy'];
-  retriedBy: string | null;
-  catchUp: boolean;
-}
-
-export function initialInstanceState(input: InstanceInput): InstanceState {
-  return {
-    status: 'WAITING_DISPATCH',
-    result: null,
-    actualTriggerTime: null,
-    finishedTime: null,
-    runningTimes: input.previousRunningTimes,
-    taskTrackerAddress: null,
-  };
-}
+import type { MapBatchInput, ShareInput } from './workflows.js';
 
 /**
- * Start options shared by every way an instance is born (API runJob, retryInstance,
- * a schedule's fire): its id, search attributes and memo. Pure, so workflow code can
- * start instances as children with exactly the same shape.
+ * The start options of every workflow tempojob starts on behalf of a run: id, arguments,
+ * memo, search attributes, summary. Pure, so the API, workflows (children) and processor
+ * workers (map batches) start each kind with exactly the same shape.
  */
+
+/** An instance, however it is born (API runJob, retryInstance, a schedule's fire, a FIXED_DELAY clock). */
 export function instanceStartOptions(input: InstanceInput) {
   const run: RunMemo = {
     appId: input.job.appId,
@@ -53,7 +30,7 @@ export function instanceStartOptions(input: InstanceInput) {
   return {
     workflowId: instanceWorkflowId(input.instanceId),
     args: [input] as [InstanceInput],
-    memo: { [RUN_MEMO_KEY]: run, [INSTANCE_MEMO_KEY]: initialInstanceState(input) },
+    memo: { [MemoKey.run]: run, [MemoKey.instance]: initialInstanceState(input) },
     typedSearchAttributes: [
       { key: SA.appId, value: input.job.appId },
       { key: SA.appName, value: input.appName },
@@ -63,5 +40,46 @@ export function instanceStartOptions(input: InstanceInput) {
       { key: SA.expectedTriggerTime, value: new Date(input.expectedTriggerTime) },
     ],
     staticSummary: `job ${input.job.id} (${input.job.jobName}) → ${input.job.processorInfo}`,
+  };
+}
+
+/** One member's share of a broadcast, a child of its instance. */
+export function shareStartOptions(input: ShareInput) {
+  const running: BroadcastShare = { workerId: input.workerId, status: 'RUNNING', result: null, attempts: 1 };
+  return {
+    workflowId: broadcastShareWorkflowId(input.instanceId, input.workerId),
+    args: [input] as [ShareInput],
+    memo: { [MemoKey.share]: running },
+    typedSearchAttributes: [
+      { key: SA.appName, value: input.appName },
+      { key: SA.instanceId, value: input.instanceId },
+      { key: SA.status, value: 'RUNNING' },
+    ],
+    staticSummary: `broadcast share of instance ${input.instanceId} on worker ${input.workerId} → ${input.processorInfo}`,
+  };
+}
+
+/**
+ * One batch of a map, started by the worker whose task mapped it. Its id is derived from the
+ * task and the call, and a batch started before by an earlier run of the task stands:
+ * nothing runs twice.
+ */
+export function mapBatchStartOptions(input: MapBatchInput, mappedBy: string) {
+  const { scope } = input;
+  const memo: BatchMemo = { total: input.items.length, succeeded: 0, failed: 0, ...(scope.gated ? { waiting: true } : {}) };
+  return {
+    taskQueue: scope.coreTaskQueue,
+    workflowId: input.batchId,
+    args: [input] as [MapBatchInput],
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    memo: { [MemoKey.batch]: memo },
+    typedSearchAttributes: [
+      { key: SA.appId, value: scope.appId },
+      { key: SA.appName, value: input.appName },
+      { key: SA.jobId, value: input.jobId },
+      { key: SA.instanceId, value: input.instanceId },
+    ],
+    staticSummary: `${input.items.length} × ${input.taskName} (tasks ${input.parentTaskId}.${input.offset}…), mapped by task ${mappedBy}`,
   };
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { ProcessRequest } from '../domain/instance.js';
-import { TAKEN_HEARTBEAT } from '../domain/instance.js';
+import type { ProcessRequest } from '../contract/activities.js';
+import { TAKEN_HEARTBEAT } from '../contract/activities.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 
 /** How often a running processor tells Temporal it is alive (Temporal throttles further). */

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { ProcessOutcome, TaskResult } from '../domain/instance.js';
-import { TASK, processTarget } from '../domain/instance.js';
-import type { BatchMemo, MapBatchInput, MapBatchResult, MapTaskOutcome, MapTaskRequest, ReduceRequest } from '../domain/map.js';
-import { BATCH_MEMO_KEY, MAP_LIMITS } from '../domain/map.js';
+import type { MapActivities, MapTaskOutcome, MapTaskRequest, ProcessOutcome, ReduceRequest } from '../contract/activities.js';
+import { processTarget } from '../contract/activities.js';
 import { mapBatchWorkflowId } from '../contract/names.js';
-import { SA } from '../contract/search-attributes.js';
-import type { MapActivities } from '../workflows/map.js';
+import { mapBatchStartOptions } from '../contract/start-options.js';
+import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, WorkflowType } from '../contract/workflows.js';
+import { MAP_LIMITS } from '../domain/map.js';
+import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
@@ -135,22 +135,7 @@ async function startBatches(client: Client, request: MapTaskRequest, call: numbe
   });
   await inGroups(inputs, async (input) => {
     try {
-      await client.workflow.start('mapBatchWorkflow', {
-        taskQueue: scope.coreTaskQueue,
-        workflowId: input.batchId,
-        args: [input],
-        // Started before by an earlier run of this task: that batch stands, nothing runs twice.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        memo: { [BATCH_MEMO_KEY]: { total: input.items.length, succeeded: 0, failed: 0, ...(scope.gated ? { waiting: true } : {}) } satisfies BatchMemo },
-        typedSearchAttributes: [
-          { key: SA.appId, value: scope.appId },
-          { key: SA.appName, value: request.appName },
-          { key: SA.jobId, value: request.jobId },
-          { key: SA.instanceId, value: request.instanceId },
-        ],
-        staticSummary: `${input.items.length} × ${taskName} (tasks ${input.parentTaskId}.${input.offset}…), mapped by task ${request.taskId}`,
-      });
+      await client.workflow.start<MapBatchWorkflow>(WorkflowType.mapBatch, mapBatchStartOptions(input, request.taskId));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -165,7 +150,7 @@ async function resultsOf(client: Client, request: ReduceRequest): Promise<TaskRe
   while (level.length > 0) {
     const below: string[] = [];
     await inGroups(level, async (batchId) => {
-      const batch = await client.workflow.getHandle<() => Promise<MapBatchResult>>(batchId).result();
+      const batch: MapBatchResult = await client.workflow.getHandle<MapBatchWorkflow>(batchId).result();
       results.push(...batch.results);
       below.push(...batch.batches);
     });

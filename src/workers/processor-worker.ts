@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { ProcessOutcome, ProcessRequest, TaskResult } from '../domain/instance.js';
-import { WORKER_NAME_PATTERN, appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
-import type { BroadcastActivities } from '../workflows/broadcast.js';
-import type { ProcessorActivities } from '../workflows/instance.js';
-import type { MapActivities } from '../workflows/map.js';
+import type { ProcessOutcome, ProcessRequest, ProcessorActivities } from '../contract/activities.js';
+import { appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
+import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
+import type { TaskResult } from '../domain/tasks.js';
 import { AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
 import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
@@ -58,7 +57,7 @@ export function processorActivities(
   workerId: string,
   processors: Record<string, ProcessorDefinition>,
   client: Client,
-): ProcessorActivities & BroadcastActivities & MapActivities {
+): ProcessorActivities {
   const memory = new AttemptMemory();
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
     const processor = processorFor(processors, request, workerId);

@@ -1,5 +1,5 @@
 import type { Logger } from '@temporalio/common';
-import type { TaskResult } from '../domain/instance.js';
+import type { TaskResult } from '../domain/tasks.js';
 
 export type { TaskResult };
 

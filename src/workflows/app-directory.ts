@@ -3,11 +3,13 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineUpdate,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import { MemoKey } from '../contract/memo.js';
+import { putAppUpdate } from '../contract/messages.js';
+import type { AppDirectoryState, AppDirectoryWorkflow, AppRecord } from '../contract/workflows.js';
 
 /**
  * The registry of apps (PowerJob's tenants): names, numeric ids and password hashes.
@@ -17,38 +19,10 @@ import {
  * restarts.
  */
 
-export interface AppRecord {
-  appId: number;
-  appName: string;
-  /** argon2id hash of md5hex(password): the md5 handshake is verified without storing the password. */
-  passwordHash: string;
-  /** Bumped on every password change; access tokens carry it, so old tokens stop working. */
-  passwordVersion: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface AppDirectoryState {
-  nextAppId: number;
-  apps: AppRecord[];
-}
-
-export interface PutAppRequest {
-  appName: string;
-  passwordHash: string;
-  /** create: fail if the name exists. upsert: create, or replace the password. */
-  mode: 'create' | 'upsert';
-  now: number;
-}
-
-export const putAppUpdate = defineUpdate<AppRecord, [PutAppRequest]>('putApp');
-
-export const APP_DIRECTORY_MEMO_KEY = 'apps';
-
-export async function appDirectoryWorkflow(initial: AppDirectoryState = { nextAppId: 1, apps: [] }): Promise<void> {
+export const appDirectoryWorkflow: AppDirectoryWorkflow = async (initial: AppDirectoryState = { nextAppId: 1, apps: [] }): Promise<void> => {
   const state: AppDirectoryState = { nextAppId: initial.nextAppId, apps: [...initial.apps] };
-  const publish = () => upsertMemo({ [APP_DIRECTORY_MEMO_KEY]: state.apps });
-  if (workflowInfo().memo?.[APP_DIRECTORY_MEMO_KEY] === undefined) publish();
+  const publish = () => upsertMemo({ [MemoKey.apps]: state.apps });
+  if (workflowInfo().memo?.[MemoKey.apps] === undefined) publish();
 
   setHandler(
     putAppUpdate,
@@ -76,5 +50,5 @@ export async function appDirectoryWorkflow(initial: AppDirectoryState = { nextAp
   );
 
   await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<typeof appDirectoryWorkflow>(state);
-}
+  await continueAsNew<AppDirectoryWorkflow>(state);
+};

@@ -1,12 +1,9 @@
 import {
-  ActivityFailure,
   CancellationScope,
   ChildWorkflowFailure,
   condition,
-  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
-  proxyActivities,
   setHandler,
   sleep,
   startChild,
@@ -14,30 +11,23 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  BroadcastShare,
-  InstanceInput,
-  LiveWorker,
-  PostProcessRequest,
-  ProcessOutcome,
-  ProcessRequest,
-  ShareInput,
-  TaskResult,
-  WorkerTargeting,
-} from '../domain/instance.js';
-import { SystemResult, TASK, cutResult, processTarget, processTargetOf } from '../domain/instance.js';
-import type { JobSnapshot } from '../domain/job.js';
-import type { CoreActivities } from '../activities/index.js';
-import {
-  appTaskQueue,
-  stepIdempotencyKey,
-  broadcastShareWorkflowId,
-  parseDesignatedWorkers,
-  workerTaskQueue,
-} from '../contract/names.js';
+import type { BroadcastActivities, ProcessRequest } from '../contract/activities.js';
+import { processTarget, processTargetOf } from '../contract/activities.js';
+import { MemoKey } from '../contract/memo.js';
+import { shareProgressSignal } from '../contract/messages.js';
+import { appTaskQueue, stepIdempotencyKey, workerTaskQueue } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
-import type { AttemptOutcome } from './attempts.js';
-import { attemptLoop } from './attempts.js';
+import { shareStartOptions } from '../contract/start-options.js';
+import { type BroadcastShareWorkflow, type ShareInput, type ShareOutcome, WorkflowType } from '../contract/workflows.js';
+import type { BroadcastShare } from '../domain/broadcast.js';
+import { isFinalShareStatus } from '../domain/broadcast.js';
+import type { InstanceInput } from '../domain/instance.js';
+import { SystemResult, cutResult } from '../domain/instance.js';
+import { targetingOf } from '../domain/targeting.js';
+import { TASK, type TaskResult } from '../domain/tasks.js';
+import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
+import { deliver, processorActivities } from './dispatch.js';
+import { capMembers, noWorkerMessage, takeMembership } from './membership.js';
 
 /**
  * BROADCAST, as PowerJob runs it and without its bug (#1003): at the fire, the instance
@@ -51,51 +41,10 @@ import { attemptLoop } from './attempts.js';
  * runs once with every member's result, and its verdict is the instance's.
  */
 
-/** What processor workers register for broadcasts besides `runProcessor` (see src/workers). */
-export interface BroadcastActivities {
-  runBroadcastPreProcess(request: ProcessRequest): Promise<ProcessOutcome>;
-  runBroadcastProcess(request: ProcessRequest): Promise<ProcessOutcome>;
-  runBroadcastPostProcess(request: PostProcessRequest): Promise<ProcessOutcome>;
-}
-
-/** A share tells its instance that it is retrying (status RUNNING, attempts n, result = why the last attempt failed). */
-export const shareProgressSignal = defineSignal<[{ instanceAttempt: number; share: BroadcastShare }]>('broadcastShareProgress');
-
-/** Memo key of a share's child workflow (shown in the Web UI). */
-export const SHARE_MEMO_KEY = 'share';
-
 /** Results longer than this are cut in the instance's per-worker list (the full one is in the share's child). */
 const SHARE_RESULT_IN_MEMO = 1024;
 /** The per-worker list is written to the instance's memo at most this often while shares change. */
 const PUBLISH_INTERVAL_MS = 1_000;
-
-const { liveWorkers } = proxyActivities<CoreActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumInterval: '5 seconds', maximumAttempts: 5 },
-});
-
-export function targetingOf(job: JobSnapshot): WorkerTargeting {
-  // Snapshots frozen before targeting existed have neither field.
-  return { designatedWorkers: parseDesignatedWorkers(job.designatedWorkers ?? null), maxWorkerCount: job.maxWorkerCount ?? 0 };
-}
-
-/** The live workers that may take part (Temporal's view at this moment), or why they could not be listed. */
-export async function takeMembership(appName: string, targeting: WorkerTargeting): Promise<LiveWorker[] | { failure: string }> {
-  try {
-    return await liveWorkers({ appName, targeting });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const cause = err instanceof ActivityFailure ? err.cause?.message ?? err.message : String(err);
-    return { failure: `could not list the live workers of app ${appName}: ${cause}` };
-  }
-}
-
-export function noWorkerMessage(appName: string, targeting: WorkerTargeting): string {
-  const which = targeting.designatedWorkers.length > 0
-    ? `matches designatedWorkers ${targeting.designatedWorkers.join(',')}`
-    : 'polls its queue';
-  return `${SystemResult.noWorkerAvailable}: no live worker of app ${appName} ${which}`;
-}
 
 export interface BroadcastContext {
   input: InstanceInput;
@@ -109,19 +58,20 @@ export interface BroadcastContext {
 }
 
 /** One attempt of a broadcast instance. */
-export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcome> {
+export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdict> {
   const { input, instanceAttempt, deadline } = ctx;
   const { job } = input;
   const targeting = targetingOf(job);
   const membership = await takeMembership(input.appName, targeting);
-  if ('failure' in membership) return { kind: 'failed', msg: membership.failure };
+  if ('failure' in membership) return { success: false, msg: membership.failure };
   const members = capMembers(membership, targeting.maxWorkerCount);
-  if (members.length === 0) return { kind: 'failed', msg: noWorkerMessage(input.appName, targeting) };
+  if (members.length === 0) return { success: false, msg: noWorkerMessage(input.appName, targeting) };
 
   const step = (taskId: string, taskName: string, attempt: number, maxAttempts: number, part: string): ProcessRequest => ({
     ...processTargetOf(input),
     attempt,
     maxAttempts,
+    instanceAttempt,
     idempotencyKey: stepIdempotencyKey(input.instanceId, instanceAttempt, part, attempt),
     taskId,
     taskName,
@@ -132,12 +82,12 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
     deadline,
     backoff: job.retryBackoff,
     retryVerdict: true,
-    once: (attempt, maxAttempts) => sharedQueueActivities(input, deadline, `preProcess, attempt ${attempt}/${maxAttempts}`)
-      .runBroadcastPreProcess(step(TASK.root.id, TASK.root.name, attempt, maxAttempts, 'pre')),
+    once: (attempt, maxAttempts) => deliver(() => sharedQueueActivities(input, deadline, `preProcess, attempt ${attempt}/${maxAttempts}`)
+      .runBroadcastPreProcess(step(TASK.root.id, TASK.root.name, attempt, maxAttempts, 'pre'))),
   });
   if (pre.worker) ctx.setTracker(pre.worker);
-  if (pre.timedOut) return { kind: 'timeout' };
-  if (!pre.success) return { kind: 'failed', msg: `preProcess failed: ${pre.msg ?? 'processor reported failure'}` };
+  if (pre.timedOut) return TIMED_OUT;
+  if (!pre.success) return { success: false, msg: `preProcess failed: ${pre.msg ?? 'processor reported failure'}` };
 
   const board = new ShareBoard(members.map((m) => ({ workerId: m.workerId, status: 'WAITING', result: null, attempts: 0 })), ctx.publish);
   setHandler(shareProgressSignal, ({ instanceAttempt: from, share }) => {
@@ -156,20 +106,9 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
       deadline,
       workerLostMs: input.heartbeatTimeoutMs,
     };
-    const running: BroadcastShare = { workerId: member.workerId, status: 'RUNNING', result: null, attempts: 1 };
     try {
-      const child = await startChild(broadcastShareWorkflow, {
-        workflowId: broadcastShareWorkflowId(input.instanceId, member.workerId),
-        args: [shareInput],
-        memo: { [SHARE_MEMO_KEY]: running },
-        typedSearchAttributes: [
-          { key: SA.appName, value: input.appName },
-          { key: SA.instanceId, value: input.instanceId },
-          { key: SA.status, value: 'RUNNING' },
-        ],
-        staticSummary: `broadcast share of instance ${input.instanceId} on worker ${member.workerId} → ${job.processorInfo}`,
-      });
-      board.update(running);
+      const child = await startChild<BroadcastShareWorkflow>(WorkflowType.broadcastShare, shareStartOptions(shareInput));
+      board.update({ workerId: member.workerId, status: 'RUNNING', result: null, attempts: 1 });
       const outcome = await child.result();
       if (outcome.timedOut) timedOut = true;
       board.update(outcome.share);
@@ -191,7 +130,7 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
     throw cancellation;
   }
   board.close();
-  if (timedOut) return { kind: 'timeout' };
+  if (timedOut) return TIMED_OUT;
 
   const results: TaskResult[] = board.all().map((share, index) => ({
     taskId: TASK.broadcast.id(index),
@@ -205,41 +144,27 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptOutcom
     backoff: job.retryBackoff,
     // postProcess's verdict is the instance's result, not an error to retry.
     retryVerdict: false,
-    once: (attempt, maxAttempts) => sharedQueueActivities(input, deadline, `postProcess of ${results.length} results, attempt ${attempt}/${maxAttempts}`)
-      .runBroadcastPostProcess({ ...step(TASK.last.id, TASK.last.name, attempt, maxAttempts, 'post'), results }),
+    once: (attempt, maxAttempts) => deliver(() => sharedQueueActivities(input, deadline, `postProcess of ${results.length} results, attempt ${attempt}/${maxAttempts}`)
+      .runBroadcastPostProcess({ ...step(TASK.last.id, TASK.last.name, attempt, maxAttempts, 'post'), results })),
   });
-  if (post.timedOut) return { kind: 'timeout' };
-  if (post.success) return { kind: 'succeeded', msg: post.msg };
-  return { kind: 'failed', msg: post.error ? `postProcess failed: ${post.msg}` : post.msg ?? 'postProcess reported failure' };
+  if (post.timedOut) return TIMED_OUT;
+  if (post.success) return { success: true, msg: post.msg };
+  return { success: false, msg: post.error ? `postProcess failed: ${post.msg}` : post.msg ?? 'postProcess reported failure' };
 }
+
+const TIMED_OUT: AttemptVerdict = { success: false, msg: SystemResult.timeout, timedOut: true };
 
 /** preProcess and postProcess: on the app's shared queue, any worker. */
 function sharedQueueActivities(input: InstanceInput, deadline: number, summary: string) {
-  return proxyActivities<BroadcastActivities>({
-    taskQueue: appTaskQueue(input.appName),
-    startToCloseTimeout: Math.max(1, deadline - Date.now()),
-    heartbeatTimeout: input.heartbeatTimeoutMs,
-    retry: { maximumAttempts: 1 },
-    cancellationType: 'TRY_CANCEL',
-    summary,
-  });
-}
-
-/** maxWorkerCount: a random sample (deterministic in the workflow), so load spreads over the workers. */
-export function capMembers(members: LiveWorker[], maxWorkerCount: number): LiveWorker[] {
-  if (maxWorkerCount <= 0 || members.length <= maxWorkerCount) return members;
-  const pool = [...members];
-  const chosen: LiveWorker[] = [];
-  while (chosen.length < maxWorkerCount) chosen.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!);
-  return chosen.sort((a, b) => (a.workerId < b.workerId ? -1 : 1));
+  return processorActivities<BroadcastActivities>({ taskQueue: appTaskQueue(input.appName), deadline, heartbeatTimeoutMs: input.heartbeatTimeoutMs, summary });
 }
 
 /** One member's share: a child workflow of the instance, running in the core worker. */
-export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share: BroadcastShare; timedOut: boolean }> {
+export const broadcastShareWorkflow: BroadcastShareWorkflow = async (input: ShareInput): Promise<ShareOutcome> => {
   const share: BroadcastShare = { workerId: input.workerId, status: 'RUNNING', result: null, attempts: 0 };
   const parent = workflowInfo().parent;
   const report = (toParent: boolean) => {
-    upsertMemo({ [SHARE_MEMO_KEY]: { ...share } });
+    upsertMemo({ [MemoKey.share]: { ...share } });
     upsertSearchAttributes([{ key: SA.status, value: share.status }]);
     if (toParent && parent) {
       getExternalWorkflowHandle(parent.workflowId, parent.runId)
@@ -253,8 +178,8 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
       deadline: input.deadline,
       backoff: input.retryBackoff,
       retryVerdict: true,
-      workerId: input.workerId,
-      workerLostMs: input.workerLostMs,
+      // Pinned to this member: retries stay here, a lost worker's share goes nowhere else.
+      pinned: () => ({ workerId: input.workerId, lostAfterMs: input.workerLostMs, work: 'its share', retryElsewhere: false }),
       onRetry: (failure) => {
         share.result = failure;
       },
@@ -262,25 +187,23 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
         share.attempts = attempt;
         // The first attempt's state is what the share was started with (memo, search attribute).
         if (attempt > 1) report(true);
-        const remaining = Math.max(1, input.deadline - Date.now());
-        const { runBroadcastProcess } = proxyActivities<BroadcastActivities>({
-          // Pinned to this member: retries stay here, a lost worker's share goes nowhere else.
+        const { runBroadcastProcess } = processorActivities<BroadcastActivities>({
           taskQueue: workerTaskQueue(input.appName, input.workerId),
-          scheduleToCloseTimeout: remaining,
-          scheduleToStartTimeout: Math.min(input.workerLostMs, remaining),
-          heartbeatTimeout: input.workerLostMs,
-          retry: { maximumAttempts: 1 },
-          cancellationType: 'TRY_CANCEL',
+          deadline: input.deadline,
+          bound: 'scheduleToClose',
+          scheduleToStartMs: input.workerLostMs,
+          heartbeatTimeoutMs: input.workerLostMs,
           summary: `process on ${input.workerId}, attempt ${attempt}/${maxAttempts}`,
         });
-        return runBroadcastProcess({
+        return deliver(() => runBroadcastProcess({
           ...processTarget(input),
           attempt,
           maxAttempts,
+          instanceAttempt: input.instanceAttempt,
           idempotencyKey: stepIdempotencyKey(input.instanceId, input.instanceAttempt, `w:${input.workerId}`, attempt),
           taskId: input.taskId,
           taskName: TASK.broadcast.name,
-        });
+        }));
       },
     });
     share.status = outcome.success ? 'SUCCEED' : 'FAILED';
@@ -295,7 +218,7 @@ export async function broadcastShareWorkflow(input: ShareInput): Promise<{ share
     }
     throw err;
   }
-}
+};
 
 
 /**
@@ -334,7 +257,7 @@ class ShareBoard {
     const current = this.shares[index];
     if (!current) return;
     // A late progress notice never overwrites a final status.
-    if (isFinal(current.status) && !isFinal(share.status)) return;
+    if (isFinalShareStatus(current.status) && !isFinalShareStatus(share.status)) return;
     this.shares[index] = { ...share };
     this.dirty = true;
   }
@@ -347,8 +270,4 @@ class ShareBoard {
   private view(): BroadcastShare[] {
     return this.shares.map((share) => ({ ...share, result: cutResult(share.result, SHARE_RESULT_IN_MEMO) }));
   }
-}
-
-function isFinal(status: BroadcastShare['status']): boolean {
-  return status === 'SUCCEED' || status === 'FAILED' || status === 'STOPPED';
 }

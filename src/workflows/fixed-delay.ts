@@ -2,24 +2,14 @@ import {
   ParentClosePolicy,
   condition,
   continueAsNew,
-  defineSignal,
   executeChild,
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
+import { reconfigureSignal } from '../contract/messages.js';
 import { instanceStartOptions } from '../contract/start-options.js';
-import { instanceWorkflow } from './instance.js';
-import type { ScheduledRunInput } from './scheduled-run.js';
+import { type FixedDelayState, type FixedDelayWorkflow, type InstanceWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { fireInstanceInput } from './scheduled-run.js';
-
-/** A saved job definition reaches a running clock (e.g. a new delay). */
-export const reconfigureSignal = defineSignal<[ScheduledRunInput]>('reconfigure');
-
-export interface FixedDelayState {
-  run: ScheduledRunInput;
-  /** When the next run starts (epoch ms); null = now. */
-  nextFireTime: number | null;
-}
 
 const RUNS_PER_HISTORY = 200;
 
@@ -28,7 +18,7 @@ const RUNS_PER_HISTORY = 200;
  * Temporal Schedule cannot express. One clock workflow per enabled job; disabling or
  * deleting the job cancels it, which stops the running instance too (as PowerJob does).
  */
-export async function fixedDelayWorkflow(state: FixedDelayState): Promise<void> {
+export const fixedDelayWorkflow: FixedDelayWorkflow = async (state: FixedDelayState): Promise<void> => {
   let { run } = state;
   let nextFireTime = state.nextFireTime;
   setHandler(reconfigureSignal, (next) => { run = next; });
@@ -47,7 +37,7 @@ export async function fixedDelayWorkflow(state: FixedDelayState): Promise<void> 
         }
       }
       const instance = fireInstanceInput(run, due, Date.now());
-      await executeChild(instanceWorkflow, {
+      await executeChild<InstanceWorkflow>(WorkflowType.instance, {
         ...instanceStartOptions(instance),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -58,8 +48,8 @@ export async function fixedDelayWorkflow(state: FixedDelayState): Promise<void> 
     if (isCancellation(err)) return;
     throw err;
   }
-  await continueAsNew<typeof fixedDelayWorkflow>({ run, nextFireTime });
-}
+  await continueAsNew<FixedDelayWorkflow>({ run, nextFireTime });
+};
 
 function delayOf(run: ScheduledRunInput): number {
   return Number(run.job.timeExpression);

@@ -1,5 +1,9 @@
-/** Every workflow the core worker runs. Only the core worker bundles this code. */
-export { instanceWorkflow, cancelInstanceUpdate, stopInstanceUpdate } from './instance.js';
+/**
+ * Every workflow the core worker runs, exported under its type name (contract/workflows.ts
+ * WorkflowType). Only the core worker bundles this code; everything else starts these
+ * workflows by name through src/contract.
+ */
+export { instanceWorkflow } from './instance.js';
 export { jobSlotsWorkflow } from './job-slots.js';
 export { appDirectoryWorkflow } from './app-directory.js';
 export { scheduledRunWorkflow } from './scheduled-run.js';

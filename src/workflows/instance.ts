@@ -1,48 +1,40 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
+  CancelledFailure,
   condition,
-  defineUpdate,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
-import { isFinished } from '../domain/enums.js';
-import type { InstanceInput, InstanceState, ProcessOutcome, ProcessRequest } from '../domain/instance.js';
-import { SystemResult, cutResult, processTargetOf } from '../domain/instance.js';
-import { backoffMs } from '../domain/job.js';
-import type { CoreActivities } from '../activities/index.js';
-import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../contract/names.js';
-import type { AttemptOutcome } from './attempts.js';
-import { noWorkerMessage, runBroadcast, takeMembership, targetingOf } from './broadcast.js';
-import { deliver } from './delivery.js';
-import { runMap } from './map.js';
-import { releaseSlotSignal } from './job-slots.js';
-import { INSTANCE_MEMO_KEY, initialInstanceState } from '../contract/start-options.js';
+import type { CoreActivities, ProcessRequest, StandaloneActivities } from '../contract/activities.js';
+import { processTargetOf } from '../contract/activities.js';
+import { MemoKey } from '../contract/memo.js';
+import { cancelInstanceUpdate, releaseSlotSignal, stopInstanceUpdate } from '../contract/messages.js';
+import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, workerTaskQueue } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
+import type { InstanceWorkflow } from '../contract/workflows.js';
+import { isFinished } from '../domain/enums.js';
+import type { InstanceInput, InstanceState } from '../domain/instance.js';
+import { SystemResult, cutResult, initialInstanceState } from '../domain/instance.js';
+import { targetingOf } from '../domain/targeting.js';
+import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
+import { runBroadcast } from './broadcast.js';
+import { type Pinned, deliver, processorActivities } from './dispatch.js';
+import { runMap } from './map.js';
+import { noWorkerMessage, pickMember, takeMembership } from './membership.js';
 
 /**
  * One run of a job (a PowerJob "instance"). Its history reads as the story of the run:
  * created → waits on a durable timer until the fire time → takes a concurrency slot
- * (maxInstanceNum) → one activity per attempt on the app's queue, with backoff between
- * attempts → finished. Cancel and stop arrive as updates, so the caller learns at once
- * whether they took effect.
+ * (maxInstanceNum) → one attempt after another through the attempt loop (instanceRetryNum,
+ * the job's backoff) → finished. Cancel and stop arrive as updates, so the caller learns at
+ * once whether they took effect.
  */
-
-export const cancelInstanceUpdate = defineUpdate<void>('cancelInstance');
-export const stopInstanceUpdate = defineUpdate<void>('stopInstance');
-
-
-/** The processor activity each app's workers register (see src/workers). */
-export interface ProcessorActivities {
-  runProcessor(request: ProcessRequest): Promise<ProcessOutcome>;
-}
 
 const { acquireJobSlot } = proxyActivities<CoreActivities>({
   startToCloseTimeout: '30 seconds',
@@ -52,7 +44,10 @@ const { acquireJobSlot } = proxyActivities<CoreActivities>({
 /** Limits used when a job sets none: an attempt may otherwise run for a long time. */
 const NO_TIME_LIMIT_MS = 10 * 365 * 24 * 3600 * 1000;
 
-export async function instanceWorkflow(input: InstanceInput): Promise<InstanceState> {
+/** Instances started before one attempt loop retried non-retryable failures (unknown processor); they replay so. */
+const NON_RETRYABLE_ENDS_INSTANCE = 'non-retryable-ends-instance';
+
+export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): Promise<InstanceState> => {
   const { job } = input;
   const state: InstanceState = initialInstanceState(input);
   let cancelRequested = false;
@@ -85,7 +80,7 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
 
   const record = (patch: Partial<InstanceState>, statusChanged = true) => {
     Object.assign(state, patch);
-    upsertMemo({ [INSTANCE_MEMO_KEY]: { ...state } });
+    upsertMemo({ [MemoKey.instance]: { ...state } });
     if (statusChanged) upsertSearchAttributes([{ key: SA.status, value: state.status }]);
   };
   const finish = (status: InstanceState['status'], result: string | null): InstanceState => {
@@ -117,46 +112,43 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
         return finish('FAILED', SystemResult.tooManyInstances(slot.running, job.maxInstanceNum));
       }
     }
+    let pinned: Pinned | undefined;
     try {
-      for (let attempt = 1; ; attempt++) {
-        record({
-          status: 'RUNNING',
-          runningTimes: state.runningTimes + 1,
-          actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
-        });
-        let failure: string;
-        try {
-          const outcome = await attemptScope.run(() => {
-            switch (job.executeType) {
-              case 'BROADCAST':
-                return runBroadcast({
-                  input,
-                  instanceAttempt: state.runningTimes,
-                  deadline,
-                  publish: (shares) => record({ broadcast: shares }, false),
-                  setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
-                });
-              case 'MAP':
-              case 'MAP_REDUCE':
-                return runMap({ input, instanceAttempt: state.runningTimes, deadline, publish: (map) => record({ map }, false) });
-              default:
-                return runStandalone(attempt, maxAttempts, deadline);
-            }
+      const outcome = await attemptScope.run(() => attemptLoop({
+        maxAttempts,
+        deadline,
+        backoff: job.retryBackoff,
+        retryVerdict: true,
+        pinned: () => pinned,
+        retryNonRetryable: () => !patched(NON_RETRYABLE_ENDS_INSTANCE),
+        once: async (attempt) => {
+          record({
+            status: 'RUNNING',
+            runningTimes: state.runningTimes + 1,
+            actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
           });
-          if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
-          if (outcome.kind === 'succeeded') return finish('SUCCEED', outcome.msg);
-          if (outcome.kind === 'timeout') return finish('FAILED', SystemResult.timeout);
-          failure = outcome.msg;
-        } catch (err) {
-          if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
-          throw err;
-        }
-        if (attempt >= maxAttempts) return finish('FAILED', failure);
-        const backoff = backoffMs(job.retryBackoff, attempt);
-        if (Date.now() + backoff >= deadline) return finish('FAILED', SystemResult.timeout);
-        record({ status: 'WAITING_DISPATCH', result: cutResult(`attempt ${attempt} failed: ${failure}`) });
-        if (await condition(() => stopRequested, backoff)) return finish('STOPPED', SystemResult.stoppedByUser);
-      }
+          pinned = undefined;
+          try {
+            const verdict = await runAttempt(attempt, maxAttempts, deadline, (to) => { pinned = to; });
+            if (!stopRequested) return verdict;
+          } catch (err) {
+            if (!stopRequested) throw err;
+          }
+          // A stop that arrived as the attempt ended wins over how it ended.
+          throw new CancelledFailure(SystemResult.stoppedByUser);
+        },
+        onRetry: (failure, worker) => {
+          if (worker) state.taskTrackerAddress = worker;
+          record({ status: 'WAITING_DISPATCH', result: cutResult(failure) });
+        },
+      }));
+      if (outcome.worker) state.taskTrackerAddress = outcome.worker;
+      if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+      if (outcome.timedOut) return finish('FAILED', SystemResult.timeout);
+      return outcome.success ? finish('SUCCEED', outcome.msg) : finish('FAILED', outcome.msg ?? 'processor reported failure');
+    } catch (err) {
+      if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
+      throw err;
     } finally {
       if (job.maxInstanceNum > 0) {
         await CancellationScope.nonCancellable(() =>
@@ -165,69 +157,58 @@ export async function instanceWorkflow(input: InstanceInput): Promise<InstanceSt
       }
     }
   }
+
+  /** One attempt of the instance, by execute type. */
+  function runAttempt(attempt: number, maxAttempts: number, deadline: number, pin: (to: Pinned) => void): Promise<AttemptVerdict> {
+    switch (job.executeType) {
+      case 'BROADCAST':
+        return runBroadcast({
+          input,
+          instanceAttempt: state.runningTimes,
+          deadline,
+          publish: (shares) => record({ broadcast: shares }, false),
+          setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
+        });
+      case 'MAP':
+      case 'MAP_REDUCE':
+        return runMap({ input, instanceAttempt: state.runningTimes, deadline, publish: (map) => record({ map }, false) });
+      default:
+        return runStandalone(attempt, maxAttempts, deadline, pin);
+    }
+  }
+
   /**
    * One STANDALONE attempt: on the app's shared queue (Temporal picks a worker), or, when
    * the job designates workers, pinned to one live designated worker's own queue.
    */
-  async function runStandalone(attempt: number, maxAttempts: number, deadline: number): Promise<AttemptOutcome> {
+  async function runStandalone(attempt: number, maxAttempts: number, deadline: number, pin: (to: Pinned) => void): Promise<AttemptVerdict> {
     let taskQueue = appTaskQueue(input.appName);
     let pinnedTo: string | null = null;
     const targeting = targetingOf(job);
     if (targeting.designatedWorkers.length > 0) {
       const candidates = await takeMembership(input.appName, targeting);
-      if ('failure' in candidates) return { kind: 'failed', msg: candidates.failure };
-      const chosen = candidates[Math.floor(Math.random() * candidates.length)];
-      if (!chosen) return { kind: 'failed', msg: noWorkerMessage(input.appName, targeting) };
+      if ('failure' in candidates) return { success: false, msg: candidates.failure };
+      const chosen = pickMember(candidates);
+      if (!chosen) return { success: false, msg: noWorkerMessage(input.appName, targeting) };
       pinnedTo = chosen.workerId;
       taskQueue = workerTaskQueue(input.appName, chosen.workerId);
+      // A designated worker that does not take the attempt is gone: fail it, and retry (instanceRetryNum) on another.
+      pin({ workerId: chosen.workerId, lostAfterMs: input.heartbeatTimeoutMs, work: 'the attempt', retryElsewhere: true });
     }
-    const { runProcessor } = proxyActivities<ProcessorActivities>({
+    const { runProcessor } = processorActivities<StandaloneActivities>({
       taskQueue,
-      startToCloseTimeout: Math.max(1, deadline - Date.now()),
-      heartbeatTimeout: input.heartbeatTimeoutMs,
-      // A designated worker that does not take the attempt is gone: fail it, and retry (instanceRetryNum) elsewhere.
-      ...(pinnedTo ? { scheduleToStartTimeout: input.heartbeatTimeoutMs } : {}),
-      retry: { maximumAttempts: 1 },
-      cancellationType: 'TRY_CANCEL',
+      deadline,
+      heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+      ...(pinnedTo ? { scheduleToStartMs: input.heartbeatTimeoutMs } : {}),
       summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}${pinnedTo ? ` on ${pinnedTo}` : ''}`,
     });
     const request: ProcessRequest = {
       ...processTargetOf(input),
       attempt: state.runningTimes,
       maxAttempts: input.previousRunningTimes + maxAttempts,
+      instanceAttempt: state.runningTimes,
       idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
     };
-    try {
-      const outcome = await deliver(() => runProcessor(request));
-      state.taskTrackerAddress = outcome.workerIdentity;
-      if (outcome.success) return { kind: 'succeeded', msg: outcome.msg };
-      return { kind: 'failed', msg: outcome.msg ?? 'processor reported failure' };
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      if (err instanceof ActivityFailure && err.identity) state.taskTrackerAddress = parseWorkerIdentity(err.identity).workerId;
-      if (isTimeout(err, TimeoutType.START_TO_CLOSE)) return { kind: 'timeout' };
-      if (pinnedTo && isTimeout(err, TimeoutType.SCHEDULE_TO_START)) {
-        return { kind: 'failed', msg: `${SystemResult.noWorkerAvailable}: designated worker ${pinnedTo} did not take the attempt within ${Math.round(input.heartbeatTimeoutMs / 1000)} s` };
-      }
-      return { kind: 'failed', msg: describeFailure(err) };
-    }
+    return deliver(() => runProcessor(request));
   }
-}
-
-function isTimeout(err: unknown, type: TimeoutType): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === type;
-}
-
-function describeFailure(err: unknown): string {
-  if (err instanceof ActivityFailure) {
-    const cause = err.cause;
-    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
-      return `worker lost: ${err.identity || 'the worker'} stopped heartbeating`;
-    }
-    if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
-      return 'no worker available';
-    }
-    return cause?.message ?? err.message;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
+};

@@ -2,11 +2,11 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineSignal,
-  defineUpdate,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { acquireSlotUpdate, releaseSlotSignal } from '../contract/messages.js';
+import type { JobSlotsWorkflow } from '../contract/workflows.js';
 
 /**
  * Counts the running instances of one job so `maxInstanceNum` holds exactly, whatever
@@ -14,19 +14,7 @@ import {
  * at a time, in history order) and given back by a signal when the instance ends.
  */
 
-export interface AcquireSlotRequest {
-  instanceId: number;
-  maxInstanceNum: number;
-}
-export interface AcquireSlotResult {
-  acquired: boolean;
-  running: number;
-}
-
-export const acquireSlotUpdate = defineUpdate<AcquireSlotResult, [AcquireSlotRequest]>('acquireSlot');
-export const releaseSlotSignal = defineSignal<[{ instanceId: number }]>('releaseSlot');
-
-export async function jobSlotsWorkflow(holders: number[] = []): Promise<void> {
+export const jobSlotsWorkflow: JobSlotsWorkflow = async (holders: number[] = []): Promise<void> => {
   const held = new Set(holders);
   setHandler(acquireSlotUpdate, ({ instanceId, maxInstanceNum }) => {
     // An activity retry asks again for the same instance: answer as before.
@@ -39,5 +27,5 @@ export async function jobSlotsWorkflow(holders: number[] = []): Promise<void> {
     held.delete(instanceId);
   });
   await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<typeof jobSlotsWorkflow>([...held]);
-}
+  await continueAsNew<JobSlotsWorkflow>([...held]);
+};

@@ -1,33 +1,28 @@
 import {
   CancellationScope,
   condition,
-  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
-  proxyActivities,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { InstanceInput, ProcessOutcome, ProcessTarget, TaskResult } from '../domain/instance.js';
-import { TASK, cutResult, processTarget, processTargetOf } from '../domain/instance.js';
-import type {
-  BatchDone,
-  BatchStarted,
-  MapBatchInput,
-  MapBatchResult,
-  MapCounts,
-  MapProgress,
-  MapScope,
-  MapTaskOutcome,
-  MapTaskRequest,
-  ReduceRequest,
-} from '../domain/map.js';
-import { BATCH_MEMO_KEY, MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
+import type { MapActivities, MapScope, MapTaskRequest, ProcessOutcome, ProcessTarget } from '../contract/activities.js';
+import { processTarget, processTargetOf } from '../contract/activities.js';
+import { MemoKey } from '../contract/memo.js';
+import { mapBatchDoneSignal, mapBatchGoSignal, mapBatchStartedSignal } from '../contract/messages.js';
 import { appTaskQueue, stepIdempotencyKey } from '../contract/names.js';
-import { attemptLoop, type AttemptOutcome, type LoopResult } from './attempts.js';
-import { takeMembership, targetingOf } from './broadcast.js';
+import type { MapBatchInput, MapBatchResult, MapBatchWorkflow } from '../contract/workflows.js';
+import type { InstanceInput } from '../domain/instance.js';
+import { SystemResult, cutResult } from '../domain/instance.js';
+import type { MapCounts, MapProgress } from '../domain/map.js';
+import { MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '../domain/map.js';
+import { targetingOf } from '../domain/targeting.js';
+import { TASK, type TaskResult } from '../domain/tasks.js';
+import { type AttemptVerdict, type LoopResult, attemptLoop } from './attempt-loop.js';
+import { deliver, processorActivities } from './dispatch.js';
+import { takeMembership } from './membership.js';
 
 /**
  * MAP and MAP_REDUCE (see src/domain/map.ts for the shape): the root task runs on any
@@ -36,17 +31,6 @@ import { takeMembership, targetingOf } from './broadcast.js';
  * another worker if its worker dies; then, for MAP_REDUCE, reduce runs once with every
  * sub-task's result, whether or not some failed.
  */
-
-/** What processor workers register for map jobs (see src/workers/map-task.ts). */
-export interface MapActivities {
-  runMapTask(request: MapTaskRequest): Promise<MapTaskOutcome>;
-  runMapReduce(request: ReduceRequest): Promise<ProcessOutcome>;
-}
-
-export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStarted');
-export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
-/** A parent lets one of its batches run its sub-tasks. */
-export const mapBatchGoSignal = defineSignal('mapBatchGo');
 
 /** Patch id of the gates (see MapScope.gated): instances from before them replay without. */
 const BATCH_GATES_PATCH = 'map-batch-gates';
@@ -149,17 +133,15 @@ async function runTask(
     backoff: scope.retryBackoff,
     // reduce's verdict is the instance's result, not an error to retry.
     retryVerdict: taskId !== TASK.last.id,
-    movable: true,
     once: async (attempt, maxAttempts) => {
-      const activities = proxyActivities<MapActivities>({
+      const activities = processorActivities<MapActivities>({
         taskQueue: scope.taskQueue,
-        startToCloseTimeout: Math.max(1, scope.deadline - Date.now()),
-        heartbeatTimeout: scope.heartbeatTimeoutMs,
-        retry: { maximumAttempts: 1 },
-        cancellationType: 'TRY_CANCEL',
+        deadline: scope.deadline,
+        heartbeatTimeoutMs: scope.heartbeatTimeoutMs,
         ...(taskId === TASK.root.id || taskId === TASK.last.id ? { summary: `${summary}, attempt ${attempt}/${maxAttempts}` } : {}),
       });
-      const outcome = await dispatch(activities, attempt, maxAttempts);
+      // Movable: an attempt whose worker died is dispatched again as the same attempt, to any worker.
+      const outcome = await deliver(() => dispatch(activities, attempt, maxAttempts), { movable: true });
       for (const id of outcome.batches ?? []) batches.add(id);
       return outcome;
     },
@@ -172,6 +154,7 @@ function mapTaskRequest(target: ProcessTarget, scope: MapScope, task: { id: stri
     ...processTarget(target),
     attempt,
     maxAttempts,
+    instanceAttempt: scope.instanceAttempt,
     idempotencyKey: stepIdempotencyKey(target.instanceId, scope.instanceAttempt, `t:${task.id}`, attempt),
     taskId: task.id,
     taskName: task.name,
@@ -189,8 +172,10 @@ export interface MapContext {
   publish(progress: MapProgress): void;
 }
 
+const TIMED_OUT: AttemptVerdict = { success: false, msg: SystemResult.timeout, timedOut: true };
+
 /** One attempt of a MAP or MAP_REDUCE instance. */
-export async function runMap({ input, instanceAttempt, deadline, publish }: MapContext): Promise<AttemptOutcome> {
+export async function runMap({ input, instanceAttempt, deadline, publish }: MapContext): Promise<AttemptVerdict> {
   const { job } = input;
   const members = await takeMembership(input.appName, targetingOf(job));
   const liveWorkers = 'failure' in members ? 1 : Math.max(1, members.length);
@@ -218,7 +203,7 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
     const inTime = !root.timedOut && await condition(() => batches.allDone(), Math.max(1, deadline - Date.now()));
     if (!inTime) {
       await batches.cancelRunning();
-      return { kind: 'timeout' };
+      return TIMED_OUT;
     }
     batches.accepting = false;
     const counts = batches.counts();
@@ -229,11 +214,11 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
         ...mapTaskRequest(target, scope, { id: TASK.last.id, name: TASK.last.name, subTask: null }, attempt, maxAttempts),
         batches: batches.ids(),
       }));
-      if (reduce.timedOut) return { kind: 'timeout' };
-      return reduce.success ? { kind: 'succeeded', msg: reduce.msg } : { kind: 'failed', msg: reduce.msg ?? 'reduce reported failure' };
+      if (reduce.timedOut) return TIMED_OUT;
+      return reduce.success ? { success: true, msg: reduce.msg } : { success: false, msg: reduce.msg ?? 'reduce reported failure' };
     }
-    if (!root.success) return { kind: 'failed', msg: `root task failed: ${root.msg ?? 'processor reported failure'}; ${mapResultMessage(counts)}` };
-    return counts.failed === 0 ? { kind: 'succeeded', msg: mapResultMessage(counts) } : { kind: 'failed', msg: mapResultMessage(counts) };
+    if (!root.success) return { success: false, msg: `root task failed: ${root.msg ?? 'processor reported failure'}; ${mapResultMessage(counts)}` };
+    return { success: counts.failed === 0, msg: mapResultMessage(counts) };
   } catch (err) {
     if (isCancellation(err)) await batches.cancelRunning();
     throw err;
@@ -247,7 +232,7 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
  * batches its sub-tasks mapped, and reports its counts to its parent. Its memo shows its own
  * sub-tasks' progress in the Web UI, and `waiting: true` until its parent lets it run.
  */
-export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchResult> {
+export const mapBatchWorkflow: MapBatchWorkflow = async (input: MapBatchInput): Promise<MapBatchResult> => {
   const { scope } = input;
   const batchId = workflowInfo().workflowId;
   const parent = getExternalWorkflowHandle(scope.parentWorkflowId);
@@ -256,7 +241,7 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
   const writeMemo = (force: boolean) => {
     if (!force && Date.now() - memoAt < BATCH_MEMO_INTERVAL_MS) return;
     memoAt = Date.now();
-    upsertMemo({ [BATCH_MEMO_KEY]: { ...own } });
+    upsertMemo({ [MemoKey.batch]: { ...own } });
   };
   let go = false;
   setHandler(mapBatchGoSignal, () => { go = true; });
@@ -300,4 +285,4 @@ export async function mapBatchWorkflow(input: MapBatchInput): Promise<MapBatchRe
   const counts = addCounts(own, below.counts());
   await parent.signal(mapBatchDoneSignal, { batchId, instanceAttempt: scope.instanceAttempt, counts }).catch(() => {});
   return { counts, results, batches: below.ids() };
-}
+};

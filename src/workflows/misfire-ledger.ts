@@ -2,13 +2,13 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineUpdate,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JobDefinition } from '../domain/job.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
+import { decideLateFireUpdate } from '../contract/messages.js';
 import { catchupWindowMs } from '../contract/schedule-spec.js';
+import { EMPTY_LEDGER, type LedgerState, type MisfireLedgerWorkflow } from '../contract/workflows.js';
 
 /**
  * Decides, for one job, which missed fires run after an outage. Late fires arrive one by
@@ -17,29 +17,9 @@ import { catchupWindowMs } from '../contract/schedule-spec.js';
  * against one reference time, and answers every late fire of it consistently.
  */
 
-export interface LateFire {
-  job: JobDefinition;
-  fireTime: number;
-  /** When the fire found itself late: the reference time of a new backlog. */
-  askedAt: number;
-}
-
-export type MisfireDecision = 'catch-up' | 'on-time' | 'dropped';
-
-export const decideLateFireUpdate = defineUpdate<MisfireDecision, [LateFire]>('decideLateFire');
-
-export interface LedgerState {
-  /** Fire time → decision, for the backlogs decided so far (pruned as they age). */
-  decisions: [number, MisfireDecision][];
-  /** Every fire up to here belongs to a decided backlog. */
-  decidedUpTo: number;
-  /** Reference time of the last backlog: fires due before it belong to that outage. */
-  lastReference: number;
-}
-
 const KEEP_DECISIONS_MS = 24 * 3600 * 1000;
 
-export async function misfireLedgerWorkflow(initial: LedgerState = { decisions: [], decidedUpTo: 0, lastReference: 0 }): Promise<void> {
+export const misfireLedgerWorkflow: MisfireLedgerWorkflow = async (initial: LedgerState = EMPTY_LEDGER): Promise<void> => {
   const decisions = new Map(initial.decisions);
   let { decidedUpTo, lastReference } = initial;
 
@@ -68,5 +48,5 @@ export async function misfireLedgerWorkflow(initial: LedgerState = { decisions: 
   });
 
   await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<typeof misfireLedgerWorkflow>({ decisions: [...decisions], decidedUpTo, lastReference });
-}
+  await continueAsNew<MisfireLedgerWorkflow>({ decisions: [...decisions], decidedUpTo, lastReference });
+};

@@ -3,19 +3,11 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { keyedId } from '../domain/ids.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { newInstanceInput } from '../domain/instance.js';
-import type { JobDefinition } from '../domain/job.js';
 import { snapshotOf } from '../domain/job.js';
 import { isFireOf, isNewestDueFire, parseTimeExpression } from '../domain/time-expression.js';
+import type { CoreActivities } from '../contract/activities.js';
 import { instanceStartOptions } from '../contract/start-options.js';
-import type { CoreActivities } from '../activities/index.js';
-import { instanceWorkflow } from './instance.js';
-
-/** What a job's schedule hands to each of its fires. */
-export interface ScheduledRunInput {
-  job: JobDefinition;
-  appName: string;
-  heartbeatTimeoutMs: number;
-}
+import { type InstanceWorkflow, type ScheduledRunInput, type ScheduledRunWorkflow, WorkflowType } from '../contract/workflows.js';
 
 const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
@@ -42,7 +34,7 @@ export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: Schedule
  * fire is not one of the exact rule's (superset calendars, DST repeats) or the job's
  * misfire policy drops it. The result says what happened, in the schedule's recent actions.
  */
-export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<string> {
+export const scheduledRunWorkflow: ScheduledRunWorkflow = async (input: ScheduledRunInput): Promise<string> => {
   const { job } = input;
   const policy = job.misfirePolicy;
   const info = workflowInfo();
@@ -65,10 +57,10 @@ export async function scheduledRunWorkflow(input: ScheduledRunInput): Promise<st
     }
   }
   const instance = { ...fireInstanceInput(input, fireTime, now), catchUp };
-  await startChild(instanceWorkflow, {
+  await startChild<InstanceWorkflow>(WorkflowType.instance, {
     ...instanceStartOptions(instance),
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
   return `instance ${instance.instanceId}${catchUp ? ` (catch-up of a fire missed by ${lateness} ms)` : ''}`;
-}
+};

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { AppService } from '../../../src/api/app-service.js';
-import type { AppRecord } from '../../../src/workflows/app-directory.js';
+import type { AppRecord } from '../../../src/contract/workflows.js';
 import { freePort } from '../../support/ports.js';
 import { spawnNode, type NodeProcess } from './node-process.js';
 

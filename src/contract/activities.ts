@@ -1,0 +1,151 @@
+import type { InstanceInput } from '../domain/instance.js';
+import type { RetryBackoff } from '../domain/job.js';
+import type { LiveWorker, WorkerTargeting } from '../domain/targeting.js';
+import type { TaskResult } from '../domain/tasks.js';
+import type { AcquireSlotResult, LateFire, MisfireDecision } from './workflows.js';
+
+/**
+ * The activities between tempojob's workflows and the processes that run them: what
+ * processor workers (the SDK, users' code) and the core worker register, with every
+ * request and outcome. Workflows call them through these interfaces only.
+ */
+
+/** What every attempt of an instance's processor is asked to run, whichever worker and step. */
+export interface ProcessTarget {
+  instanceId: number;
+  jobId: number;
+  appName: string;
+  processorInfo: string;
+  jobParams: string | null;
+  instanceParams: string | null;
+}
+
+export function processTargetOf(input: InstanceInput): ProcessTarget {
+  const { instanceId, appName, instanceParams, job } = input;
+  return { instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams };
+}
+
+/** The target fields alone (e.g. of a broadcast share's input), for an activity request. */
+export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams }: ProcessTarget): ProcessTarget {
+  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams };
+}
+
+/** One attempt of one step of an instance, as a processor activity receives it. */
+export interface ProcessRequest extends ProcessTarget {
+  /**
+   * The attempt of what this request runs: of the instance for a STANDALONE run (its
+   * runningTimes), of the step for a broadcast step or map task (taskRetryNum counts those).
+   */
+  attempt: number;
+  maxAttempts: number;
+  /** Attempt of the instance the step belongs to (its runningTimes); absent in requests from before 0.2. */
+  instanceAttempt?: number;
+  idempotencyKey: string;
+  /** Broadcast steps and map tasks: PowerJob's task id and name (OMS_ROOT_TASK, OMS_BROADCAST_TASK, OMS_LAST_TASK, …). */
+  taskId?: string;
+  taskName?: string;
+}
+
+/** What a processor attempt hands back to the workflow. */
+export interface ProcessOutcome {
+  success: boolean;
+  msg: string | null;
+  /** The id of the worker that ran it (the field's name predates worker ids; SDKs in the field send it). */
+  workerIdentity: string;
+}
+
+/** Input of a broadcast's postProcess: every member's result, as PowerJob's List<TaskResult>. */
+export interface PostProcessRequest extends ProcessRequest {
+  results: TaskResult[];
+}
+
+/** What a map task needs to create batches and what its batches inherit. */
+export interface MapScope {
+  /** The workflow that runs this task: the parent its batches report to. */
+  parentWorkflowId: string;
+  /** Attempt of the instance (runningTimes) this task belongs to. */
+  instanceAttempt: number;
+  coreTaskQueue: string;
+  /** The app's shared queue: where every map task runs. */
+  taskQueue: string;
+  appId: number;
+  /** Sub-tasks of one batch in flight at once. */
+  window: number;
+  /** Sub-tasks of this instance running at once on one worker (the job's concurrency). */
+  concurrency: number;
+  taskRetryNum: number;
+  retryBackoff: RetryBackoff;
+  /** Epoch ms the instance times out at. */
+  deadline: number;
+  heartbeatTimeoutMs: number;
+  /** MAP_REDUCE: batches keep their sub-tasks' results for reduce. */
+  keepResults: boolean;
+  /**
+   * A batch waits for its parent's "go" before it runs anything, and a parent lets
+   * MAP_LIMITS.batchesAtOnce of its batches run at a time. Absent in instances started
+   * before gates existed: their batches run at once, as they did then.
+   */
+  gated?: boolean;
+}
+
+/** One attempt of one map task, on any worker of the app. */
+export interface MapTaskRequest extends ProcessRequest {
+  taskId: string;
+  taskName: string;
+  /** The item ctx.map() created this task from (null for the root task). */
+  subTask: unknown;
+  scope: MapScope;
+}
+
+/** A map task's verdict, with the batches its ctx.map() calls started. */
+export interface MapTaskOutcome extends ProcessOutcome {
+  batches: string[];
+}
+
+/** Input of reduce: the root task's batches; the worker walks down from them for every result. */
+export interface ReduceRequest extends ProcessRequest {
+  batches: string[];
+}
+
+/**
+ * What a processor worker heartbeats with from the moment it takes an attempt, before any
+ * user code runs: an attempt that times out without it never reached its worker.
+ */
+export const TAKEN_HEARTBEAT = 'taken';
+
+/** A STANDALONE attempt, on the app's shared queue or a designated worker's own queue. */
+export interface StandaloneActivities {
+  runProcessor(request: ProcessRequest): Promise<ProcessOutcome>;
+}
+
+/** The steps of a broadcast: pre/postProcess on the shared queue, process on each member's own queue. */
+export interface BroadcastActivities {
+  runBroadcastPreProcess(request: ProcessRequest): Promise<ProcessOutcome>;
+  runBroadcastProcess(request: ProcessRequest): Promise<ProcessOutcome>;
+  runBroadcastPostProcess(request: PostProcessRequest): Promise<ProcessOutcome>;
+}
+
+/** Map tasks (root and sub-tasks) and reduce, on the app's shared queue. */
+export interface MapActivities {
+  runMapTask(request: MapTaskRequest): Promise<MapTaskOutcome>;
+  runMapReduce(request: ReduceRequest): Promise<ProcessOutcome>;
+}
+
+/** Everything a processor worker registers, on its app's shared queue and on its own. */
+export type ProcessorActivities = StandaloneActivities & BroadcastActivities & MapActivities;
+
+export interface JobSlotRequest {
+  jobId: number;
+  instanceId: number;
+  maxInstanceNum: number;
+}
+
+/** The core worker's own activities. */
+export interface CoreActivities {
+  /** Takes one of the job's maxInstanceNum slots for this instance, starting the job's slot workflow if needed. */
+  acquireJobSlot(request: JobSlotRequest): Promise<AcquireSlotResult>;
+  /** Asks the job's misfire ledger whether a late fire runs (starting the ledger if needed). */
+  decideLateFire(fire: LateFire): Promise<MisfireDecision>;
+  /** The app's live workers that match the targeting, sorted by worker id. */
+  liveWorkers(request: { appName: string; targeting: WorkerTargeting }): Promise<LiveWorker[]>;
+}

@@ -1,0 +1,36 @@
+import type { InstanceInput } from '../domain/instance.js';
+import type { MapCounts } from '../domain/map.js';
+
+/**
+ * Memo keys: what the API reads with one describe() (no worker needed) and the Web UI shows.
+ * instance: `run` (what was asked, a RunMemo) and `instance` (an InstanceState);
+ * broadcast share: `share` (a BroadcastShare); map batch: `batch` (a BatchMemo);
+ * app directory: `apps` (AppRecord[]).
+ */
+export const MemoKey = {
+  run: 'run',
+  instance: 'instance',
+  share: 'share',
+  batch: 'batch',
+  apps: 'apps',
+} as const;
+
+/** What the API needs to answer fetchInstanceInfo, kept in the instance's memo. */
+export interface RunMemo {
+  appId: number;
+  jobId: number;
+  /** Absent in instances started before map jobs existed. */
+  executeType?: InstanceInput['job']['executeType'];
+  jobParams: string | null;
+  instanceParams: string | null;
+  expectedTriggerTime: number;
+  createdAt: number;
+  createdBy: InstanceInput['createdBy'];
+  retriedBy: string | null;
+  catchUp: boolean;
+}
+
+/** A batch's own sub-tasks' counts, and `waiting` until its parent lets it run. */
+export interface BatchMemo extends MapCounts {
+  waiting?: true;
+}

@@ -1,0 +1,34 @@
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BroadcastShare } from '../domain/broadcast.js';
+import type {
+  AcquireSlotRequest, AcquireSlotResult, AppRecord, BatchDone, BatchStarted, LateFire, MisfireDecision, PutAppRequest, ScheduledRunInput,
+} from './workflows.js';
+
+/** Every signal and update tempojob's workflows accept, by the workflow that handles it. */
+
+/** instanceWorkflow: cancel a run that has not fired yet; refused (validator) once it has. */
+export const cancelInstanceUpdate = defineUpdate<void>('cancelInstance');
+/** instanceWorkflow: stop an unfinished run; refused once it has finished. */
+export const stopInstanceUpdate = defineUpdate<void>('stopInstance');
+
+/** appDirectoryWorkflow: create an app, or replace its password. */
+export const putAppUpdate = defineUpdate<AppRecord, [PutAppRequest]>('putApp');
+
+/** jobSlotsWorkflow: take a slot (granted in history order), give it back when the instance ends. */
+export const acquireSlotUpdate = defineUpdate<AcquireSlotResult, [AcquireSlotRequest]>('acquireSlot');
+export const releaseSlotSignal = defineSignal<[{ instanceId: number }]>('releaseSlot');
+
+/** misfireLedgerWorkflow: whether a late fire runs. */
+export const decideLateFireUpdate = defineUpdate<MisfireDecision, [LateFire]>('decideLateFire');
+
+/** fixedDelayWorkflow: a saved job definition reaches a running clock (e.g. a new delay). */
+export const reconfigureSignal = defineSignal<[ScheduledRunInput]>('reconfigure');
+
+/** instanceWorkflow, from a broadcast share that is retrying (status RUNNING, attempts n, result = why the last attempt failed). */
+export const shareProgressSignal = defineSignal<[{ instanceAttempt: number; share: BroadcastShare }]>('broadcastShareProgress');
+
+/** The workflow that ran the mapping task (instance or batch), from each of its batches. */
+export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStarted');
+export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
+/** mapBatchWorkflow, from its parent: run your sub-tasks now. */
+export const mapBatchGoSignal = defineSignal('mapBatchGo');

@@ -1,0 +1,158 @@
+import type { BroadcastShare } from '../domain/broadcast.js';
+import type { InstanceInput, InstanceState } from '../domain/instance.js';
+import type { JobDefinition, RetryBackoff } from '../domain/job.js';
+import type { MapCounts } from '../domain/map.js';
+import type { TaskResult } from '../domain/tasks.js';
+import type { MapScope, ProcessTarget } from './activities.js';
+
+/**
+ * Every workflow tempojob runs: its type name (what the API, the workers and schedules
+ * start it by), its signature and the shapes it keeps. The implementations live in
+ * src/workflows; nothing outside that folder imports them.
+ */
+export const WorkflowType = {
+  instance: 'instanceWorkflow',
+  appDirectory: 'appDirectoryWorkflow',
+  jobSlots: 'jobSlotsWorkflow',
+  scheduledRun: 'scheduledRunWorkflow',
+  fixedDelay: 'fixedDelayWorkflow',
+  misfireLedger: 'misfireLedgerWorkflow',
+  broadcastShare: 'broadcastShareWorkflow',
+  mapBatch: 'mapBatchWorkflow',
+} as const;
+
+/** One run of a job (a PowerJob instance). */
+export type InstanceWorkflow = (input: InstanceInput) => Promise<InstanceState>;
+
+/** The registry of apps, one long-lived workflow. */
+export type AppDirectoryWorkflow = (initial?: AppDirectoryState) => Promise<void>;
+
+export interface AppRecord {
+  appId: number;
+  appName: string;
+  /** argon2id hash of md5hex(password): the md5 handshake is verified without storing the password. */
+  passwordHash: string;
+  /** Bumped on every password change; access tokens carry it, so old tokens stop working. */
+  passwordVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppDirectoryState {
+  nextAppId: number;
+  apps: AppRecord[];
+}
+
+export interface PutAppRequest {
+  appName: string;
+  passwordHash: string;
+  /** create: fail if the name exists. upsert: create, or replace the password. */
+  mode: 'create' | 'upsert';
+  now: number;
+}
+
+/** The running instances of one job with maxInstanceNum: the ids holding a slot. */
+export type JobSlotsWorkflow = (holders?: number[]) => Promise<void>;
+
+export interface AcquireSlotRequest {
+  instanceId: number;
+  maxInstanceNum: number;
+}
+export interface AcquireSlotResult {
+  acquired: boolean;
+  running: number;
+}
+
+/** One fire of a job's schedule: becomes one instance. Returns the instance's workflow id (or why none). */
+export type ScheduledRunWorkflow = (input: ScheduledRunInput) => Promise<string>;
+
+/** What a job's schedule hands to each of its fires. */
+export interface ScheduledRunInput {
+  job: JobDefinition;
+  appName: string;
+  heartbeatTimeoutMs: number;
+}
+
+/** The clock of an enabled FIXED_DELAY job. */
+export type FixedDelayWorkflow = (state: FixedDelayState) => Promise<void>;
+
+export interface FixedDelayState {
+  run: ScheduledRunInput;
+  /** When the next run starts (epoch ms); null = now. */
+  nextFireTime: number | null;
+}
+
+/** Which missed fires of one job run after an outage. */
+export type MisfireLedgerWorkflow = (initial?: LedgerState) => Promise<void>;
+
+export interface LateFire {
+  job: JobDefinition;
+  fireTime: number;
+  /** When the fire found itself late: the reference time of a new backlog. */
+  askedAt: number;
+}
+
+export type MisfireDecision = 'catch-up' | 'on-time' | 'dropped';
+
+export interface LedgerState {
+  /** Fire time → decision, for the backlogs decided so far (pruned as they age). */
+  decisions: [number, MisfireDecision][];
+  /** Every fire up to here belongs to a decided backlog. */
+  decidedUpTo: number;
+  /** Reference time of the last backlog: fires due before it belong to that outage. */
+  lastReference: number;
+}
+
+export const EMPTY_LEDGER: LedgerState = { decisions: [], decidedUpTo: 0, lastReference: 0 };
+
+/** One member's share of a broadcast: a child workflow of the instance, in the core worker. */
+export type BroadcastShareWorkflow = (input: ShareInput) => Promise<ShareOutcome>;
+
+export interface ShareInput extends ProcessTarget {
+  workerId: string;
+  taskId: string;
+  /** Attempt of the instance this share belongs to (runningTimes). */
+  instanceAttempt: number;
+  taskRetryNum: number;
+  retryBackoff: RetryBackoff;
+  /** Epoch ms the instance times out at. */
+  deadline: number;
+  /** A worker that does not take its share, or stops heartbeating, for this long is lost. */
+  workerLostMs: number;
+}
+
+export interface ShareOutcome {
+  share: BroadcastShare;
+  timedOut: boolean;
+}
+
+/** One batch of a map's sub-tasks, started by the worker whose task mapped them. */
+export type MapBatchWorkflow = (input: MapBatchInput) => Promise<MapBatchResult>;
+
+/** Input of a batch workflow: `items` become tasks `<parentTaskId>.<offset + i>`. */
+export interface MapBatchInput extends ProcessTarget {
+  batchId: string;
+  parentTaskId: string;
+  offset: number;
+  taskName: string;
+  items: unknown[];
+  scope: MapScope;
+}
+
+/** What a batch returns: counts over its sub-tasks and every batch below it. */
+export interface MapBatchResult {
+  counts: MapCounts;
+  /** MAP_REDUCE: this batch's own sub-tasks' results. */
+  results: TaskResult[];
+  /** Batches its sub-tasks mapped (reduce walks them for their results). */
+  batches: string[];
+}
+
+/** A batch tells its parent it exists (so a stop reaches it) and, later, that it is done. */
+export interface BatchStarted {
+  batchId: string;
+  instanceAttempt: number;
+}
+export interface BatchDone extends BatchStarted {
+  counts: MapCounts;
+}

@@ -1,0 +1,15 @@
+export type ShareStatus = 'WAITING' | 'RUNNING' | 'SUCCEED' | 'FAILED' | 'STOPPED';
+
+/** One member's share of a broadcast, as fetchInstanceInfo reports it. */
+export interface BroadcastShare {
+  workerId: string;
+  status: ShareStatus;
+  /** The processor's msg, or why the share failed (e.g. `worker lost: w-3 stopped heartbeating`). */
+  result: string | null;
+  /** Attempts made on this worker (taskRetryNum retries a share only here). */
+  attempts: number;
+}
+
+export function isFinalShareStatus(status: ShareStatus): boolean {
+  return status === 'SUCCEED' || status === 'FAILED' || status === 'STOPPED';
+}
