@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { Client } from '@temporalio/client';
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { StateConflictError } from './errors.js';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { APP_DIRECTORY_WORKFLOW_ID } from '../contract/names.js';
 import { MemoKey } from '../contract/memo.js';
 import { putAppUpdate } from '../contract/messages.js';
 import { type AppDirectoryWorkflow, type AppRecord, WorkflowType } from '../contract/workflows.js';
+import { isNotFound, updateRefusal } from '../temporal/errors.js';
+import { StateConflictError } from './errors.js';
 
 /** How long one API replica trusts its copy of the app table. */
 const CACHE_MS = 1_000;
@@ -35,7 +36,7 @@ export class AppService {
       const description = await this.client.workflow.getHandle(APP_DIRECTORY_WORKFLOW_ID).describe();
       apps = (description.memo?.[MemoKey.apps] as AppRecord[] | undefined) ?? [];
     } catch (err) {
-      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      if (!isNotFound(err)) throw err;
     }
     this.cache = { at: Date.now(), apps };
     return apps;
@@ -76,8 +77,8 @@ export class AppService {
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     }).catch((err: unknown) => {
-      if (err instanceof WorkflowUpdateFailedError) throw new StateConflictError(err.cause?.message ?? err.message);
-      throw err;
+      const refusal = updateRefusal(err);
+      throw refusal === undefined ? err : new StateConflictError(refusal);
     });
     this.cache = undefined;
     return record;

@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { InstanceStatusName } from '../domain/enums.js';
 import { InstanceStatus, isFinished } from '../domain/enums.js';
@@ -16,9 +15,10 @@ import { instanceWorkflowId, mapBatchAttemptPrefix } from '../contract/names.js'
 import { SA } from '../contract/search-attributes.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
+import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
-import type { Idempotency } from './idempotency.js';
-import { IdempotencyKeyReuseError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
+import { type Idempotency, createIdempotently } from './idempotency.js';
+import { NotFoundError, StateConflictError, UnavailableError } from './errors.js';
 import type { JobService } from './job-service.js';
 import type { InstanceQuery, Page } from './queries.js';
 import { page } from './queries.js';
@@ -53,38 +53,30 @@ export class InstanceService {
     const receivedAt = Date.now();
     const job = await this.jobs.getForRun(app, request.jobId);
     if (job.status === 'DELETED') throw new StateConflictError(`job ${job.id} was deleted; it cannot run`);
-    for (let attempt = 0; ; attempt++) {
-      const instanceId = idempotency
-        ? keyedId('run', app.appId, job.id, idempotency.key, attempt)
-        : freshId(receivedAt, randomInt(1024));
-      const input = newInstanceInput({
-        instanceId,
-        appName: app.appName,
-        job: snapshotOf(job),
-        instanceParams: request.instanceParams,
-        expectedTriggerTime: receivedAt + request.delay,
-        createdAt: receivedAt,
-        createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
-        heartbeatTimeoutMs: this.heartbeatTimeoutMs,
-      });
-      try {
-        await this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
-          ...instanceStartOptions(input),
-          taskQueue: this.coreTaskQueue,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-        });
-        return instanceId;
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
-        if (!idempotency) continue;
+    return createIdempotently({
+      idempotency,
+      idOf: (attempt) => idempotency ? keyedId('run', app.appId, job.id, idempotency.key, attempt) : freshId(receivedAt, randomInt(1024)),
+      create: (instanceId) => this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
+        ...instanceStartOptions(newInstanceInput({
+          instanceId,
+          appName: app.appName,
+          job: snapshotOf(job),
+          instanceParams: request.instanceParams,
+          expectedTriggerTime: receivedAt + request.delay,
+          createdAt: receivedAt,
+          createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+          heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+        })),
+        taskQueue: this.coreTaskQueue,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      }).then(() => undefined),
+      createdBy: async (instanceId) => {
         const existing = await this.describe(instanceId);
-        const createdBy = existing && runMemo(existing)?.createdBy;
-        if (createdBy?.idempotencyKey !== idempotency.key || runMemo(existing!)?.jobId !== job.id) continue;
-        if (createdBy.requestHash !== idempotency.hash) throw new IdempotencyKeyReuseError(idempotency.key);
-        return instanceId;
-      }
-    }
+        const run = existing && runMemo(existing);
+        return run?.jobId === job.id ? run.createdBy : null;
+      },
+    });
   }
 
   async get(app: AuthenticatedApp, instanceId: number): Promise<InstanceView> {
@@ -203,9 +195,7 @@ export class InstanceService {
         workflowIdConflictPolicy: 'FAIL',
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new StateConflictError(`instance ${instanceId} is already being retried`);
-      }
+      if (isAlreadyStarted(err)) throw new StateConflictError(`instance ${instanceId} is already being retried`);
       throw err;
     }
   }
@@ -215,11 +205,10 @@ export class InstanceService {
     try {
       await this.client.withDeadline(Date.now() + this.callTimeoutMs, () => handle.executeUpdate(update));
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new StateConflictError(err.cause?.message ?? err.message);
-      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) {
-        throw new StateConflictError(`instance ${instanceId} has already finished; it cannot be ${verb}`);
-      }
-      if ((err as Error).name === 'WorkflowUpdateRPCTimeoutOrCancelledError') {
+      const refusal = updateRefusal(err);
+      if (refusal !== undefined) throw new StateConflictError(refusal);
+      if (isNotFound(err)) throw new StateConflictError(`instance ${instanceId} has already finished; it cannot be ${verb}`);
+      if (isUpdateUnanswered(err)) {
         throw new UnavailableError(`the core worker did not answer within ${this.callTimeoutMs} ms; is it running? Retry the call`);
       }
       throw err;
@@ -230,7 +219,7 @@ export class InstanceService {
     try {
       return await this.client.workflow.getHandle(instanceWorkflowId(instanceId)).describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

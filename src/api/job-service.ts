@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import { freshId, keyedId } from '../domain/ids.js';
 import type { JobDefinition } from '../domain/job.js';
 import { DEFAULT_MISFIRE_POLICY, DEFAULT_RETRY_BACKOFF } from '../domain/job.js';
@@ -15,9 +14,10 @@ import { SA } from '../contract/search-attributes.js';
 import { reconfigureSignal } from '../contract/messages.js';
 import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { targetingProblem } from '../domain/targeting.js';
+import { isNotFound, isTransient } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
-import type { Idempotency } from './idempotency.js';
-import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
+import { type Idempotency, createIdempotently } from './idempotency.js';
+import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import type { z } from 'zod';
 import type { previewSchema, SaveJobRequest } from './schemas.js';
 
@@ -36,12 +36,6 @@ const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
  * rules out). Should one stall anyway, a short first deadline and a retry keep reads bounded.
  */
 const FIND_DEADLINES_MS = [5_000, 10_000, 20_000];
-
-/** gRPC DEADLINE_EXCEEDED (4) or UNAVAILABLE (14), wrapped in the client's ServiceError. */
-function isTransient(err: unknown): boolean {
-  const code = ((err as { cause?: { code?: unknown } } | null)?.cause)?.code;
-  return code === 4 || code === 14;
-}
 
 /**
  * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
@@ -69,14 +63,14 @@ export class JobService {
     const rule = ruleOf(request);
     if (request.id != null) return this.update(app, request.id, request, timeZone);
 
-    for (let attempt = 0; ; attempt++) {
-      const now = Date.now();
-      const id = idempotency ? keyedId('job', app.appId, idempotency.key, attempt) : freshId(now, randomInt(1024));
-      const job = toDefinition(request, timeZone, {
-        id, appId: app.appId, gmtCreate: now,
-        createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
-      });
-      try {
+    return createIdempotently({
+      idempotency,
+      idOf: (attempt) => idempotency ? keyedId('job', app.appId, idempotency.key, attempt) : freshId(Date.now(), randomInt(1024)),
+      create: async (id) => {
+        const job = toDefinition(request, timeZone, {
+          id, appId: app.appId, gmtCreate: Date.now(),
+          createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+        });
         await this.client.schedule.create({
           scheduleId: jobScheduleId(id),
           ...this.timing(app, job, rule),
@@ -87,16 +81,9 @@ export class JobService {
           ],
         });
         await this.syncClock(app, null, job);
-        return id;
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning) || attempt >= 5) throw err;
-        if (!idempotency) continue;
-        const existing = await this.find(id);
-        if (existing?.createdBy?.idempotencyKey !== idempotency.key) continue;
-        if (existing.createdBy.requestHash !== idempotency.hash) throw new IdempotencyKeyReuseError(idempotency.key);
-        return id;
-      }
-    }
+      },
+      createdBy: async (id) => (await this.find(id))?.createdBy,
+    });
   }
 
   private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest, timeZone: string): Promise<number> {
@@ -189,7 +176,7 @@ export class JobService {
         return { ...previous, ...this.timing(app, after, ruleOf(after)) };
       });
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw notFound(app, jobId);
+      if (isNotFound(err)) throw notFound(app, jobId);
       throw err;
     }
     this.runCache.delete(jobId);
@@ -230,7 +217,7 @@ export class JobService {
     try {
       await this.client.workflow.getHandle(workflowId).cancel();
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 
@@ -241,7 +228,7 @@ export class JobService {
         const deadline = Date.now() + FIND_DEADLINES_MS[attempt]!;
         return jobOf(await this.client.connection.withDeadline(deadline, () => handle.describe()));
       } catch (err) {
-        if (err instanceof ScheduleNotFoundError) return undefined;
+        if (isNotFound(err)) return undefined;
         // A read is safe to ask again.
         if (attempt + 1 < FIND_DEADLINES_MS.length && isTransient(err)) continue;
         throw err;

@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { MapActivities, MapTaskOutcome, MapTaskRequest, ProcessOutcome, ReduceRequest } from '../contract/activities.js';
 import { processTarget } from '../contract/activities.js';
 import { mapBatchWorkflowId } from '../contract/names.js';
 import { mapBatchStartOptions } from '../contract/start-options.js';
 import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, WorkflowType } from '../contract/workflows.js';
 import { MAP_LIMITS } from '../domain/map.js';
+import { isAlreadyStarted } from '../temporal/errors.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
@@ -137,7 +138,7 @@ async function startBatches(client: Client, request: MapTaskRequest, call: numbe
     try {
       await client.workflow.start<MapBatchWorkflow>(WorkflowType.mapBatch, mapBatchStartOptions(input, request.taskId));
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (!isAlreadyStarted(err)) throw err;
     }
   });
   return inputs.map((input) => input.batchId);

@@ -1,0 +1,49 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+} from '@temporalio/client';
+
+/**
+ * The one place Temporal's errors are recognised, by what they mean to us. The client's
+ * error classes where it has one; the gRPC status of the ServiceError it wraps otherwise.
+ */
+
+/** gRPC status codes (grpc.status) we act on. */
+const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
+
+function grpcCode(err: unknown): number | undefined {
+  if (isGrpcServiceError(err)) return err.code;
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return isGrpcServiceError(cause) ? cause.code : undefined;
+}
+
+/** A workflow or schedule with this id exists already (id uniqueness, the basis of every idempotent create). */
+export function isAlreadyStarted(err: unknown): boolean {
+  return err instanceof WorkflowExecutionAlreadyStartedError || err instanceof ScheduleAlreadyRunning;
+}
+
+/** No such workflow or schedule, or (for an update or signal) it has already completed. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || err instanceof ScheduleNotFoundError || grpcCode(err) === grpcStatus.NOT_FOUND;
+}
+
+/** An update the workflow refused (its validator threw): the reason is the cause's message. */
+export function updateRefusal(err: unknown): string | undefined {
+  return err instanceof WorkflowUpdateFailedError ? err.cause?.message ?? err.message : undefined;
+}
+
+/** An update no worker answered within the call's deadline. */
+export function isUpdateUnanswered(err: unknown): boolean {
+  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
+}
+
+/** Temporal did not answer in time or was unreachable: the same call may succeed when retried. */
+export function isTransient(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code === grpcStatus.DEADLINE_EXCEEDED || code === grpcStatus.UNAVAILABLE;
+}
