@@ -29,7 +29,8 @@ import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
-import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
+import { closeServer, startApi } from '../src/api/server.js';
+import { startCoreWorker } from '../src/core/worker.js';
 import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
 
 const { values } = parseArgs({

@@ -12,7 +12,8 @@ import { snapshotOf } from '../src/domain/job.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { closeServer, startApi, startCoreWorker } from '../src/stack/services.js';
+import { closeServer, startApi } from '../src/api/server.js';
+import { startCoreWorker } from '../src/core/worker.js';
 import { createWorker, type ProcessorDefinition } from '../src/workers/index.js';
 import type { NativeConnection } from '@temporalio/worker';
 

@@ -35,6 +35,8 @@ export const configSchema = z.object({
     .describe('a processor attempt whose worker stops heartbeating for this long counts as lost'),
   TEMPOJOB_API_CALL_TIMEOUT_MS: duration.default(10_000)
     .describe('how long the API waits for Temporal before answering with an error'),
+  TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
+    .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -43,13 +45,24 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  return parsed(configSchema.safeParse(env));
+}
+
+/** Some variables alone, validated like the rest: for code that runs without the whole configuration (the worker SDK, the CLI finder). */
+export function loadConfigPart<K extends keyof Config>(keys: readonly K[], env: Env = process.env): Pick<Config, K> {
+  const part = z.object(Object.fromEntries(keys.map((key) => [key, configSchema.shape[key]])));
+  return parsed(part.safeParse(env)) as unknown as Pick<Config, K>;
+}
+
+function parsed<T>(result: z.ZodSafeParseResult<T>): T {
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
-  return parsed.data;
+  return result.data;
 }
 
 /** Parses TEMPOJOB_APPS ("name:password,…"). */

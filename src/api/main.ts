@@ -4,7 +4,7 @@
  * Replicas are interchangeable: they keep no state of their own.
  */
 import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
-import { closeServer, startApi } from '../stack/services.js';
+import { closeServer, startApi } from './server.js';
 import { connectClient, ensureSearchAttributes, targetOf } from '../temporal/connection.js';
 
 async function main(): Promise<void> {

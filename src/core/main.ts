@@ -11,13 +11,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const target = targetOf(config);
   const { client, connection, close } = await connectTemporal(target);
-  const bundlePath = process.env.TEMPOJOB_WORKFLOW_BUNDLE;
   const worker = await createCoreWorker({
     connection,
     client,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPOJOB_CORE_TASK_QUEUE,
-    ...(bundlePath ? { workflowBundle: { code: readFileSync(bundlePath, 'utf8') } } : {}),
+    ...(config.TEMPOJOB_WORKFLOW_BUNDLE ? { workflowBundle: { code: readFileSync(config.TEMPOJOB_WORKFLOW_BUNDLE, 'utf8') } } : {}),
   });
   console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
   await worker.run();

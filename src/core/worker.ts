@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import type { Config } from '../config.js';
 import { createCoreActivities } from '../activities/index.js';
 
 /**
@@ -48,4 +49,21 @@ export async function createCoreWorker(options: CoreWorkerOptions): Promise<Work
     maxConcurrentActivityTaskExecutions: 1000,
     ...(options.identity ? { identity: options.identity } : {}),
   });
+}
+
+/** Starts the core worker; `done` settles when it has stopped. */
+export async function startCoreWorker(options: {
+  connection: NativeConnection;
+  client: Client;
+  config: Config;
+  workflowBundle?: WorkflowBundle;
+}): Promise<{ worker: Worker; done: Promise<void> }> {
+  const worker = await createCoreWorker({
+    connection: options.connection,
+    client: options.client,
+    namespace: options.config.TEMPORAL_NAMESPACE,
+    taskQueue: options.config.TEMPOJOB_CORE_TASK_QUEUE,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+  });
+  return { worker, done: worker.run() };
 }

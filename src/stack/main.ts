@@ -12,7 +12,8 @@ import { connectTemporal } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
 import { loadOrCreateSecrets } from './secrets.js';
-import { closeServer, startApi, startCoreWorker } from './services.js';
+import { closeServer, startApi } from '../api/server.js';
+import { startCoreWorker } from '../core/worker.js';
 
 const DEMO_APP = 'demo';
 

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { loadConfigPart } from '../config.js';
 
 /**
  * Finds the Temporal CLI (which contains the dev server and the Web UI), or builds it.
@@ -32,7 +33,7 @@ function onPath(name: string): string | undefined {
 }
 
 export function findTemporalCli(): string | undefined {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  const fromEnv = loadConfigPart(['TEMPORAL_CLI_PATH']).TEMPORAL_CLI_PATH;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) {
       throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file; fix or unset it`);

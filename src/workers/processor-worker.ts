@@ -3,6 +3,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ProcessOutcome, ProcessRequest, ProcessorActivities } from '../contract/activities.js';
 import { appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
+import { loadConfigPart } from '../config.js';
 import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import { AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
@@ -15,7 +16,7 @@ export interface CreateWorkerOptions {
   appName: string;
   /** Processors by name: a job's `processorInfo` names one of them. */
   processors: Record<string, ProcessorDefinition>;
-  /** Temporal frontend; default $TEMPORAL_ADDRESS or 127.0.0.1:7233. */
+  /** Temporal frontend; default $TEMPORAL_ADDRESS, else 127.0.0.1:$TEMPORAL_PORT (7233). Namespace: default $TEMPORAL_NAMESPACE, else `default`. */
   address?: string;
   namespace?: string;
   /** Reuse an existing connection instead of opening one. */
@@ -111,9 +112,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       throw new Error(`createWorker: "${name}" is not a valid worker id or tag (1-200 characters, no spaces, commas or brackets)`);
     }
   }
+  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT']);
   const connection = options.connection ??
-    (await NativeConnection.connect({ address: options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }));
-  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+    (await NativeConnection.connect({ address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}` }));
+  const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
   const client = new Client({ connection, namespace });
   const common = {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { closeServer, startApi } from '../../src/stack/services.js';
+import { closeServer, startApi } from '../../src/api/server.js';
 import { connectClient } from '../../src/temporal/connection.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { OpenApiCaller } from './api-client.js';

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connectTemporal, targetOf } from '../../src/temporal/connection.js';
 import { instanceWorkflowId } from '../../src/contract/names.js';
-import { closeServer, startApi } from '../../src/stack/services.js';
+import { closeServer, startApi } from '../../src/api/server.js';
 import type { AppService } from '../../src/api/app-service.js';
 import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
 import { OpenApiCaller } from './api-client.js';

@@ -1,9 +1,7 @@
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker, WorkflowBundle } from '@temporalio/worker';
-import { createApi } from '../api/app.js';
+import { createApi } from './app.js';
 import type { Config } from '../config.js';
-import { createCoreWorker } from '../core/worker.js';
 
 /** Starts the API on host:port; resolves once it listens. */
 export async function startApi(options: {
@@ -29,21 +27,4 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolveClose());
     server.closeAllConnections();
   });
-}
-
-/** Starts the core worker; `done` settles when it has stopped. */
-export async function startCoreWorker(options: {
-  connection: NativeConnection;
-  client: Client;
-  config: Config;
-  workflowBundle?: WorkflowBundle;
-}): Promise<{ worker: Worker; done: Promise<void> }> {
-  const worker = await createCoreWorker({
-    connection: options.connection,
-    client: options.client,
-    namespace: options.config.TEMPORAL_NAMESPACE,
-    taskQueue: options.config.TEMPOJOB_CORE_TASK_QUEUE,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
-  });
-  return { worker, done: worker.run() };
 }
