@@ -13,12 +13,21 @@ const JAVA_CLIENT_TEST = 'test/powerjob-java-client.test.ts';
  * assertions of other files (CRON lateness) are never measured under that load.
  */
 const MAP_SCALE_TEST = 'test/map.test.ts';
+/**
+ * Pure tests: no Temporal, so no global setup (dev server, workflow bundle, core worker).
+ * `npx vitest run --project pure` runs them in seconds; `npm test` runs them alongside the suite.
+ */
+const PURE_TESTS = ['test/lint-wall.test.ts'];
+/**
+ * The Temporal projects' setup. Not on the root config: vitest always runs the root's global
+ * setup, whichever projects run, so there it would start a dev server for the pure project too.
+ */
+const TEMPORAL_SETUP = ['test/global-setup.ts'];
 
 export default defineConfig({
   test: {
     // Temporal's native worker does not survive worker_threads (sdk-typescript#876).
     pool: 'forks',
-    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
@@ -27,11 +36,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...TIMING_TESTS, JAVA_CLIENT_TEST, MAP_SCALE_TEST] },
+        test: { name: 'suite', globalSetup: TEMPORAL_SETUP, include: ['test/**/*.test.ts'], exclude: [...TIMING_TESTS, JAVA_CLIENT_TEST, MAP_SCALE_TEST, ...PURE_TESTS] },
       },
-      { extends: true, test: { name: 'timing', include: TIMING_TESTS, fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 1 } } },
-      { extends: true, test: { name: 'powerjob-java', include: [JAVA_CLIENT_TEST], sequence: { groupOrder: 2 } } },
-      { extends: true, test: { name: 'map', include: [MAP_SCALE_TEST], sequence: { groupOrder: 3 } } },
+      // Not `extends: true`: no setupFiles (Temporal's Runtime), no Temporal at all.
+      { test: { name: 'pure', include: PURE_TESTS, pool: 'forks', testTimeout: 60_000 } },
+      { extends: true, test: { name: 'timing', globalSetup: TEMPORAL_SETUP, include: TIMING_TESTS, fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'powerjob-java', globalSetup: TEMPORAL_SETUP, include: [JAVA_CLIENT_TEST], sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'map', globalSetup: TEMPORAL_SETUP, include: [MAP_SCALE_TEST], sequence: { groupOrder: 3 } } },
     ],
   },
 });
