@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cronMatches, cronMatchesDate, nextCronFires, parseCron } from '../src/domain/schedule/cron.js';
+import { cronMatches, cronMatchesDate, nextCronFires } from '../src/domain/schedule/cron.js';
+import { parseCron } from '../src/domain/schedule/cron-parser.js';
 import { dailyTimesOfDay, nextDailyFires, parseDailyTimeInterval } from '../src/domain/schedule/daily-interval.js';
 import { TimeExpressionError } from '../src/domain/schedule/errors.js';
 import { fromWallTime, isValidTimeZone, toWallTime } from '../src/domain/schedule/zoned-time.js';

@@ -1,6 +1,6 @@
 import type { CalendarSpec, DayOfWeek, Month, ScheduleSpec } from '@temporalio/client';
 import type { JobDefinition } from '../domain/job.js';
-import type { CronExpression, DayOfMonthRule, DayOfWeekRule } from '../domain/schedule/cron.js';
+import type { CronExpression, DayOfMonthRule, DayOfWeekRule } from '../domain/schedule/cron-expression.js';
 import type { DailyTimeInterval } from '../domain/schedule/daily-interval.js';
 import { dailyTimesOfDay } from '../domain/schedule/daily-interval.js';
 import type { TimeRule } from '../domain/time-expression.js';

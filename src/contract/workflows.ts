@@ -3,7 +3,7 @@ import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import type { JobDefinition, RetryBackoff } from '../domain/job.js';
 import type { MapCounts } from '../domain/map.js';
 import type { TaskResult } from '../domain/tasks.js';
-import type { MapScope, ProcessTarget } from './activities.js';
+import type { MapScope, ProcessTarget } from './scopes.js';
 
 /**
  * Every workflow tempojob runs: its type name (what the API, the workers and schedules

@@ -1,7 +1,8 @@
 import type { TimeExpressionTypeName } from './enums.js';
 import type { LifeCycle } from './job.js';
-import type { CronExpression } from './schedule/cron.js';
-import { cronMatches, nextCronFires, parseCron } from './schedule/cron.js';
+import type { CronExpression } from './schedule/cron-expression.js';
+import { cronMatches, nextCronFires } from './schedule/cron.js';
+import { parseCron } from './schedule/cron-parser.js';
 import type { DailyTimeInterval } from './schedule/daily-interval.js';
 import { dailyTimesOfDay, nextDailyFires, parseDailyTimeInterval } from './schedule/daily-interval.js';
 import { TimeExpressionError } from './schedule/errors.js';

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { MapActivities, MapTaskOutcome, MapTaskRequest, ProcessOutcome, ReduceRequest } from '../contract/activities.js';
-import { processTarget } from '../contract/activities.js';
+import { processTarget } from '../contract/scopes.js';
 import { mapBatchWorkflowId } from '../contract/names.js';
 import { mapBatchStartOptions } from '../contract/start-options.js';
 import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, WorkflowType } from '../contract/workflows.js';

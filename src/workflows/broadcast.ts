@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BroadcastActivities, ProcessRequest } from '../contract/activities.js';
-import { processTarget, processTargetOf } from '../contract/activities.js';
+import { processTarget, processTargetOf } from '../contract/scopes.js';
 import { MemoKey } from '../contract/memo.js';
 import { shareProgressSignal } from '../contract/messages.js';
 import { appTaskQueue, stepIdempotencyKey, workerTaskQueue } from '../contract/names.js';

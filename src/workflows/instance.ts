@@ -12,7 +12,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { CoreActivities, ProcessRequest, StandaloneActivities } from '../contract/activities.js';
-import { processTargetOf } from '../contract/activities.js';
+import { processTargetOf } from '../contract/scopes.js';
 import { MemoKey } from '../contract/memo.js';
 import { cancelInstanceUpdate, releaseSlotSignal, stopInstanceUpdate } from '../contract/messages.js';
 import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, workerTaskQueue } from '../contract/names.js';

@@ -8,8 +8,8 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MapActivities, MapScope, MapTaskRequest, ProcessOutcome, ProcessTarget } from '../contract/activities.js';
-import { processTarget, processTargetOf } from '../contract/activities.js';
+import type { MapActivities, MapTaskRequest, ProcessOutcome } from '../contract/activities.js';
+import { type MapScope, type ProcessTarget, processTarget, processTargetOf } from '../contract/scopes.js';
 import { MemoKey } from '../contract/memo.js';
 import { mapBatchDoneSignal, mapBatchGoSignal, mapBatchStartedSignal } from '../contract/messages.js';
 import { appTaskQueue, stepIdempotencyKey } from '../contract/names.js';

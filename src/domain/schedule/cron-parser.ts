@@ -4,7 +4,7 @@
  * 5-field cron and the @daily-style macros, and explains every rejection by
  * field, token and rule.
  */
-import type { CronExpression, DayOfMonthRule, DayOfWeekRule } from './cron.js';
+import type { CronExpression, DayOfMonthRule, DayOfWeekRule } from './cron-expression.js';
 import { TimeExpressionError } from './errors.js';
 
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];

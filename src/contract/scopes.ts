@@ -1,0 +1,57 @@
+import type { InstanceInput } from '../domain/instance.js';
+import type { RetryBackoff } from '../domain/job.js';
+
+/**
+ * What every dispatch of an instance carries, shared by activity requests (activities.ts)
+ * and workflow inputs (workflows.ts): the processor it targets and, for maps, the scope its
+ * tasks and batches run in.
+ */
+
+/** What every attempt of an instance's processor is asked to run, whichever worker and step. */
+export interface ProcessTarget {
+  instanceId: number;
+  jobId: number;
+  appName: string;
+  processorInfo: string;
+  jobParams: string | null;
+  instanceParams: string | null;
+}
+
+export function processTargetOf(input: InstanceInput): ProcessTarget {
+  const { instanceId, appName, instanceParams, job } = input;
+  return { instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams };
+}
+
+/** The target fields alone (e.g. of a broadcast share's input), for an activity request. */
+export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams }: ProcessTarget): ProcessTarget {
+  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams };
+}
+
+/** What a map task needs to create batches and what its batches inherit. */
+export interface MapScope {
+  /** The workflow that runs this task: the parent its batches report to. */
+  parentWorkflowId: string;
+  /** Attempt of the instance (runningTimes) this task belongs to. */
+  instanceAttempt: number;
+  coreTaskQueue: string;
+  /** The app's shared queue: where every map task runs. */
+  taskQueue: string;
+  appId: number;
+  /** Sub-tasks of one batch in flight at once. */
+  window: number;
+  /** Sub-tasks of this instance running at once on one worker (the job's concurrency). */
+  concurrency: number;
+  taskRetryNum: number;
+  retryBackoff: RetryBackoff;
+  /** Epoch ms the instance times out at. */
+  deadline: number;
+  heartbeatTimeoutMs: number;
+  /** MAP_REDUCE: batches keep their sub-tasks' results for reduce. */
+  keepResults: boolean;
+  /**
+   * A batch waits for its parent's "go" before it runs anything, and a parent lets
+   * MAP_LIMITS.batchesAtOnce of its batches run at a time. Absent in instances started
+   * before gates existed: their batches run at once, as they did then.
+   */
+  gated?: boolean;
+}
