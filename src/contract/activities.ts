@@ -1,7 +1,8 @@
 import type { LiveWorker, WorkerTargeting } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import type { AcquireSlotResult, LateFire, MisfireDecision } from './workflows.js';
-import type { MapScope, ProcessTarget } from './scopes.js';
+import { stepIdempotencyKey } from './names.js';
+import { type MapScope, type ProcessTarget, processTarget } from './scopes.js';
 
 /**
  * The activities between tempojob's workflows and the processes that run them: what
@@ -23,6 +24,28 @@ export interface ProcessRequest extends ProcessTarget {
   /** Broadcast steps and map tasks: PowerJob's task id and name (OMS_ROOT_TASK, OMS_BROADCAST_TASK, OMS_LAST_TASK, …). */
   taskId?: string;
   taskName?: string;
+}
+
+/** One step of an instance attempt: a broadcast's pre/postProcess (`pre`, `post`) or share (`w:<workerId>`), a map task (`t:<taskId>`). */
+export interface Step {
+  instanceAttempt: number;
+  /** The step's part of its idempotency key. */
+  part: string;
+  taskId: string;
+  taskName: string;
+}
+
+/** The request of attempt `attempt` of a step, with its own idempotency key. */
+export function stepRequest(target: ProcessTarget, step: Step, attempt: number, maxAttempts: number): ProcessRequest & { taskId: string; taskName: string } {
+  return {
+    ...processTarget(target),
+    attempt,
+    maxAttempts,
+    instanceAttempt: step.instanceAttempt,
+    idempotencyKey: stepIdempotencyKey(target.instanceId, step.instanceAttempt, step.part, attempt),
+    taskId: step.taskId,
+    taskName: step.taskName,
+  };
 }
 
 /** What a processor attempt hands back to the workflow. */

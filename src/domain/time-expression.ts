@@ -1,5 +1,5 @@
 import type { TimeExpressionTypeName } from './enums.js';
-import type { LifeCycle } from './job.js';
+import type { JobDefinition, LifeCycle } from './job.js';
 import type { CronExpression } from './schedule/cron-expression.js';
 import { cronMatches, nextCronFires } from './schedule/cron.js';
 import { parseCron } from './schedule/cron-parser.js';
@@ -101,4 +101,19 @@ export function longestGapMs(rule: TimeRule, timeZone: string, fromMs: number, s
   let gap = 0;
   for (let i = 1; i < fires.length; i++) gap = Math.max(gap, fires[i]! - fires[i - 1]!);
   return gap || DAY_MS;
+}
+
+const MIN_CATCHUP_MS = 10_000;
+const MAX_CATCHUP_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * How far back Temporal delivers missed fires after an outage: just enough for the
+ * misfire policy to find the fires it keeps (never Temporal's default of a year).
+ */
+export function catchupWindowMs(job: JobDefinition, rule: TimeRule, nowMs: number): number {
+  const { type, maxCatchUp, thresholdMs } = job.misfirePolicy;
+  if (type === 'SKIP') return MIN_CATCHUP_MS;
+  const kept = type === 'RUN_ONCE' ? 1 : maxCatchUp;
+  const wanted = longestGapMs(rule, job.timeZone, nowMs) * (kept + 1) + thresholdMs;
+  return Math.min(MAX_CATCHUP_MS, Math.max(MIN_CATCHUP_MS, wanted));
 }

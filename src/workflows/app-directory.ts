@@ -1,14 +1,7 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  setHandler,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import { MemoKey } from '../contract/memo.js';
 import { putAppUpdate } from '../contract/messages.js';
+import { continueAsNewWhenSuggested } from './long-lived.js';
 import type { AppDirectoryState, AppDirectoryWorkflow, AppRecord } from '../contract/workflows.js';
 
 /**
@@ -49,6 +42,5 @@ export const appDirectoryWorkflow: AppDirectoryWorkflow = async (initial: AppDir
     },
   );
 
-  await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<AppDirectoryWorkflow>(state);
+  await continueAsNewWhenSuggested<AppDirectoryWorkflow>(() => [state]);
 };

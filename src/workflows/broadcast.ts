@@ -11,11 +11,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BroadcastActivities, ProcessRequest } from '../contract/activities.js';
-import { processTarget, processTargetOf } from '../contract/scopes.js';
+import { type BroadcastActivities, stepRequest } from '../contract/activities.js';
+import { processTargetOf } from '../contract/scopes.js';
 import { MemoKey } from '../contract/memo.js';
 import { shareProgressSignal } from '../contract/messages.js';
-import { appTaskQueue, stepIdempotencyKey, workerTaskQueue } from '../contract/names.js';
+import { appTaskQueue, workerTaskQueue } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
 import { shareStartOptions } from '../contract/start-options.js';
 import { type BroadcastShareWorkflow, type ShareInput, type ShareOutcome, WorkflowType } from '../contract/workflows.js';
@@ -67,15 +67,9 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdic
   const members = capMembers(membership, targeting.maxWorkerCount);
   if (members.length === 0) return { success: false, msg: noWorkerMessage(input.appName, targeting) };
 
-  const step = (taskId: string, taskName: string, attempt: number, maxAttempts: number, part: string): ProcessRequest => ({
-    ...processTargetOf(input),
-    attempt,
-    maxAttempts,
-    instanceAttempt,
-    idempotencyKey: stepIdempotencyKey(input.instanceId, instanceAttempt, part, attempt),
-    taskId,
-    taskName,
-  });
+  const target = processTargetOf(input);
+  const step = (taskId: string, taskName: string, attempt: number, maxAttempts: number, part: string) =>
+    stepRequest(target, { instanceAttempt, part, taskId, taskName }, attempt, maxAttempts);
 
   const pre = await attemptLoop({
     maxAttempts: job.taskRetryNum + 1,
@@ -195,15 +189,8 @@ export const broadcastShareWorkflow: BroadcastShareWorkflow = async (input: Shar
           heartbeatTimeoutMs: input.workerLostMs,
           summary: `process on ${input.workerId}, attempt ${attempt}/${maxAttempts}`,
         });
-        return deliver(() => runBroadcastProcess({
-          ...processTarget(input),
-          attempt,
-          maxAttempts,
-          instanceAttempt: input.instanceAttempt,
-          idempotencyKey: stepIdempotencyKey(input.instanceId, input.instanceAttempt, `w:${input.workerId}`, attempt),
-          taskId: input.taskId,
-          taskName: TASK.broadcast.name,
-        }));
+        const step = { instanceAttempt: input.instanceAttempt, part: `w:${input.workerId}`, taskId: input.taskId, taskName: TASK.broadcast.name };
+        return deliver(() => runBroadcastProcess(stepRequest(input, step, attempt, maxAttempts)));
       },
     });
     share.status = outcome.success ? 'SUCCEED' : 'FAILED';

@@ -1,11 +1,6 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import { acquireSlotUpdate, releaseSlotSignal } from '../contract/messages.js';
+import { continueAsNewWhenSuggested } from './long-lived.js';
 import type { JobSlotsWorkflow } from '../contract/workflows.js';
 
 /**
@@ -26,6 +21,5 @@ export const jobSlotsWorkflow: JobSlotsWorkflow = async (holders: number[] = [])
   setHandler(releaseSlotSignal, ({ instanceId }) => {
     held.delete(instanceId);
   });
-  await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<JobSlotsWorkflow>([...held]);
+  await continueAsNewWhenSuggested<JobSlotsWorkflow>(() => [[...held]]);
 };

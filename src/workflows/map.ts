@@ -8,11 +8,11 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MapActivities, MapTaskRequest, ProcessOutcome } from '../contract/activities.js';
-import { type MapScope, type ProcessTarget, processTarget, processTargetOf } from '../contract/scopes.js';
+import { type MapActivities, type MapTaskRequest, type ProcessOutcome, stepRequest } from '../contract/activities.js';
+import { type MapScope, type ProcessTarget, processTargetOf } from '../contract/scopes.js';
 import { MemoKey } from '../contract/memo.js';
 import { mapBatchDoneSignal, mapBatchGoSignal, mapBatchStartedSignal } from '../contract/messages.js';
-import { appTaskQueue, stepIdempotencyKey } from '../contract/names.js';
+import { appTaskQueue } from '../contract/names.js';
 import type { MapBatchInput, MapBatchResult, MapBatchWorkflow } from '../contract/workflows.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { SystemResult, cutResult } from '../domain/instance.js';
@@ -151,13 +151,7 @@ async function runTask(
 
 function mapTaskRequest(target: ProcessTarget, scope: MapScope, task: { id: string; name: string; subTask: unknown }, attempt: number, maxAttempts: number): MapTaskRequest {
   return {
-    ...processTarget(target),
-    attempt,
-    maxAttempts,
-    instanceAttempt: scope.instanceAttempt,
-    idempotencyKey: stepIdempotencyKey(target.instanceId, scope.instanceAttempt, `t:${task.id}`, attempt),
-    taskId: task.id,
-    taskName: task.name,
+    ...stepRequest(target, { instanceAttempt: scope.instanceAttempt, part: `t:${task.id}`, taskId: task.id, taskName: task.name }, attempt, maxAttempts),
     subTask: task.subTask,
     scope,
   };

@@ -1,13 +1,7 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
+import { setHandler } from '@temporalio/workflow';
 import { decideLateFireUpdate } from '../contract/messages.js';
-import { catchupWindowMs } from '../contract/schedule-spec.js';
+import { catchupWindowMs, nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
+import { continueAsNewWhenSuggested } from './long-lived.js';
 import { EMPTY_LEDGER, type LedgerState, type MisfireLedgerWorkflow } from '../contract/workflows.js';
 
 /**
@@ -47,6 +41,5 @@ export const misfireLedgerWorkflow: MisfireLedgerWorkflow = async (initial: Ledg
     return decisions.get(fireTime) ?? 'dropped';
   });
 
-  await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<MisfireLedgerWorkflow>({ decisions: [...decisions], decidedUpTo, lastReference });
+  await continueAsNewWhenSuggested<MisfireLedgerWorkflow>(() => [{ decisions: [...decisions], decidedUpTo, lastReference }]);
 };

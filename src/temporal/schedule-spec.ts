@@ -4,7 +4,6 @@ import type { CronExpression, DayOfMonthRule, DayOfWeekRule } from '../domain/sc
 import type { DailyTimeInterval } from '../domain/schedule/daily-interval.js';
 import { dailyTimesOfDay } from '../domain/schedule/daily-interval.js';
 import type { TimeRule } from '../domain/time-expression.js';
-import { longestGapMs } from '../domain/time-expression.js';
 
 /**
  * A job's time rule as a Temporal Schedule spec. Calendars express CRON exactly where they
@@ -105,19 +104,4 @@ export function scheduleSpecOf(job: JobDefinition, rule: TimeRule): ScheduleSpec
     case 'FIXED_RATE': return { intervals: [{ every: rule.everyMs }], ...window };
     default: return undefined;
   }
-}
-
-const MIN_CATCHUP_MS = 10_000;
-const MAX_CATCHUP_MS = 365 * 24 * 3600 * 1000;
-
-/**
- * How far back Temporal delivers missed fires after an outage: just enough for the
- * misfire policy to find the fires it keeps (never Temporal's default of a year).
- */
-export function catchupWindowMs(job: JobDefinition, rule: TimeRule, nowMs: number): number {
-  const { type, maxCatchUp, thresholdMs } = job.misfirePolicy;
-  if (type === 'SKIP') return MIN_CATCHUP_MS;
-  const kept = type === 'RUN_ONCE' ? 1 : maxCatchUp;
-  const wanted = longestGapMs(rule, job.timeZone, nowMs) * (kept + 1) + thresholdMs;
-  return Math.min(MAX_CATCHUP_MS, Math.max(MIN_CATCHUP_MS, wanted));
 }
