@@ -26,8 +26,13 @@ export default defineConfig({
       'test/embedded-stack.test.ts',
       'test/story4-durable-delays.test.ts',
       'test/misfire-restart.test.ts',
-      // Reads docker-compose.yml only; part of `npm test`.
+      // Need no cluster (they read files, lint, replay recorded histories, pack the project,
+      // or run Temporal's time-skipping test server); `npm test` runs them once.
       'test/docker-compose.test.ts',
+      'test/lint-wall.test.ts',
+      'test/schedule-engine.test.ts',
+      'test/replay.test.ts',
+      'test/package.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],
