@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, InstanceType, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
-import type { InstanceView } from './instance-service.js';
+import type { RunMemo } from '../contract/memo.js';
+import type { InstanceState } from '../domain/instance.js';
 
 /**
  * PowerJob's response shapes, as zod schemas (they feed the OpenAPI document) and the
@@ -131,6 +132,13 @@ export const instanceInfoSchema = z.object({
   gmtModified: isoDate,
 });
 
+/** An instance as the API reports it: what was asked, and how it went. */
+export interface InstanceView extends RunMemo, InstanceState {
+  instanceId: number;
+  /** Last change, for gmtModified. */
+  updatedAt: number;
+}
+
 export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfoSchema> {
   return {
     jobId: view.jobId,
@@ -145,8 +153,8 @@ export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfo
     expectedTriggerTime: view.expectedTriggerTime,
     actualTriggerTime: view.actualTriggerTime,
     finishedTime: view.finishedTime,
-    taskTrackerAddress: view.taskTrackerAddress ?? 'N/A',
-    runningTimes: view.runningTimes,
+    taskTrackerAddress: view.workerId ?? 'N/A',
+    runningTimes: view.instanceAttempt,
     catchUp: view.catchUp ?? false,
     ...(view.broadcast ? { broadcast: view.broadcast } : {}),
     ...(view.map ? { map: view.map } : {}),

@@ -17,18 +17,12 @@ import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
 import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
+import type { InstanceView } from './dto.js';
 import { type Idempotency, createIdempotently } from './idempotency.js';
 import { NotFoundError, StateConflictError, UnavailableError } from './errors.js';
 import type { JobService } from './job-service.js';
 import type { InstanceQuery, Page } from './queries.js';
 import { page } from './queries.js';
-
-/** An instance as the API reports it: what was asked, and how it went. */
-export interface InstanceView extends RunMemo, InstanceState {
-  instanceId: number;
-  /** Last change, for gmtModified. */
-  updatedAt: number;
-}
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 
@@ -96,7 +90,7 @@ export class InstanceService {
    * own sub-tasks' counts in its memo), through the visibility index.
    */
   private async mapProgress(view: InstanceView): Promise<MapProgress> {
-    const prefix = mapBatchAttemptPrefix(view.instanceId, view.runningTimes);
+    const prefix = mapBatchAttemptPrefix(view.instanceId, view.instanceAttempt);
     let counts = NO_COUNTS;
     const query = `WorkflowType = '${WorkflowType.mapBatch}' AND ${SA.instanceId.name} = ${view.instanceId}`;
     for await (const batch of this.client.workflow.list({ query })) {
@@ -180,7 +174,7 @@ export class InstanceService {
       job: snapshotOf(job),
       instanceParams: instance.instanceParams,
       expectedTriggerTime: now,
-      previousRunningTimes: instance.runningTimes,
+      previousRunningTimes: instance.instanceAttempt,
       createdAt: instance.createdAt,
       createdBy: instance.createdBy,
       retriedBy: idempotency?.key ?? null,
@@ -244,6 +238,7 @@ function sortKey(field: InstanceQuery['sortBy']): (view: InstanceView) => number
     case 'gmtCreate': return (v) => v.createdAt;
     case 'gmtModified': return (v) => v.updatedAt;
     case 'status': return (v) => InstanceStatus.codes[v.status];
+    case 'runningTimes': return (v) => v.instanceAttempt;
     default: return (v) => v[field];
   }
 }
@@ -255,8 +250,16 @@ function sortKey(field: InstanceQuery['sortBy']): (view: InstanceView) => number
  */
 type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
 
+/** How instances started before tempojob 0.2 named two fields of their memo. */
+interface LegacyStateFields {
+  runningTimes?: number;
+  taskTrackerAddress?: string | null;
+}
+
 function instanceState(execution: ExecutionFacts, pending: PendingActivity[]): InstanceState {
-  const state = { ...(execution.memo?.[MemoKey.instance] as InstanceState) };
+  const stored = execution.memo?.[MemoKey.instance] as InstanceState & LegacyStateFields;
+  const { runningTimes, taskTrackerAddress, ...current } = stored;
+  const state: InstanceState = { ...current, instanceAttempt: stored.instanceAttempt ?? runningTimes ?? 0, workerId: stored.workerId ?? taskTrackerAddress ?? null };
   const closedAs = execution.status.name;
   if (closedAs === 'RUNNING') {
     if (state.status === 'RUNNING') {

@@ -14,11 +14,11 @@ import { type MapScope, type ProcessTarget, processTarget } from './scopes.js';
 export interface ProcessRequest extends ProcessTarget {
   /**
    * The attempt of what this request runs: of the instance for a STANDALONE run (its
-   * runningTimes), of the step for a broadcast step or map task (taskRetryNum counts those).
+   * instanceAttempt), of the step for a broadcast step or map task (taskRetryNum counts those).
    */
   attempt: number;
   maxAttempts: number;
-  /** Attempt of the instance the step belongs to (its runningTimes); absent in requests from before 0.2. */
+  /** Attempt of the instance the request belongs to; absent in requests from before 0.2. */
   instanceAttempt?: number;
   idempotencyKey: string;
   /** Broadcast steps and map tasks: PowerJob's task id and name (OMS_ROOT_TASK, OMS_BROADCAST_TASK, OMS_LAST_TASK, …). */

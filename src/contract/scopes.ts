@@ -31,7 +31,7 @@ export function processTarget({ instanceId, jobId, appName, processorInfo, jobPa
 export interface MapScope {
   /** The workflow that runs this task: the parent its batches report to. */
   parentWorkflowId: string;
-  /** Attempt of the instance (runningTimes) this task belongs to. */
+  /** Attempt of the instance this task belongs to. */
   instanceAttempt: number;
   coreTaskQueue: string;
   /** The app's shared queue: where every map task runs. */

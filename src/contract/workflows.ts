@@ -111,7 +111,7 @@ export type BroadcastShareWorkflow = (input: ShareInput) => Promise<ShareOutcome
 export interface ShareInput extends ProcessTarget {
   workerId: string;
   taskId: string;
-  /** Attempt of the instance this share belongs to (runningTimes). */
+  /** Attempt of the instance this share belongs to. */
   instanceAttempt: number;
   taskRetryNum: number;
   retryBackoff: RetryBackoff;

@@ -40,10 +40,14 @@ export interface InstanceState {
   result: string | null;
   actualTriggerTime: number | null;
   finishedTime: number | null;
-  /** Attempts made under this instance id: the number of the current attempt ("instance attempt"), PowerJob's name. */
-  runningTimes: number;
-  /** Id of the worker that ran the last attempt (PowerJob's name: its TaskTracker address). */
-  taskTrackerAddress: string | null;
+  /**
+   * The instance's current (or last) attempt: attempts made under this instance id, retried
+   * runs included. PowerJob calls it runningTimes; broadcast steps and map tasks carry it as
+   * their `instanceAttempt`.
+   */
+  instanceAttempt: number;
+  /** The worker that ran the last attempt (for a broadcast, its preProcess); PowerJob's taskTrackerAddress. */
+  workerId: string | null;
   /** BROADCAST only: each member's share of the current attempt (fetchInstanceInfo's `broadcast`). */
   broadcast?: BroadcastShare[];
   /** MAP and MAP_REDUCE only: sub-task counts of the current attempt, as its batches finish (fetchInstanceInfo's `map`). */
@@ -75,7 +79,7 @@ export function initialInstanceState(input: InstanceInput): InstanceState {
     result: null,
     actualTriggerTime: null,
     finishedTime: null,
-    runningTimes: input.previousRunningTimes,
-    taskTrackerAddress: null,
+    instanceAttempt: input.previousRunningTimes,
+    workerId: null,
   };
 }

@@ -22,7 +22,7 @@ export interface CreateWorkerOptions {
   /** Reuse an existing connection instead of opening one. */
   connection?: NativeConnection;
   /**
-   * This worker's id, shown in instances as taskTrackerAddress and naming its own queue
+   * This worker's id, shown in instances (taskTrackerAddress) and naming its own queue
    * `app:<appName>:w:<workerId>`. Keep it stable across restarts (e.g. the pod or host
    * name): a broadcast share is retried only on the worker with the same id. Default host:pid.
    */

@@ -48,13 +48,13 @@ const PUBLISH_INTERVAL_MS = 1_000;
 
 export interface BroadcastContext {
   input: InstanceInput;
-  /** The instance's attempt number (runningTimes): part of every step's idempotency key. */
+  /** The instance's attempt: part of every step's idempotency key. */
   instanceAttempt: number;
   deadline: number;
   /** Writes the per-worker list into the instance's state (memo). */
   publish(shares: BroadcastShare[]): void;
-  /** The worker that ran preProcess: PowerJob's TaskTracker address. */
-  setTracker(workerId: string): void;
+  /** The worker that ran preProcess: the instance's worker (PowerJob's TaskTracker). */
+  setWorker(workerId: string): void;
 }
 
 /** One attempt of a broadcast instance. */
@@ -79,7 +79,7 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdic
     once: (attempt, maxAttempts) => deliver(() => sharedQueueActivities(input, deadline, `preProcess, attempt ${attempt}/${maxAttempts}`)
       .runBroadcastPreProcess(step(TASK.root.id, TASK.root.name, attempt, maxAttempts, 'pre'))),
   });
-  if (pre.worker) ctx.setTracker(pre.worker);
+  if (pre.worker) ctx.setWorker(pre.worker);
   if (pre.timedOut) return TIMED_OUT;
   if (!pre.success) return { success: false, msg: `preProcess failed: ${pre.msg ?? 'processor reported failure'}` };
 

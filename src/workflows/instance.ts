@@ -56,7 +56,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
 
   setHandler(cancelInstanceUpdate, () => { cancelRequested = true; }, {
     validator: () => {
-      if (state.status !== 'WAITING_DISPATCH' || state.runningTimes > input.previousRunningTimes || stopRequested) {
+      if (state.status !== 'WAITING_DISPATCH' || state.instanceAttempt > input.previousRunningTimes || stopRequested) {
         throw ApplicationFailure.nonRetryable(
           `instance ${input.instanceId} is already ${isFinished(state.status) ? 'finished' : 'up and running'} (status ${state.status}); only a run that has not fired yet can be canceled`,
           'InstanceNotCancelable',
@@ -124,7 +124,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
         once: async (attempt) => {
           record({
             status: 'RUNNING',
-            runningTimes: state.runningTimes + 1,
+            instanceAttempt: state.instanceAttempt + 1,
             actualTriggerTime: state.actualTriggerTime ?? dispatchedAt,
           });
           pinned = undefined;
@@ -138,11 +138,11 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
           throw new CancelledFailure(SystemResult.stoppedByUser);
         },
         onRetry: (failure, worker) => {
-          if (worker) state.taskTrackerAddress = worker;
+          if (worker) state.workerId = worker;
           record({ status: 'WAITING_DISPATCH', result: cutResult(failure) });
         },
       }));
-      if (outcome.worker) state.taskTrackerAddress = outcome.worker;
+      if (outcome.worker) state.workerId = outcome.worker;
       if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
       if (outcome.timedOut) return finish('FAILED', SystemResult.timeout);
       return outcome.success ? finish('SUCCEED', outcome.msg) : finish('FAILED', outcome.msg ?? 'processor reported failure');
@@ -164,14 +164,14 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
       case 'BROADCAST':
         return runBroadcast({
           input,
-          instanceAttempt: state.runningTimes,
+          instanceAttempt: state.instanceAttempt,
           deadline,
           publish: (shares) => record({ broadcast: shares }, false),
-          setTracker: (workerId) => { state.taskTrackerAddress = workerId; },
+          setWorker: (workerId) => { state.workerId = workerId; },
         });
       case 'MAP':
       case 'MAP_REDUCE':
-        return runMap({ input, instanceAttempt: state.runningTimes, deadline, publish: (map) => record({ map }, false) });
+        return runMap({ input, instanceAttempt: state.instanceAttempt, deadline, publish: (map) => record({ map }, false) });
       default:
         return runStandalone(attempt, maxAttempts, deadline, pin);
     }
@@ -204,10 +204,10 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
     });
     const request: ProcessRequest = {
       ...processTargetOf(input),
-      attempt: state.runningTimes,
+      attempt: state.instanceAttempt,
       maxAttempts: input.previousRunningTimes + maxAttempts,
-      instanceAttempt: state.runningTimes,
-      idempotencyKey: attemptIdempotencyKey(input.instanceId, state.runningTimes),
+      instanceAttempt: state.instanceAttempt,
+      idempotencyKey: attemptIdempotencyKey(input.instanceId, state.instanceAttempt),
     };
     return deliver(() => runProcessor(request));
   }

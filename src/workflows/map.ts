@@ -159,7 +159,7 @@ function mapTaskRequest(target: ProcessTarget, scope: MapScope, task: { id: stri
 
 export interface MapContext {
   input: InstanceInput;
-  /** The instance's attempt number (runningTimes): part of every batch id and idempotency key. */
+  /** The instance's attempt: part of every batch id and idempotency key. */
   instanceAttempt: number;
   deadline: number;
   /** Progress, as batches of the root task finish. */
