@@ -33,6 +33,7 @@ export default defineConfig({
       'test/schedule-engine.test.ts',
       'test/replay.test.ts',
       'test/package.test.ts',
+      'test/workflows-time-skipping.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],
