@@ -1,15 +1,18 @@
 /**
  * `npm run bench`: how long runJob takes to reach SUCCEED for a no-op processor, and how
- * many runs per second the stack sustains, through the API ("api") against the same
- * instance workflow started straight with the Temporal client ("direct"). The ratio is
- * what the API adds on top of Temporal. See bench/README.md.
+ * many runs per second the stack sustains, on three paths with the same load: through the
+ * API ("api"), the same instance workflow started straight with the Temporal client
+ * ("direct"), and bare Temporal ("bare": a workflow that runs one no-op activity, on its own
+ * worker in the same process). api/direct is what the API adds; direct/bare what the
+ * instance workflow and the processor worker add. See bench/README.md.
  */
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
 import { freshId } from '../src/domain/ids.js';
 import { newInstanceInput } from '../src/domain/instance.js';
@@ -29,8 +32,8 @@ interface Options {
 }
 
 const COUNTS = {
-  runs: { env: 'BENCH_RUNS', fallback: 600, min: 1 },
-  concurrency: { env: 'BENCH_CONCURRENCY', fallback: 32, min: 1 },
+  runs: { env: 'BENCH_RUNS', fallback: 300, min: 1 },
+  concurrency: { env: 'BENCH_CONCURRENCY', fallback: 10, min: 1 },
   rounds: { env: 'BENCH_ROUNDS', fallback: 3, min: 1 },
   warmup: { env: 'BENCH_WARMUP', fallback: 50, min: 0 },
 } as const;
@@ -67,9 +70,21 @@ function readOptions(): Options {
   return options;
 }
 
-type Path = 'direct' | 'api';
-/** Starts one instance and resolves to its id once it is accepted. */
-type Starter = () => Promise<number>;
+const PATHS = ['bare', 'direct', 'api'] as const;
+type Path = (typeof PATHS)[number];
+/** Starts one run and resolves to its workflow id once it is accepted. */
+type Starter = () => Promise<string>;
+
+/** The bare-Temporal baseline: a workflow that runs one no-op activity, on a worker of its own. */
+function bareStarter(stack: BenchStack, taskQueue: string): Starter {
+  let next = 0;
+  const prefix = `bench-bare-${randomInt(1 << 30)}`;
+  return async () => {
+    const workflowId = `${prefix}-${next++}`;
+    await stack.client.workflow.start('bareRun', { taskQueue, workflowId });
+    return workflowId;
+  };
+}
 
 /** The baseline: the very start InstanceService.run makes, minus HTTP, auth and the job lookup. */
 function directStarter(stack: BenchStack): Starter {
@@ -92,7 +107,7 @@ function directStarter(stack: BenchStack): Starter {
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           workflowIdConflictPolicy: 'FAIL',
         });
-        return input.instanceId;
+        return instanceWorkflowId(input.instanceId);
       } catch (err) {
         // As in the API: a fresh-id clash (same ms, same 10 random bits) draws again.
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
@@ -109,7 +124,7 @@ function apiStarter(stack: BenchStack): Starter {
     const res = await fetch(`${stack.url}/openApi/runJob`, { method: 'POST', headers, body });
     const envelope = (await res.json()) as Envelope<number>;
     if (!envelope.success || typeof envelope.data !== 'number') throw new Error(`runJob answered: ${envelope.message}`);
-    return envelope.data;
+    return instanceWorkflowId(envelope.data);
   };
 }
 
@@ -140,11 +155,11 @@ async function measure(stack: BenchStack, start: Starter, runs: number, concurre
       issued++;
       const sent = performance.now();
       try {
-        const instanceId = await start();
+        const workflowId = await start();
         const accepted = performance.now();
         // result() long-polls the close event: no polling interval inflates the latency.
-        const state = await stack.client.workflow.getHandle<InstanceWorkflow>(instanceWorkflowId(instanceId)).result();
-        if (state.status !== 'SUCCEED') throw new Error(`instance ${instanceId} ended ${state.status}: ${state.result}`);
+        const state = await stack.client.workflow.getHandle<InstanceWorkflow>(workflowId).result();
+        if (state.status !== 'SUCCEED') throw new Error(`${workflowId} ended ${state.status}: ${state.result}`);
         batch.samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
       } catch (err) {
         batch.failures++;
@@ -212,22 +227,30 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0]!;
   const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
+  const bareQueue = `bench-bare-${randomInt(1 << 30)}`;
+  const bareWorker = await Worker.create({
+    connection: stack.connection,
+    taskQueue: bareQueue,
+    workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
+    activities: { noop: async () => {} },
+  });
+  const bareDone = bareWorker.run();
   try {
-    const starters: Record<Path, Starter> = { direct: directStarter(stack), api: apiStarter(stack) };
+    const starters: Record<Path, Starter> = { bare: bareStarter(stack, bareQueue), direct: directStarter(stack), api: apiStarter(stack) };
     if (options.warmup > 0) {
       console.log(`Warm-up: ${options.warmup} runs per path (JIT, caches, SQLite pages)…`);
-      for (const path of ['direct', 'api'] as const) {
+      for (const path of PATHS) {
         const batch = await measure(stack, starters[path], options.warmup, options.concurrency);
         if (batch.failures > 0) console.warn(`Warm-up ${path}: ${batch.failures} runs failed; first error: ${batch.firstError}`);
       }
     }
 
-    // The runs are split over rounds that alternate which path goes first, so drift over
-    // time (SQLite growth, a busy neighbour on a shared machine) hits both paths alike.
-    const batches: Record<Path, Batch[]> = { direct: [], api: [] };
+    // The runs are split over rounds that rotate which path goes first, so drift over time
+    // (SQLite growth, a busy neighbour on a shared machine) hits every path alike.
+    const batches: Record<Path, Batch[]> = { bare: [], direct: [], api: [] };
     for (let round = 0; round < options.rounds; round++) {
       const runs = Math.floor(options.runs / options.rounds) + (round < options.runs % options.rounds ? 1 : 0);
-      const order: Path[] = round % 2 === 0 ? ['direct', 'api'] : ['api', 'direct'];
+      const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length]!);
       const line: string[] = [];
       for (const path of order) {
         const batch = await measure(stack, starters[path], runs, options.concurrency);
@@ -238,49 +261,57 @@ async function main(): Promise<number> {
       console.log(`Round ${round + 1}/${options.rounds}: ${line.join(' · ')}`);
     }
 
-    const direct = summarize(batches.direct, options.concurrency);
-    const api = summarize(batches.api, options.concurrency);
-    // Each round runs both paths back to back, so its ratio is the least exposed to load
+    const summaries = Object.fromEntries(PATHS.map((path) => [path, summarize(batches[path], options.concurrency)])) as Record<Path, Summary>;
+    // Each round runs every path back to back, so its ratio is the least exposed to load
     // that comes and goes; the median round discards one bad stretch.
-    const roundRatios = api.roundThroughputs.map((value, round) => value / direct.roundThroughputs[round]!);
-    const ratios = {
-      throughput: api.throughput / direct.throughput,
-      throughputMedianRound: percentile([...roundRatios].sort((a, b) => a - b), 50),
-      throughputRounds: roundRatios,
-      p50: api.p50Ms / direct.p50Ms,
-      p99: api.p99Ms / direct.p99Ms,
+    const ratio = (over: Path, under: Path) => {
+      const rounds = summaries[over].roundThroughputs.map((value, round) => value / summaries[under].roundThroughputs[round]!);
+      return {
+        throughput: summaries[over].throughput / summaries[under].throughput,
+        throughputMedianRound: percentile([...rounds].sort((a, b) => a - b), 50),
+        throughputRounds: rounds,
+        p50: summaries[over].p50Ms / summaries[under].p50Ms,
+        p99: summaries[over].p99Ms / summaries[under].p99Ms,
+      };
     };
+    const ratios = { apiOverDirect: ratio('api', 'direct'), apiOverBare: ratio('api', 'bare'), directOverBare: ratio('direct', 'bare') };
     const ms = (value: number) => value.toFixed(1);
     const load = { before: loadBefore, after: loadavg()[0]! };
+    const ratioLine = (name: string, r: ReturnType<typeof ratio>) =>
+      `${name}: throughput ${r.throughput.toFixed(2)} (per round ${r.throughputRounds.map((x) => x.toFixed(2)).join(', ')}; median ${r.throughputMedianRound.toFixed(2)}), p50 ${r.p50.toFixed(2)}, p99 ${r.p99.toFixed(2)}`;
     console.log(`
 runJob → SUCCEED, no-op processor, all in one process; ${availableParallelism()} CPUs, Node ${process.version}, load average ${load.before.toFixed(1)} → ${load.after.toFixed(1)}
 ${table([
   ['path', 'runs', 'failed', 'concurrency', 'runs/s', 'p50 ms', 'p99 ms', 'accept p50 ms', 'accept p99 ms'],
-  ...([['direct', direct], ['api', api]] as const).map(([name, s]) => [
-    name, String(s.runs), String(s.failures), String(s.concurrency), s.throughput.toFixed(1),
-    ms(s.p50Ms), ms(s.p99Ms), ms(s.acceptP50Ms), ms(s.acceptP99Ms),
-  ]),
+  ...PATHS.map((name) => {
+    const s = summaries[name];
+    return [name, String(s.runs), String(s.failures), String(s.concurrency), s.throughput.toFixed(1), ms(s.p50Ms), ms(s.p99Ms), ms(s.acceptP50Ms), ms(s.acceptP99Ms)];
+  }),
 ])}
-api/direct: throughput ${ratios.throughput.toFixed(2)} (target >= 0.80: ${ratios.throughput >= 0.8 ? 'met' : 'MISSED'}), p50 ${ratios.p50.toFixed(2)}, p99 ${ratios.p99.toFixed(2)}
-api/direct throughput per round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')} (median ${ratios.throughputMedianRound.toFixed(2)})
-latency = request sent → instance closed SUCCEED; accept = request sent → start returned / HTTP answered
+${ratioLine('api/bare', ratios.apiOverBare)} (target >= 0.80: ${ratios.apiOverBare.throughput >= 0.8 ? 'met' : 'MISSED'})
+${ratioLine('api/direct', ratios.apiOverDirect)}
+${ratioLine('direct/bare', ratios.directOverBare)}
+latency = request sent → run closed SUCCEED; accept = request sent → start returned / HTTP answered
 Reproduce: ${command}
 Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
-    for (const [name, s] of [['direct', direct], ['api', api]] as const) {
-      if (s.failures > 0) console.error(`${name}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
+    for (const path of PATHS) {
+      const s = summaries[path];
+      if (s.failures > 0) console.error(`${path}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
     }
 
     if (options.json) {
       const report = {
         benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), load,
         options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup },
-        direct, api, ratios, command,
+        ...summaries, ratios, command,
       };
       writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`Results written to ${options.json}.`);
     }
-    return direct.failures + api.failures > 0 ? 1 : 0;
+    return PATHS.some((path) => summaries[path].failures > 0) ? 1 : 0;
   } finally {
+    bareWorker.shutdown();
+    await bareDone;
     await stack.close();
   }
 }

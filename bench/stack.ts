@@ -34,6 +34,8 @@ export interface BenchStack {
   jobId: number;
   /** The job as the API would freeze it into an instance (for the direct baseline). */
   job: JobSnapshot;
+  /** The private dev server's process and SQLite file (absent with a Temporal address). */
+  devServer?: { pid: number; dbFile: string };
   close(): Promise<void>;
 }
 
@@ -90,15 +92,18 @@ export async function startBenchStack(
 
   try {
     let address = temporalAddress;
+    let devServerFacts: BenchStack['devServer'];
     if (!address) {
       const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const cliPath = await ensureTemporalCli(log);
       const port = await freePort();
       log(`Starting a Temporal dev server on 127.0.0.1:${port} (SQLite in ${dir})…`);
-      const devServer = await startDevServer({ cliPath, dbFile: join(dir, 'temporal.db'), port });
+      const dbFile = join(dir, 'temporal.db');
+      const devServer = await startDevServer({ cliPath, dbFile, port });
       cleanups.push(() => devServer.stop());
       address = devServer.address;
+      devServerFacts = { pid: devServer.process.pid!, dbFile };
     }
 
     // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
@@ -143,7 +148,7 @@ export async function startBenchStack(
     const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
     const job = snapshotOf(await jobs.get({ appId, appName }, jobId));
 
-    return { client, connection, config, url: api.url, authHeaders, appId, appName, jobId, job, close };
+    return { client, connection, config, url: api.url, authHeaders, appId, appName, jobId, job, ...(devServerFacts ? { devServer: devServerFacts } : {}), close };
   } catch (err) {
     await close();
     throw err;

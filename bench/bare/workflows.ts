@@ -1,13 +1,34 @@
 /**
- * The baselines of `npm run bench:map`: the same fan-out in bare Temporal, with none of
- * tempojob's bookkeeping. A parent runs one child per 1,000 items, `childrenAtOnce` at a
+ * Bare-Temporal baselines, with none of tempojob's bookkeeping. `npm run bench`: one run is
+ * one workflow that runs one no-op activity (`bareRun`). `npm run bench:map`: the same
+ * fan-out as a map. A parent runs one child per 1,000 items, `childrenAtOnce` at a
  * time (0: all at once); each child runs its items as no-op activities, `window` at a time,
  * and returns how many it ran.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { condition, defineUpdate, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
 
 const BATCH = 1_000;
 const { noop } = proxyActivities<{ noop(item: number): Promise<void> }>({ startToCloseTimeout: '1 minute' });
+
+export async function bareRun(): Promise<{ status: 'SUCCEED' }> {
+  await noop(0);
+  return { status: 'SUCCEED' };
+}
+
+export const cancelBareRun = defineUpdate<void>('cancelBareRun');
+
+/**
+ * The baseline of `npm run bench:delays`: a durable timer until `fireAt`, then one no-op
+ * activity; cancelled by an update before it fires, as an instance is.
+ */
+export async function bareDelayedRun(fireAt: number): Promise<{ status: 'SUCCEED' | 'CANCELED'; latenessMs: number }> {
+  let cancelled = false;
+  setHandler(cancelBareRun, () => { cancelled = true; });
+  if (await condition(() => cancelled, Math.max(1, fireAt - Date.now()))) return { status: 'CANCELED', latenessMs: 0 };
+  const latenessMs = Date.now() - fireAt;
+  await noop(0);
+  return { status: 'SUCCEED', latenessMs };
+}
 
 export async function bareFanOut(items: number, window: number, childrenAtOnce: number): Promise<number> {
   const firsts: number[] = [];
