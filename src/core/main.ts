@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     client,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPOJOB_CORE_TASK_QUEUE,
+    maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
     ...(config.TEMPOJOB_WORKFLOW_BUNDLE ? { workflowBundle: { code: readFileSync(config.TEMPOJOB_WORKFLOW_BUNDLE, 'utf8') } } : {}),
   });
   console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);

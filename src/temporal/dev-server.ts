@@ -37,6 +37,12 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--port', String(options.port),
     '--ip', options.ip ?? '127.0.0.1',
     '--log-level', 'warn',
+    // SQLite's defaults (rollback journal, an fsync per commit) capped the embedded stack: a
+    // no-op runJob took p50 376 ms at 26 runs/s, and 5,000 delayed runs went in at 98/s.
+    // Write-ahead log with fsync at checkpoints only: 35 runs/s, p50 200 ms, 220 submits/s.
+    // A crashed process loses nothing; a power cut may lose the last commits, never the file.
+    '--sqlite-pragma', 'journal_mode=wal',
+    '--sqlite-pragma', 'synchronous=normal',
     '--dynamic-config-value', 'frontend.WorkerHeartbeatsEnabled=true',
     // Timers (delays, schedules) otherwise fire up to 1 s late, drifting: measured here, a
     // one-second schedule's fires went from ~0.4 s to ~1 s late; with 100 ms, p50 31 ms.
