@@ -35,7 +35,7 @@ export const configSchema = z.object({
     .describe('a processor attempt whose worker stops heartbeating for this long counts as lost'),
   TEMPOJOB_API_CALL_TIMEOUT_MS: duration.default(10_000)
     .describe('how long the API waits for Temporal before answering with an error'),
-  TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(250)
+  TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(200)
     .describe('workflows a core worker keeps in memory between tasks (~430 KB each); the rest are replayed from history when they wake'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
