@@ -13,8 +13,9 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
-import { bareLateness, duplicates, instanceFires, latenessOf, latenessRow } from './fires.js';
+import { bareLateness, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
 import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { report } from './report.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { 'temporal-address': { type: 'string' } } });
@@ -149,7 +150,16 @@ async function main(): Promise<number> {
     console.log(`instances: ${ours.instances} for ${JOBS} jobs, duplicates: ${ours.duplicates}, fires dropped by the misfire policy: ${ours.dropped}`);
     console.log(`drained ${(ours.drainedMs / 1000).toFixed(1)} s after the fire: ${(JOBS / (ours.drainedMs / 1000)).toFixed(1)} fires/s`);
     console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(bare, 50)).toFixed(2)}, p99 ${(percentile(ours.lateness, 99) / percentile(bare, 99)).toFixed(2)}`);
-    console.log(`reproduce: BENCH_CRON_JOBS=${JOBS} npm run bench:cron${TEMPORAL_ADDRESS ? ` -- --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);
+    const command = `BENCH_CRON_JOBS=${JOBS} npm run bench:cron${TEMPORAL_ADDRESS ? ` -- --temporal-address ${TEMPORAL_ADDRESS}` : ''}`;
+    console.log(`reproduce: ${command}`);
+    report({
+      benchmark: 'bench:cron',
+      measure: `${JOBS} CRON jobs due at the same second: fire lateness`,
+      tempojob: `${latenessFigure(ours.lateness)}; drained at ${(JOBS / (ours.drainedMs / 1000)).toFixed(1)} fires/s, ${ours.duplicates} duplicates, ${ours.dropped} dropped`,
+      bare: latenessFigure(bare),
+      ratio: percentile(ours.lateness, 99) / percentile(bare, 99),
+      command,
+    });
     return ours.duplicates === 0 ? 0 : 1;
   } finally {
     await stack.close();

@@ -8,8 +8,9 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
-import { bareLateness, duplicates, instanceFires, latenessOf, latenessRow } from './fires.js';
+import { bareLateness, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
 import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { report } from './report.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, 'temporal-address': { type: 'string' } } });
@@ -69,7 +70,16 @@ async function main(): Promise<number> {
     console.log(`\n${latenessRow('bare schedule', baseline)}\n${latenessRow('tempojob one-second CRON', ours.lateness)}`);
     console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(baseline, 50)).toFixed(2)}, p99 ${(p99 / percentile(baseline, 99)).toFixed(2)}`);
     console.log(`duplicates: ${ours.duplicates}; target p99 <= ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
-    console.log(`reproduce: npm run bench:cron:second -- --seconds ${SECONDS}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);
+    const command = `npm run bench:cron:second -- --seconds ${SECONDS}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`;
+    console.log(`reproduce: ${command}`);
+    report({
+      benchmark: 'bench:cron:second',
+      measure: `one-second CRON for ${SECONDS} s: fire lateness`,
+      tempojob: `${latenessFigure(ours.lateness)}, ${ours.duplicates} duplicates`,
+      bare: latenessFigure(baseline),
+      ratio: p99 / percentile(baseline, 99),
+      command,
+    });
     return ours.duplicates === 0 && p99 <= TARGET_P99_MS ? 0 : 1;
   } finally {
     await stack.close();

@@ -18,13 +18,13 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
 import { cancelBareRun } from './bare/workflows.js';
-import { postOpenApi, startBenchStack, type BenchStack } from './stack.js';
+import { postOpenApi, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
+import { report } from './report.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({
@@ -137,14 +137,8 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const loadBefore = loadavg()[0]!;
   const stack = await startBenchStack((line) => console.log(line));
-  const bareQueue = `bench-bare-${randomInt(1 << 30)}`;
-  const bareWorker = await Worker.create({
-    connection: stack.connection,
-    taskQueue: bareQueue,
-    workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
-    activities: { noop: async () => {} },
-  });
-  const bareDone = bareWorker.run();
+  const bare = await startBareWorker(stack);
+  const bareQueue = bare.taskQueue;
   try {
     console.log(`Fire lateness: ${LATENESS_RUNS} runs each way, delayed 5–20 s…`);
     const late = await lateness(stack, bareQueue);
@@ -189,10 +183,15 @@ Delayed runs; ${availableParallelism()} CPUs, Node ${process.version}, load aver
 | Temporal dev server memory | ${grow('temporalMib')} | — |
 | Temporal SQLite files | ${grow('diskMib')} | — |
 Reproduce: npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}`);
+    const command = `npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}`;
+    const p99 = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 99);
+    report({ benchmark: 'bench:delays', measure: `fire lateness, ${LATENESS_RUNS} runs delayed 5–20 s`, tempojob: quantiles(late.tempojob), bare: quantiles(late.bare), ratio: p99(late.tempojob) / p99(late.bare), command });
+    report({ benchmark: 'bench:delays', measure: `submit ${PENDING} runs delayed 1 h, ${CONCURRENCY} clients`, tempojob: `${rate(PENDING, submitMs).toFixed(0)}/s`, bare: `${rate(PENDING, bareSubmitMs).toFixed(0)}/s`, ratio: bareSubmitMs / submitMs, command });
+    report({ benchmark: 'bench:delays', measure: `cancel ${PENDING} pending runs, ${CONCURRENCY} clients`, tempojob: `${rate(ids.length, cancelMs).toFixed(0)}/s`, bare: `${rate(bareIds.length, bareCancelMs).toFixed(0)}/s`, ratio: (ids.length / cancelMs) / (bareIds.length / bareCancelMs), command });
+    report({ benchmark: 'bench:delays', measure: `memory, idle → ${PENDING} pending (API + workers; Temporal)`, tempojob: `${grow('selfMib')}; Temporal ${grow('temporalMib')}, SQLite ${grow('diskMib')}`, bare: '—', command });
     if (notCancelled > 0) process.exitCode = 1;
   } finally {
-    bareWorker.shutdown();
-    await bareDone;
+    await bare.stop();
     await stack.close();
   }
 }

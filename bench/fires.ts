@@ -48,5 +48,8 @@ export function duplicates<K>(fires: InstanceFire[], keyOf: (fire: InstanceFire)
   return fires.length - new Set(fires.map(keyOf)).size;
 }
 
+/** Lateness as bench:all's table gives it. */
+export const latenessFigure = (values: number[]) => `p50 ${percentile(values, 50)} ms, p99 ${percentile(values, 99)} ms`;
+
 export const latenessRow = (name: string, values: number[]) =>
   `${name.padEnd(24)} n=${String(values.length).padEnd(6)} p50=${String(percentile(values, 50)).padStart(6)} ms  p99=${String(percentile(values, 99)).padStart(6)} ms  max=${String(Math.max(...values)).padStart(6)} ms`;

@@ -19,12 +19,12 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { MAP_LIMITS } from '../src/domain/map.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
 import { mapProcessor } from '../src/workers/index.js';
-import { benchTemporalAddress, postOpenApi, startBenchStack } from './stack.js';
+import { report } from './report.js';
+import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack } from './stack.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, concurrency: { type: 'string' }, 'temporal-address': { type: 'string' } } });
 const TEMPORAL_ADDRESS = benchTemporalAddress(values['temporal-address']);
@@ -54,15 +54,8 @@ const stack = await startBenchStack((line) => console.log(line), TEMPORAL_ADDRES
     },
   }),
 });
-const bareQueue = `bench-bare-${randomBytes(3).toString('hex')}`;
-const bareWorker = await Worker.create({
-  connection: stack.connection,
-  taskQueue: bareQueue,
-  workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
-  activities: { noop: async () => {} },
-  maxConcurrentActivityTaskExecutions: 100,
-});
-const bareDone = bareWorker.run();
+const bare = await startBareWorker(stack, 100);
+const bareQueue = bare.taskQueue;
 
 try {
   const jobId = await postOpenApi<number>(stack.url, 'saveJob', {
@@ -102,13 +95,22 @@ try {
 
     const rate = perSecond(mapMs);
     rows.push([String(size), ...bareRates.map((r) => r.toFixed(0)), rate.toFixed(0), ...bareRates.map((r) => (rate / r).toFixed(2))]);
+    // The baseline that runs batches as tempojob does: two at a time.
+    const paced = bareRates.at(-1)!;
+    report({
+      benchmark: 'bench:map',
+      measure: `MAP, ${size} no-op sub-tasks, one worker, window ${CONCURRENCY}`,
+      tempojob: `${rate.toFixed(0)} sub-tasks/s`,
+      bare: `${paced.toFixed(0)}/s (child workflows, ${MAP_LIMITS.batchesAtOnce} at a time)`,
+      ratio: rate / paced,
+      command: `npm run bench:map -- --sizes ${size} --concurrency ${CONCURRENCY}`,
+    });
   }
   const header = ['size', ...baselines.map((b) => b.label), 'tempojob MAP', ...baselines.map((b) => `ratio vs ${b.label}`)];
   console.log(`\nsub-tasks per second, window ${CONCURRENCY} per 1,000-item batch, one worker:`);
   for (const row of [header, ...rows]) console.log(`| ${row.join(' | ')} |`);
   console.log(`reproduce: npm run bench:map -- --sizes ${SIZES.join(',')} --concurrency ${CONCURRENCY}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`);
 } finally {
-  bareWorker.shutdown();
-  await bareDone;
+  await bare.stop();
   await stack.close();
 }

@@ -10,16 +10,16 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
 import { freshId } from '../src/domain/ids.js';
 import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/contract/start-options.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
 import { type InstanceWorkflow, WorkflowType } from '../src/contract/workflows.js';
-import { benchTemporalAddress, startBenchStack, type BenchStack } from './stack.js';
+import { benchTemporalAddress, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
+import { report } from './report.js';
 import { percentile } from './stats.js';
 
 interface Options {
@@ -227,14 +227,8 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0]!;
   const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
-  const bareQueue = `bench-bare-${randomInt(1 << 30)}`;
-  const bareWorker = await Worker.create({
-    connection: stack.connection,
-    taskQueue: bareQueue,
-    workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
-    activities: { noop: async () => {} },
-  });
-  const bareDone = bareWorker.run();
+  const bare = await startBareWorker(stack);
+  const bareQueue = bare.taskQueue;
   try {
     const starters: Record<Path, Starter> = { bare: bareStarter(stack, bareQueue), direct: directStarter(stack), api: apiStarter(stack) };
     if (options.warmup > 0) {
@@ -294,6 +288,15 @@ ${ratioLine('direct/bare', ratios.directOverBare)}
 latency = request sent → run closed SUCCEED; accept = request sent → start returned / HTTP answered
 Reproduce: ${command}
 Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
+    const figure = (s: Summary) => `${s.throughput.toFixed(1)} runs/s, p50 ${ms(s.p50Ms)} ms, p99 ${ms(s.p99Ms)} ms`;
+    report({
+      benchmark: 'bench',
+      measure: `runJob → SUCCEED, no-op, ${options.runs} runs, ${options.concurrency} clients`,
+      tempojob: figure(summaries.api),
+      bare: figure(summaries.bare),
+      ratio: ratios.apiOverBare.throughput,
+      command,
+    });
     for (const path of PATHS) {
       const s = summaries[path];
       if (s.failures > 0) console.error(`${path}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
@@ -310,8 +313,7 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
     }
     return PATHS.some((path) => summaries[path].failures > 0) ? 1 : 0;
   } finally {
-    bareWorker.shutdown();
-    await bareDone;
+    await bare.stop();
     await stack.close();
   }
 }

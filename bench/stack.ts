@@ -15,7 +15,8 @@ import { startDevServer } from '../src/temporal/dev-server.js';
 import { closeServer, startApi } from '../src/api/server.js';
 import { startCoreWorker } from '../src/core/worker.js';
 import { createWorker, type ProcessorDefinition } from '../src/workers/index.js';
-import type { NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A private embedded stack for the benchmark: its own dev server (fresh SQLite file in a
@@ -153,4 +154,24 @@ export async function startBenchStack(
     await close();
     throw err;
   }
+}
+
+/** A worker of the bare-Temporal baselines (bench/bare/workflows.ts, a no-op activity) on a queue of its own. */
+export async function startBareWorker(stack: BenchStack, maxConcurrentActivityTaskExecutions?: number): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+  const taskQueue = `bench-bare-${randomBytes(3).toString('hex')}`;
+  const worker = await Worker.create({
+    connection: stack.connection,
+    taskQueue,
+    workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
+    activities: { noop: async () => {} },
+    ...(maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions } : {}),
+  });
+  const done = worker.run();
+  return {
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await done;
+    },
+  };
 }
