@@ -48,6 +48,17 @@ export function devServerArgs(options: DevServerOptions): string[] {
     // one-second schedule's fires went from ~0.4 s to ~1 s late; with 100 ms, p50 31 ms.
     '--dynamic-config-value', 'history.timerProcessorMaxTimeShift="100ms"',
     '--dynamic-config-value', 'frontend.ListWorkersEnabled=true',
+    // The dev server has one history shard, and each of its task queues (transfer, timer,
+    // visibility) polls persistence at most 20 times a second by default: every hand-off of
+    // a run (workflow task, activity task, the next workflow task) waited ~45 ms for the next
+    // poll, idle or not (a bare workflow with one activity: 150 ms alone; 21 ms with 1,000).
+    '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
+    '--dynamic-config-value', 'history.timerProcessorMaxPollRPS=1000',
+    '--dynamic-config-value', 'history.visibilityProcessorMaxPollRPS=1000',
+    // Four partitions per task queue by default: a task on a partition whose pollers were all
+    // busy waited ~2 s to be forwarded (p99 of every benchmark). One worker fleet, one partition.
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     // Schedules are workflows of the server's own worker. Measured with 1,000 schedules due
     // at the same second: with its defaults (2 pollers, 5 s sticky timeout, 30 starts/s) 54
     // to 360 fired and the rest sat in a backlog past their catch-up window, dropped; with
