@@ -10,9 +10,9 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
+import { createIdempotently } from '../src/api/idempotency.js';
 import { freshId } from '../src/domain/ids.js';
 import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/contract/start-options.js';
@@ -86,33 +86,30 @@ function bareStarter(stack: BenchStack, taskQueue: string): Starter {
   };
 }
 
-/** The baseline: the very start InstanceService.run makes, minus HTTP, auth and the job lookup. */
+/** The very start InstanceService.run makes, minus HTTP, auth and the job lookup. */
 function directStarter(stack: BenchStack): Starter {
   return async () => {
-    for (let attempt = 0; ; attempt++) {
-      const now = Date.now();
-      const input = newInstanceInput({
-        instanceId: freshId(now, randomInt(1024)),
-        appName: stack.appName,
-        job: stack.job,
-        instanceParams: null,
-        expectedTriggerTime: now,
-        createdAt: now,
-        heartbeatTimeoutMs: stack.config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS,
-      });
-      try {
-        await stack.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
-          ...instanceStartOptions(input),
-          taskQueue: stack.config.TEMPOJOB_CORE_TASK_QUEUE,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-        });
-        return instanceWorkflowId(input.instanceId);
-      } catch (err) {
-        // As in the API: a fresh-id clash (same ms, same 10 random bits) draws again.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
-      }
-    }
+    const now = Date.now();
+    const instanceId = await createIdempotently({
+      idempotency: null,
+      idOf: () => freshId(now, randomInt(1024)),
+      create: (id) => stack.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
+        ...instanceStartOptions(newInstanceInput({
+          instanceId: id,
+          appName: stack.appName,
+          job: stack.job,
+          instanceParams: null,
+          expectedTriggerTime: now,
+          createdAt: now,
+          heartbeatTimeoutMs: stack.config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS,
+        })),
+        taskQueue: stack.config.TEMPOJOB_CORE_TASK_QUEUE,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      }).then(() => undefined),
+      createdBy: async () => null,
+    });
+    return instanceWorkflowId(instanceId);
   };
 }
 

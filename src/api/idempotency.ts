@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import type { CreatedBy } from '../domain/job.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 import { IdempotencyKeyReuseError, InvalidRequestError } from './errors.js';
 
@@ -23,6 +24,11 @@ export function idempotencyOf(req: Request, body: unknown): Idempotency | null {
   return { key, hash: requestHash(body) };
 }
 
+/** What a create records of its Idempotency-Key, to recognise a repeat later. */
+export function createdByOf(idempotency: Idempotency | null): CreatedBy | null {
+  return idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null;
+}
+
 /** Fresh ids that clash, or derived ids taken by another key's hash clash, are drawn again this many times. */
 const CREATE_ATTEMPTS = 6;
 
@@ -33,7 +39,7 @@ export interface IdempotentCreate {
   /** Creates the thing under `id`; Temporal's id uniqueness refuses a second one. */
   create(id: number): Promise<void>;
   /** Who created what now holds `id` (null: not a keyed create of this caller's scope). */
-  createdBy(id: number): Promise<{ idempotencyKey: string; requestHash: string } | null | undefined>;
+  createdBy(id: number): Promise<CreatedBy | null | undefined>;
 }
 
 /**

@@ -18,7 +18,7 @@ import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
 import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { InstanceView } from './dto.js';
-import { type Idempotency, createIdempotently } from './idempotency.js';
+import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { NotFoundError, StateConflictError, UnavailableError } from './errors.js';
 import type { JobService } from './job-service.js';
 import type { InstanceQuery, Page } from './queries.js';
@@ -58,7 +58,7 @@ export class InstanceService {
           instanceParams: request.instanceParams,
           expectedTriggerTime: receivedAt + request.delay,
           createdAt: receivedAt,
-          createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+          createdBy: createdByOf(idempotency),
           heartbeatTimeoutMs: this.heartbeatTimeoutMs,
         })),
         taskQueue: this.coreTaskQueue,

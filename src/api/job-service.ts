@@ -17,7 +17,7 @@ import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '.
 import { targetingProblem } from '../domain/targeting.js';
 import { isNotFound, isTransient } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
-import { type Idempotency, createIdempotently } from './idempotency.js';
+import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import type { z } from 'zod';
 import type { previewSchema, SaveJobRequest } from './schemas.js';
@@ -70,7 +70,7 @@ export class JobService {
       create: async (id) => {
         const job = toDefinition(request, timeZone, {
           id, appId: app.appId, gmtCreate: Date.now(),
-          createdBy: idempotency ? { idempotencyKey: idempotency.key, requestHash: idempotency.hash } : null,
+          createdBy: createdByOf(idempotency),
         });
         await this.client.schedule.create({
           scheduleId: jobScheduleId(id),

@@ -1,4 +1,4 @@
-import type { BroadcastShare } from '../domain/broadcast.js';
+import { runningShare } from '../domain/broadcast.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { initialInstanceState } from '../domain/instance.js';
 import type { BatchMemo, RunMemo } from './memo.js';
@@ -45,11 +45,10 @@ export function instanceStartOptions(input: InstanceInput) {
 
 /** One member's share of a broadcast, a child of its instance. */
 export function shareStartOptions(input: ShareInput) {
-  const running: BroadcastShare = { workerId: input.workerId, status: 'RUNNING', result: null, attempts: 1 };
   return {
     workflowId: broadcastShareWorkflowId(input.instanceId, input.workerId),
     args: [input] as [ShareInput],
-    memo: { [MemoKey.share]: running },
+    memo: { [MemoKey.share]: runningShare(input.workerId) },
     typedSearchAttributes: [
       { key: SA.appName, value: input.appName },
       { key: SA.instanceId, value: input.instanceId },

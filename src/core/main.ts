@@ -5,22 +5,20 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
 import { connectTemporal, targetOf } from '../temporal/connection.js';
-import { createCoreWorker } from './worker.js';
+import { startCoreWorker } from './worker.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const target = targetOf(config);
   const { client, connection, close } = await connectTemporal(target);
-  const worker = await createCoreWorker({
+  const { done } = await startCoreWorker({
     connection,
     client,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPOJOB_CORE_TASK_QUEUE,
-    maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
+    config,
     ...(config.TEMPOJOB_WORKFLOW_BUNDLE ? { workflowBundle: { code: readFileSync(config.TEMPOJOB_WORKFLOW_BUNDLE, 'utf8') } } : {}),
   });
   console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
-  await worker.run();
+  await done;
   await close();
 }
 

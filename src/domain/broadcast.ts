@@ -10,6 +10,11 @@ export interface BroadcastShare {
   attempts: number;
 }
 
+/** A share as it starts: running its first attempt. */
+export function runningShare(workerId: string): BroadcastShare {
+  return { workerId, status: 'RUNNING', result: null, attempts: 1 };
+}
+
 export function isFinalShareStatus(status: ShareStatus): boolean {
   return status === 'SUCCEED' || status === 'FAILED' || status === 'STOPPED';
 }

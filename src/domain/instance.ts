@@ -1,5 +1,5 @@
 import type { InstanceStatusName } from './enums.js';
-import type { JobSnapshot } from './job.js';
+import type { CreatedBy, JobSnapshot } from './job.js';
 import type { BroadcastShare } from './broadcast.js';
 import type { MapProgress } from './map.js';
 
@@ -14,7 +14,7 @@ export interface InstanceInput {
   /** Runs already made under this instance id (retryInstance continues the count). */
   previousRunningTimes: number;
   createdAt: number;
-  createdBy: { idempotencyKey: string; requestHash: string } | null;
+  createdBy: CreatedBy | null;
   /** The Idempotency-Key of the retryInstance call that started this run, if any. */
   retriedBy: string | null;
   /** A fire missed during an outage that the job's misfire policy runs late. */

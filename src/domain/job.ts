@@ -6,6 +6,12 @@ import type {
   TimeExpressionTypeName,
 } from './enums.js';
 
+/** The Idempotency-Key (and a hash of its request) a job or instance was created with. */
+export interface CreatedBy {
+  idempotencyKey: string;
+  requestHash: string;
+}
+
 /** Backoff between instance attempts (beyond PowerJob, which waits a fixed 10 s). */
 export interface RetryBackoff {
   initialIntervalMs: number;
@@ -95,7 +101,7 @@ export interface JobDefinition {
   gmtCreate: number;
   gmtModified: number;
   /** The Idempotency-Key that created the job, with a hash of that request's body. */
-  createdBy: { idempotencyKey: string; requestHash: string } | null;
+  createdBy: CreatedBy | null;
 }
 
 /** What an instance needs to know about its job; frozen when the instance is created. */

@@ -20,13 +20,13 @@ import { SA } from '../contract/search-attributes.js';
 import { shareStartOptions } from '../contract/start-options.js';
 import { type BroadcastShareWorkflow, type ShareInput, type ShareOutcome, WorkflowType } from '../contract/workflows.js';
 import type { BroadcastShare } from '../domain/broadcast.js';
-import { isFinalShareStatus } from '../domain/broadcast.js';
+import { isFinalShareStatus, runningShare } from '../domain/broadcast.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { SystemResult, cutResult } from '../domain/instance.js';
 import { targetingOf } from '../domain/targeting.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
-import { deliver, processorActivities } from './dispatch.js';
+import { deliver, proxyProcessor } from './dispatch.js';
 import { capMembers, noWorkerMessage, takeMembership } from './membership.js';
 
 /**
@@ -102,7 +102,7 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdic
     };
     try {
       const child = await startChild<BroadcastShareWorkflow>(WorkflowType.broadcastShare, shareStartOptions(shareInput));
-      board.update({ workerId: member.workerId, status: 'RUNNING', result: null, attempts: 1 });
+      board.update(runningShare(member.workerId));
       const outcome = await child.result();
       if (outcome.timedOut) timedOut = true;
       board.update(outcome.share);
@@ -150,7 +150,7 @@ const TIMED_OUT: AttemptVerdict = { success: false, msg: SystemResult.timeout, t
 
 /** preProcess and postProcess: on the app's shared queue, any worker. */
 function sharedQueueActivities(input: InstanceInput, deadline: number, summary: string) {
-  return processorActivities<BroadcastActivities>({ taskQueue: appTaskQueue(input.appName), deadline, heartbeatTimeoutMs: input.heartbeatTimeoutMs, summary });
+  return proxyProcessor<BroadcastActivities>({ taskQueue: appTaskQueue(input.appName), deadline, heartbeatTimeoutMs: input.heartbeatTimeoutMs, summary });
 }
 
 /** One member's share: a child workflow of the instance, running in the core worker. */
@@ -181,7 +181,7 @@ export const broadcastShareWorkflow: BroadcastShareWorkflow = async (input: Shar
         share.attempts = attempt;
         // The first attempt's state is what the share was started with (memo, search attribute).
         if (attempt > 1) report(true);
-        const { runBroadcastProcess } = processorActivities<BroadcastActivities>({
+        const { runBroadcastProcess } = proxyProcessor<BroadcastActivities>({
           taskQueue: workerTaskQueue(input.appName, input.workerId),
           deadline: input.deadline,
           bound: 'scheduleToClose',

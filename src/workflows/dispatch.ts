@@ -29,7 +29,7 @@ export interface DispatchOptions {
  * The activities of a processor worker, for one dispatch. No activity retries: the attempt
  * loop retries, so each attempt is its own activity in history with its own idempotency key.
  */
-export function processorActivities<A extends object>(options: DispatchOptions) {
+export function proxyProcessor<A extends object>(options: DispatchOptions) {
   const remaining = Math.max(1, options.deadline - Date.now());
   return proxyActivities<A>({
     taskQueue: options.taskQueue,

@@ -24,7 +24,7 @@ import { SystemResult, cutResult, initialInstanceState } from '../domain/instanc
 import { targetingOf } from '../domain/targeting.js';
 import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
 import { runBroadcast } from './broadcast.js';
-import { type Pinned, deliver, processorActivities } from './dispatch.js';
+import { type Pinned, deliver, proxyProcessor } from './dispatch.js';
 import { runMap } from './map.js';
 import { noWorkerMessage, pickMember, takeMembership } from './membership.js';
 
@@ -52,6 +52,8 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
   const state: InstanceState = initialInstanceState(input);
   let cancelRequested = false;
   let stopRequested = false;
+  /** The designated worker the current STANDALONE attempt is pinned to, if any. */
+  let pinned: Pinned | undefined;
   const attemptScope = new CancellationScope();
 
   setHandler(cancelInstanceUpdate, () => { cancelRequested = true; }, {
@@ -112,7 +114,6 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
         return finish('FAILED', SystemResult.tooManyInstances(slot.running, job.maxInstanceNum));
       }
     }
-    let pinned: Pinned | undefined;
     try {
       const outcome = await attemptScope.run(() => attemptLoop({
         maxAttempts,
@@ -129,7 +130,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
           });
           pinned = undefined;
           try {
-            const verdict = await runAttempt(attempt, maxAttempts, deadline, (to) => { pinned = to; });
+            const verdict = await runAttempt(attempt, maxAttempts, deadline);
             if (!stopRequested) return verdict;
           } catch (err) {
             if (!stopRequested) throw err;
@@ -159,7 +160,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
   }
 
   /** One attempt of the instance, by execute type. */
-  function runAttempt(attempt: number, maxAttempts: number, deadline: number, pin: (to: Pinned) => void): Promise<AttemptVerdict> {
+  function runAttempt(attempt: number, maxAttempts: number, deadline: number): Promise<AttemptVerdict> {
     switch (job.executeType) {
       case 'BROADCAST':
         return runBroadcast({
@@ -173,7 +174,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
       case 'MAP_REDUCE':
         return runMap({ input, instanceAttempt: state.instanceAttempt, deadline, publish: (map) => record({ map }, false) });
       default:
-        return runStandalone(attempt, maxAttempts, deadline, pin);
+        return runStandalone(attempt, maxAttempts, deadline);
     }
   }
 
@@ -181,26 +182,24 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
    * One STANDALONE attempt: on the app's shared queue (Temporal picks a worker), or, when
    * the job designates workers, pinned to one live designated worker's own queue.
    */
-  async function runStandalone(attempt: number, maxAttempts: number, deadline: number, pin: (to: Pinned) => void): Promise<AttemptVerdict> {
+  async function runStandalone(attempt: number, maxAttempts: number, deadline: number): Promise<AttemptVerdict> {
     let taskQueue = appTaskQueue(input.appName);
-    let pinnedTo: string | null = null;
     const targeting = targetingOf(job);
     if (targeting.designatedWorkers.length > 0) {
       const candidates = await takeMembership(input.appName, targeting);
       if ('failure' in candidates) return { success: false, msg: candidates.failure };
       const chosen = pickMember(candidates);
       if (!chosen) return { success: false, msg: noWorkerMessage(input.appName, targeting) };
-      pinnedTo = chosen.workerId;
       taskQueue = workerTaskQueue(input.appName, chosen.workerId);
       // A designated worker that does not take the attempt is gone: fail it, and retry (instanceRetryNum) on another.
-      pin({ workerId: chosen.workerId, lostAfterMs: input.heartbeatTimeoutMs, work: 'the attempt', retryElsewhere: true });
+      pinned = { workerId: chosen.workerId, lostAfterMs: input.heartbeatTimeoutMs, work: 'the attempt', retryElsewhere: true };
     }
-    const { runProcessor } = processorActivities<StandaloneActivities>({
+    const { runProcessor } = proxyProcessor<StandaloneActivities>({
       taskQueue,
       deadline,
       heartbeatTimeoutMs: input.heartbeatTimeoutMs,
-      ...(pinnedTo ? { scheduleToStartMs: input.heartbeatTimeoutMs } : {}),
-      summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}${pinnedTo ? ` on ${pinnedTo}` : ''}`,
+      ...(pinned ? { scheduleToStartMs: pinned.lostAfterMs } : {}),
+      summary: `attempt ${attempt}/${maxAttempts}: ${job.processorInfo}${pinned ? ` on ${pinned.workerId}` : ''}`,
     });
     const request: ProcessRequest = {
       ...processTargetOf(input),

@@ -21,7 +21,7 @@ import { MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '
 import { targetingOf } from '../domain/targeting.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptVerdict, type LoopResult, attemptLoop } from './attempt-loop.js';
-import { deliver, processorActivities } from './dispatch.js';
+import { deliver, proxyProcessor } from './dispatch.js';
 import { takeMembership } from './membership.js';
 
 /**
@@ -134,7 +134,7 @@ async function runTask(
     // reduce's verdict is the instance's result, not an error to retry.
     retryVerdict: taskId !== TASK.last.id,
     once: async (attempt, maxAttempts) => {
-      const activities = processorActivities<MapActivities>({
+      const activities = proxyProcessor<MapActivities>({
         taskQueue: scope.taskQueue,
         deadline: scope.deadline,
         heartbeatTimeoutMs: scope.heartbeatTimeoutMs,
