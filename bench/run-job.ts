@@ -106,6 +106,7 @@ function directStarter(stack: BenchStack): Starter {
         taskQueue: stack.config.TEMPOJOB_CORE_TASK_QUEUE,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
+        requestEagerStart: true,
       }).then(() => undefined),
       createdBy: async () => null,
     });

@@ -15,6 +15,7 @@ import { instanceWorkflowId, mapBatchAttemptPrefix } from '../contract/names.js'
 import { SA } from '../contract/search-attributes.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
+import { supportsEagerStart } from '../temporal/connection.js';
 import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { InstanceView } from './dto.js';
@@ -28,16 +29,22 @@ const { PendingActivityState } = proto.temporal.api.enums.v1;
 
 /**
  * Instances: one instance workflow each (`tempojob-instance-<id>`), started with a
- * deterministic id so that a repeated request (same Idempotency-Key) is a no-op.
+ * deterministic id so that a repeated request (same Idempotency-Key) is a no-op. Where the
+ * client shares a native connection with this process's core worker (`npm start`), runs
+ * start eagerly: the first workflow task comes back in the start call's answer.
  */
 export class InstanceService {
+  private readonly eagerStart: boolean;
+
   constructor(
     private readonly client: Client,
     private readonly jobs: JobService,
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
     private readonly callTimeoutMs: number,
-  ) {}
+  ) {
+    this.eagerStart = supportsEagerStart(client);
+  }
 
   async run(
     app: AuthenticatedApp,
@@ -64,6 +71,7 @@ export class InstanceService {
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
+        requestEagerStart: this.eagerStart,
       }).then(() => undefined),
       createdBy: async (instanceId) => {
         const existing = await this.describe(instanceId);
@@ -187,6 +195,7 @@ export class InstanceService {
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
+        requestEagerStart: this.eagerStart,
       });
     } catch (err) {
       if (isAlreadyStarted(err)) throw new StateConflictError(`instance ${instanceId} is already being retried`);

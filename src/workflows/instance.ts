@@ -47,6 +47,19 @@ const NO_TIME_LIMIT_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Instances started before one attempt loop retried non-retryable failures (unknown processor); they replay so. */
 const NON_RETRYABLE_ENDS_INSTANCE = 'non-retryable-ends-instance';
 
+/** Delayed instances started before their timer was re-aimed waited on one timer; they replay so. */
+const REAIMED_FIRE_TIMER = 'reaimed-fire-timer';
+
+/**
+ * A delayed run wakes this long before its fire time and sets a second, short timer for
+ * the rest. Temporal starts a timer when the workflow task that asked for it completes, not
+ * when the task began (the workflow's clock): a timer set in a run's first task, busy when
+ * many runs are submitted at once, fired late by that task's time (measured: p99 257 ms
+ * with 100 runs submitted together). The second timer is set in a short task of a quiet
+ * workflow, so the run fires within that task's few milliseconds.
+ */
+const REAIM_LEAD_MS = 1_000;
+
 export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): Promise<InstanceState> => {
   const { job } = input;
   const state: InstanceState = initialInstanceState(input);
@@ -98,9 +111,19 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
     throw err;
   }
 
+  /** Waits until the fire time, or until a cancel or stop arrives. */
+  async function untilFireTime(): Promise<void> {
+    const interrupted = () => cancelRequested || stopRequested;
+    let wait = input.expectedTriggerTime - Date.now();
+    if (wait > REAIM_LEAD_MS && patched(REAIMED_FIRE_TIMER)) {
+      if (await condition(interrupted, wait - REAIM_LEAD_MS)) return;
+      wait = input.expectedTriggerTime - Date.now();
+    }
+    if (wait > 0) await condition(interrupted, wait);
+  }
+
   async function run(): Promise<InstanceState> {
-    const wait = input.expectedTriggerTime - Date.now();
-    if (wait > 0) await condition(() => cancelRequested || stopRequested, wait);
+    await untilFireTime();
     if (cancelRequested) return finish('CANCELED', SystemResult.canceledByUser);
     if (stopRequested) return finish('STOPPED', SystemResult.stoppedByUser);
 
