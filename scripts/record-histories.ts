@@ -43,6 +43,7 @@ import {
   jobScheduleId,
   jobSlotsWorkflowId,
   misfireLedgerId,
+  workflowNodesWorkflowId,
 } from '../src/contract/names.js';
 import { liveAppWorkers } from '../src/activities/workers.js';
 import { misfireLedgerActivities } from '../src/activities/misfire-ledger.js';
@@ -387,7 +388,19 @@ try {
   console.log(`  SKIP ledger decisions: ${decisions.join(', ')}`);
   await save('misfireLedgerWorkflow', 'skip-backlog', misfireLedgerId(skipJob.id));
 
+  // Workflows (DAGs): nodes created with an Idempotency-Key (and the save repeated), a DAG saved over
+  // them (binding them), saved again without one (deleting it), the workflow copied (nodes copied).
+  const wfJob = await saveJob('wf-echo', 'echo');
+  const wfNodes = ['first', 'second', 'dropped'].map((nodeName) => ({ type: 1, jobId: wfJob, nodeName }));
+  const wfNodeIds = (await caller.data<{ id: number }[]>('addWorkflowNode', wfNodes, { idempotencyKey: 'nodes-1' })).map((node) => node.id);
+  await caller.data('addWorkflowNode', wfNodes, { idempotencyKey: 'nodes-1' });
+  const chain = (ids: number[]) => ({ nodes: ids.map((nodeId) => ({ nodeId })), edges: ids.slice(1).map((to, i) => ({ from: ids[i]!, to })) });
+  const workflowId = await caller.data<number>('saveWorkflow', { wfName: 'chain', timeExpressionType: 'API', dag: chain(wfNodeIds) });
+  await caller.data('saveWorkflow', { id: workflowId, wfName: 'chain', timeExpressionType: 'API', dag: chain(wfNodeIds.slice(0, 2)) });
+  await caller.data('copyWorkflow', { workflowId });
+
   // Open, long-lived: recorded last, with everything they saw.
+  await save('workflowNodesWorkflow', 'saved-bound-copied', workflowNodesWorkflowId(caller.appId));
   await save('appDirectoryWorkflow', 'two-apps-one-password-change', APP_DIRECTORY_WORKFLOW_ID);
   console.log(`${written.length} histories written under ${OUT}`);
 } finally {

@@ -321,6 +321,32 @@ describe('one logical call, one effect, when the answer is lost after the server
     expect((await client.queryJob({ jobNameEq: `${name}_COPY` })).map((j) => j.id)).toEqual([copyId]);
   });
 
+  it('workflows: addWorkflowNode, saveWorkflow (re-sent: one workflow), fetch, copy, query, disable, enable, delete', async () => {
+    const { client, wire } = connect();
+    const jobId = await client.saveJob(job(uniqueName('wf-job')));
+    const [first, second] = await client.addWorkflowNode([{ type: 1, jobId, nodeName: 'first' }, { type: 1, jobId, nodeName: 'second' }]);
+    expect(first).toMatchObject({ type: 1, jobId, nodeName: 'first', workflowId: null, enable: true });
+    const name = uniqueName('wf');
+    wire.loseAnswers('saveWorkflow');
+    const workflowId = await client.saveWorkflow({
+      wfName: name, timeExpressionType: 'API',
+      dag: { nodes: [{ nodeId: first!.id }, { nodeId: second!.id }], edges: [{ from: first!.id, to: second!.id }] },
+    });
+    expect(wire.of('saveWorkflow')).toHaveLength(2);
+    expect(new Set(keysOf(wire.of('saveWorkflow'))).size).toBe(1);
+    expect(await client.fetchWorkflow(workflowId)).toMatchObject({
+      id: workflowId, wfName: name, enable: true, peworkflowDAG: { edges: [{ from: first!.id, to: second!.id }] },
+    });
+    const copyId = await client.copyWorkflow(workflowId);
+    expect((await client.fetchWorkflow(copyId)).wfName).toBe(`${name}_COPY`);
+    await expect.poll(async () => (await client.queryWorkflow({ wfNameLike: name })).totalItems, { timeout: 10_000 }).toBe(2);
+    await client.disableWorkflow(workflowId);
+    expect((await client.fetchWorkflow(workflowId)).status).toBe(JobStatus.codes.DISABLE);
+    await client.enableWorkflow(workflowId);
+    await client.deleteWorkflow(workflowId);
+    expect((await client.fetchWorkflow(workflowId)).status).toBe(JobStatus.codes.DELETED);
+  });
+
   it('retries a 502 without an envelope and a timeout with the same key', async () => {
     const wire = new Wire();
     let faults = 0;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations, type OperationName } from '../src/api/operations.js';
-import type { OpenApiCaller } from './support/api-client.js';
+import type { Body, OpenApiCaller } from './support/api-client.js';
 import { eventually } from './support/eventually.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
 /**
- * One app can never see or touch another app's jobs or instances: every operation of the
+ * One app can never see or touch another app's jobs, instances or workflows: every operation of the
  * OpenAPI, called by an intruder with the victim's ids, answers as not found (or lists
  * nothing of the victim's), and the victim's data is unchanged afterwards.
  */
@@ -15,6 +15,8 @@ let victim: OpenApiCaller;
 let intruder: OpenApiCaller;
 let jobId: number;
 let instanceId: number;
+let workflowId: number;
+let nodeId: number;
 
 const job = { jobName: 'victim-job', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'p' };
 
@@ -24,7 +26,10 @@ beforeAll(async () => {
   intruder = (await stack.newApp('intruder')).api;
   jobId = await victim.data<number>('saveJob', job);
   instanceId = await victim.data<number>('runJob', { jobId, delay: 3_600_000 }, { form: true });
+  nodeId = (await victim.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId }]))[0]!.id;
+  workflowId = await victim.data<number>('saveWorkflow', { wfName: 'victim-wf', timeExpressionType: 'API', dag: { nodes: [{ nodeId }], edges: [] } });
   await eventually(() => victim.data<{ totalItems: number }>('queryInstance', { jobIdEq: jobId }), (page) => page.totalItems === 1);
+  await eventually(() => victim.data<{ totalItems: number }>('queryWorkflow', { idEq: workflowId }), (page) => page.totalItems === 1);
 });
 afterAll(async () => {
   await victim?.call('cancelInstance', { instanceId }, { form: true });
@@ -32,7 +37,7 @@ afterAll(async () => {
 });
 
 /** How the intruder aims each operation at the victim, and what a refusal looks like. */
-const attacks: Record<OperationName, () => { body: Record<string, unknown>; refused: (res: { success: boolean; data: unknown; message: string | null }) => boolean }> = {
+const attacks: Record<OperationName, () => { body: Body; refused: (res: { success: boolean; data: unknown; message: string | null }) => boolean }> = {
   saveJob: () => ({ body: { ...job, id: jobId, jobName: 'hijacked' }, refused: notFound('job') }),
   copyJob: () => ({ body: { jobId }, refused: notFound('job') }),
   exportJob: () => ({ body: { jobId }, refused: notFound('job') }),
@@ -53,13 +58,25 @@ const attacks: Record<OperationName, () => { body: Record<string, unknown>; refu
     body: { timeExpressionType: 'CRON', timeExpression: '0 0 1 * * ?' },
     refused: (res) => res.success && (res.data as unknown[]).length === 5,
   }),
+  // A node naming the victim's job, and a change to the victim's node: neither exists for the intruder.
+  addWorkflowNode: () => ({ body: [{ type: 1, jobId }], refused: notFound('job') }),
+  saveWorkflow: () => ({ body: { id: workflowId, wfName: 'hijacked', timeExpressionType: 'API' }, refused: notFound('workflow') }),
+  copyWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  fetchWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  enableWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  disableWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  deleteWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  queryWorkflow: () => ({
+    body: { idEq: workflowId, appIdEq: victim.appId },
+    refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
+  }),
   queryInstance: () => ({
     body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
   }),
 };
 
-function notFound(kind: 'job' | 'instance') {
+function notFound(kind: 'job' | 'instance' | 'workflow') {
   return (res: { success: boolean; message: string | null }) =>
     !res.success && new RegExp(`${kind} \\d+ not found in app intruder-`).test(res.message ?? '');
 }
@@ -78,8 +95,11 @@ describe('ownership', () => {
     }
   });
 
-  it('leaves the victim\'s job and instance untouched', async () => {
+  it('leaves the victim\'s job, instance and workflow untouched', async () => {
     expect(await victim.data('fetchJob', { jobId })).toMatchObject({ jobName: 'victim-job', status: 1 });
+    expect(await victim.data('fetchWorkflow', { workflowId }, { form: true })).toMatchObject({
+      wfName: 'victim-wf', status: 1, peworkflowDAG: { nodes: [{ nodeId, jobId }] },
+    });
     expect(await victim.data('fetchInstanceStatus', { instanceId })).toBe(1);
     await expect.poll(async () => (await victim.data<unknown[]>('fetchAllJob')).length, { timeout: 5_000 }).toBe(1);
   });

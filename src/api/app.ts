@@ -8,6 +8,7 @@ import { failure } from './envelope.js';
 import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
 import { InstanceService } from './instance-service.js';
 import { JobService } from './job-service.js';
+import { WorkflowService } from './workflow-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { openApiRouter } from './routes/openapi.js';
@@ -34,6 +35,9 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   const instances = new InstanceService(
     client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
+  const workflows = new WorkflowService(
+    client, config.TEMPOJOB_CORE_TASK_QUEUE, jobs, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
+  );
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -55,7 +59,7 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances }));
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };

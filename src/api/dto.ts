@@ -4,6 +4,8 @@ import type { JobDefinition } from '../domain/job.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
 import type { RunMemo } from '../contract/memo.js';
 import type { InstanceState } from '../domain/instance.js';
+import { WorkflowNodeType } from '../domain/dag.js';
+import { dagWithNodes, type WorkflowDefinition, type WorkflowNodeRecord } from '../domain/workflow.js';
 
 /**
  * PowerJob's response shapes, as zod schemas (they feed the OpenAPI document) and the
@@ -170,3 +172,105 @@ export const pageSchema = <T extends z.ZodType>(item: T) => z.object({
   totalItems: z.number().int(),
   data: z.array(item),
 });
+
+const dagNodeSchema = z.object({
+  nodeId: z.number().int(),
+  nodeType: code('WorkflowNodeType code: JOB=1, DECISION=2, NESTED_WORKFLOW=3'),
+  jobId: z.number().int().nullable().describe('the job; for NESTED_WORKFLOW the nested workflow'),
+  nodeName: z.string().nullable(),
+  nodeParams: z.string().nullable().describe('JOB: params; DECISION: the condition script'),
+  enable: z.boolean(),
+  skipWhenFailed: z.boolean(),
+});
+const dagEdgeSchema = z.object({
+  from: z.number().int(),
+  to: z.number().int(),
+  property: z.string().nullable().describe('"true" or "false" on edges leaving a DECISION node'),
+  enable: z.boolean(),
+});
+
+/** PowerJob's WorkflowInfoVO (fetchWorkflow), with tempojob's own fields beside it. */
+export const workflowInfoSchema = z.object({
+  id: z.number().int(),
+  wfName: z.string(),
+  wfDescription: z.string().nullable(),
+  appId: z.number().int(),
+  peworkflowDAG: z.object({ nodes: z.array(dagNodeSchema), edges: z.array(dagEdgeSchema) }).describe('the DAG, each node\'s saved fields filled in (PowerJob\'s JSON key)'),
+  timeExpressionType: z.enum(['API', 'CRON']),
+  timeExpression: z.string().nullable(),
+  timeZone: z.string(),
+  misfirePolicy: z.object({ type: z.enum(['SKIP', 'RUN_ONCE', 'CATCH_UP']), maxCatchUp: z.number(), thresholdMs: z.number() }),
+  maxWfInstanceNum: z.number().int(),
+  enable: z.boolean(),
+  status: code('workflow status: ENABLE=1, DISABLE=2, DELETED=99'),
+  notifyUserIds: z.array(z.number().int()),
+  lifeCycle: z.object({ start: z.number().optional(), end: z.number().optional() }).nullable(),
+  failurePolicy: z.enum(['FAIL_FAST', 'CONTINUE_BRANCHES']),
+  nextTriggerTime: z.number().nullable().describe('epoch ms of the next fire of an enabled CRON workflow'),
+  gmtCreate: isoDate,
+  gmtModified: isoDate,
+});
+
+/** PowerJob's WorkflowNodeInfoDO, as addWorkflowNode answers it. */
+export const workflowNodeInfoSchema = z.object({
+  id: z.number().int(),
+  appId: z.number().int(),
+  workflowId: z.number().int().nullable().describe('null until a saved DAG lists the node'),
+  type: code('WorkflowNodeType code: JOB=1, DECISION=2, NESTED_WORKFLOW=3'),
+  jobId: z.number().int().nullable(),
+  nodeName: z.string().nullable(),
+  nodeParams: z.string().nullable(),
+  enable: z.boolean(),
+  skipWhenFailed: z.boolean(),
+  extra: z.string().nullable(),
+  gmtCreate: isoDate,
+  gmtModified: isoDate,
+});
+
+export function workflowNodeInfoDTO(node: WorkflowNodeRecord): z.infer<typeof workflowNodeInfoSchema> {
+  return { ...node, type: WorkflowNodeType.codes[node.type], gmtCreate: iso(node.gmtCreate)!, gmtModified: iso(node.gmtModified)! };
+}
+
+export function workflowNextTrigger(workflow: WorkflowDefinition, now: number): number | null {
+  if (workflow.status !== 'ENABLE' || workflow.timeExpressionType !== 'CRON') return null;
+  return nextFireTimes(parseTimeExpression('CRON', workflow.timeExpression), workflow.timeZone, now, 1, workflow.lifeCycle)[0] ?? null;
+}
+
+export function workflowInfoDTO(
+  workflow: WorkflowDefinition,
+  nodes: ReadonlyMap<number, WorkflowNodeRecord>,
+  now = Date.now(),
+): z.infer<typeof workflowInfoSchema> {
+  const dag = dagWithNodes(workflow.dag, nodes);
+  return {
+    id: workflow.id,
+    wfName: workflow.wfName,
+    wfDescription: workflow.wfDescription,
+    appId: workflow.appId,
+    peworkflowDAG: {
+      nodes: dag.nodes.map((node) => ({
+        nodeId: node.nodeId,
+        nodeType: node.nodeType ?? WorkflowNodeType.codes.JOB,
+        jobId: node.jobId ?? null,
+        nodeName: node.nodeName ?? null,
+        nodeParams: node.nodeParams ?? null,
+        enable: node.enable ?? true,
+        skipWhenFailed: node.skipWhenFailed ?? false,
+      })),
+      edges: dag.edges.map((edge) => ({ from: edge.from, to: edge.to, property: edge.property ?? null, enable: edge.enable ?? true })),
+    },
+    timeExpressionType: workflow.timeExpressionType,
+    timeExpression: workflow.timeExpression,
+    timeZone: workflow.timeZone,
+    misfirePolicy: workflow.misfirePolicy,
+    maxWfInstanceNum: workflow.maxWfInstanceNum,
+    enable: workflow.status === 'ENABLE',
+    status: JobStatus.codes[workflow.status],
+    notifyUserIds: workflow.notifyUserIds,
+    lifeCycle: workflow.lifeCycle,
+    failurePolicy: workflow.failurePolicy,
+    nextTriggerTime: workflowNextTrigger(workflow, now),
+    gmtCreate: iso(workflow.gmtCreate)!,
+    gmtModified: iso(workflow.gmtModified)!,
+  };
+}

@@ -30,7 +30,7 @@ export function createdByOf(idempotency: Idempotency | null): CreatedBy | null {
 }
 
 /** Fresh ids that clash, or derived ids taken by another key's hash clash, are drawn again this many times. */
-const CREATE_ATTEMPTS = 6;
+export const CREATE_ATTEMPTS = 6;
 
 export interface IdempotentCreate {
   idempotency: Idempotency | null;

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { instanceInfoSchema, jobInfoSchema, pageSchema } from './dto.js';
-import { instanceQuerySchema, jobQuerySchema } from './queries.js';
-import { authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, saveJobSchema } from './schemas.js';
+import { instanceInfoSchema, jobInfoSchema, pageSchema, workflowInfoSchema, workflowNodeInfoSchema } from './dto.js';
+import { instanceQuerySchema, jobQuerySchema, workflowQuerySchema } from './queries.js';
+import {
+  authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, saveJobSchema, saveWorkflowNodesSchema, saveWorkflowSchema,
+  workflowIdSchema,
+} from './schemas.js';
 
 /**
  * The OpenAPI's operations: one table that the router registers and the OpenAPI 3.1
@@ -39,6 +42,23 @@ export const operations = {
   fetchInstanceStatus: { summary: 'Status code of an instance', input: instanceIdSchema, output: id.describe('InstanceStatus code'), mutating: false, form: true },
   fetchInstanceInfo: { summary: 'One instance', input: instanceIdSchema, output: instanceInfoSchema, mutating: false, form: true },
   queryInstance: { summary: 'Instances matching an InstancePageQuery, paged and sorted', input: instanceQuerySchema, output: pageSchema(instanceInfoSchema), mutating: false, form: false },
+  addWorkflowNode: {
+    summary: 'Create (no id) or change (id) workflow nodes (PowerJob\'s saveWorkflowNode); a node joins the workflow whose saved DAG lists it',
+    input: saveWorkflowNodesSchema, output: z.array(workflowNodeInfoSchema), mutating: true, form: false,
+  },
+  saveWorkflow: {
+    summary: 'Create (no id) or replace (id) a workflow (DAG); its DAG lists node ids from addWorkflowNode and edges',
+    input: saveWorkflowSchema, output: id.describe('workflowId'), mutating: true, form: false,
+  },
+  copyWorkflow: { summary: 'Copy a workflow and its nodes as "<name>_COPY"', input: workflowIdSchema, output: id.describe('the new workflowId'), mutating: true, form: true },
+  fetchWorkflow: { summary: 'One workflow, its DAG with every node', input: workflowIdSchema, output: workflowInfoSchema, mutating: false, form: true },
+  queryWorkflow: {
+    summary: 'Workflows of the app matching every given condition, paged and sorted (beyond PowerJob)',
+    input: workflowQuerySchema, output: pageSchema(workflowInfoSchema), mutating: false, form: false,
+  },
+  enableWorkflow: { summary: 'Enable a workflow', input: workflowIdSchema, output: nothing, mutating: true, form: true },
+  disableWorkflow: { summary: 'Disable a workflow (its CRON stops firing)', input: workflowIdSchema, output: nothing, mutating: true, form: true },
+  deleteWorkflow: { summary: 'Delete a workflow (soft: status 99; it can no longer run)', input: workflowIdSchema, output: nothing, mutating: true, form: true },
   validateTimeExpression: {
     summary: 'Check a time expression and preview its next fire times (nothing is saved)',
     input: previewSchema,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
+import type { WorkflowDefinition } from '../domain/workflow.js';
 
 /**
  * PowerJob's query objects: JobInfoQuery (queryJob) and InstancePageQuery (queryInstance).
@@ -92,4 +93,44 @@ export function page<T>(items: T[], index: number, pageSize: number): Page<T> {
     totalItems: items.length,
     data: items.slice(index * pageSize, (index + 1) * pageSize),
   };
+}
+
+const SORTABLE_WORKFLOW_FIELDS = ['id', 'wfName', 'gmtCreate', 'gmtModified'] as const;
+
+/** queryWorkflow (beyond PowerJob): a page of the app's workflows, filtered like queryInstance. */
+export const workflowQuerySchema = z.object({
+  appIdEq: num.nullish(),
+  idEq: num.nullish(), idLt: num.nullish(), idGt: num.nullish(),
+  wfNameEq: z.string().nullish(), wfNameLike: z.string().nullish(),
+  wfDescriptionLike: z.string().nullish(),
+  timeExpressionTypeIn: codes.nullish(),
+  statusIn: codes.nullish(),
+  gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
+  index: instanceQuerySchema.shape.index,
+  pageSize: instanceQuerySchema.shape.pageSize,
+  sortBy: z.enum(SORTABLE_WORKFLOW_FIELDS, { message: `sortBy must be one of ${SORTABLE_WORKFLOW_FIELDS.join(', ')}` }).nullish()
+    .transform((v) => v ?? 'gmtCreate'),
+  asc: instanceQuerySchema.shape.asc,
+});
+export type WorkflowQuery = z.infer<typeof workflowQuerySchema>;
+
+export function matchesWorkflowQuery(workflow: WorkflowDefinition, q: WorkflowQuery): boolean {
+  return eq(workflow.id, q.idEq) && lt(workflow.id, q.idLt) && gt(workflow.id, q.idGt)
+    && eq(workflow.wfName, q.wfNameEq) && like(workflow.wfName, q.wfNameLike)
+    && like(workflow.wfDescription, q.wfDescriptionLike)
+    && inList(TimeExpressionType.codes[workflow.timeExpressionType], q.timeExpressionTypeIn)
+    && inList(JobStatus.codes[workflow.status], q.statusIn)
+    && lt(workflow.gmtCreate, q.gmtCreateLt) && gt(workflow.gmtCreate, q.gmtCreateGt)
+    && lt(workflow.gmtModified, q.gmtModifiedLt) && gt(workflow.gmtModified, q.gmtModifiedGt);
+}
+
+/** Sorts by one field (ties by id), ascending or not. */
+export function sortBy<T extends { id: number }, K extends keyof T>(items: T[], field: K, asc: boolean): T[] {
+  const sign = asc ? 1 : -1;
+  return [...items].sort((a, b) => {
+    const x = a[field];
+    const y = b[field];
+    const order = x === y ? a.id - b.id : (x as number | string) < (y as number | string) ? -1 : 1;
+    return sign * order;
+  });
 }

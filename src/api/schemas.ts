@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FAILURE_POLICIES, WorkflowNodeType } from '../domain/dag.js';
 import { DispatchStrategy, ExecuteType, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import { InvalidRequestError } from './errors.js';
 
@@ -8,6 +9,8 @@ import { InvalidRequestError } from './errors.js';
  */
 
 const MAX_PARAMS_LENGTH = 65_536;
+/** A node's params live in its app's node registry (one memo), so they are kept smaller than a job's. */
+const MAX_NODE_PARAMS_LENGTH = 16_384;
 
 /** A whole number, from JSON or from a form field. */
 const integer = (field: string) =>
@@ -93,6 +96,77 @@ export const runJobSchema = z.object({
   delay: integer('delay').pipe(z.number().min(0, 'delay must be >= 0 (milliseconds)'))
     .pipe(z.number().max(100 * 365 * 24 * 3600 * 1000, 'delay must be at most 100 years')).nullish()
     .transform((v) => v ?? 0),
+});
+
+/** A node or edge list of PowerJob's PEWorkflowDAG; run-time fields a client echoes back are ignored. */
+const dagSchema = z.object({
+  nodes: z.array(z.object({
+    nodeId: id('dag.nodes[].nodeId'),
+    nodeType: integer('dag.nodes[].nodeType').nullish(),
+    jobId: integer('dag.nodes[].jobId').nullish(),
+    nodeName: text(255),
+    nodeParams: text(MAX_PARAMS_LENGTH),
+    enable: bool.nullish(),
+    skipWhenFailed: bool.nullish(),
+  }), { message: 'dag.nodes must be a list of nodes ({nodeId})' }),
+  edges: z.array(z.object({
+    from: id('dag.edges[].from'),
+    to: id('dag.edges[].to'),
+    property: text(16),
+    enable: bool.nullish(),
+  }), { message: 'dag.edges must be a list of edges ({from, to})' }).nullish().transform((v) => v ?? []),
+}, { message: 'dag must be an object {nodes, edges}' });
+
+export const saveWorkflowSchema = z.object({
+  id: id('id').nullish(),
+  appId: id('appId').nullish(),
+  wfName: z.string({ message: 'wfName is required' }).trim().min(1, 'wfName must not be empty').max(128),
+  wfDescription: text(),
+  timeExpressionType: enumName(TimeExpressionType.names),
+  timeExpression: text(),
+  timeZone: z.string().trim().min(1).nullish().describe('IANA time zone of a CRON expression (default: the server\'s TEMPOJOB_DEFAULT_TIME_ZONE)'),
+  misfirePolicy: saveJobSchema.shape.misfirePolicy,
+  maxWfInstanceNum: integer('maxWfInstanceNum').nullish().transform((v) => (v == null ? 1 : Math.max(0, v)))
+    .describe('runs at once (WAITING or RUNNING); 0 or less = unlimited; default 1'),
+  enable: bool.default(true),
+  notifyUserIds: z.array(id('notifyUserIds[]')).nullish().transform((v) => v ?? []),
+  dag: dagSchema.nullish(),
+  lifeCycle: saveJobSchema.shape.lifeCycle,
+  failurePolicy: z.enum(FAILURE_POLICIES, { message: `failurePolicy must be one of ${FAILURE_POLICIES.join(', ')}` }).nullish()
+    .transform((v) => v ?? 'FAIL_FAST')
+    .describe('beyond PowerJob: FAIL_FAST (the first failed node fails the workflow) or CONTINUE_BRANCHES (a failure blocks only its descendants)'),
+  extra: text(),
+});
+export type SaveWorkflowRequest = z.infer<typeof saveWorkflowSchema>;
+
+export const saveWorkflowNodeSchema = z.object({
+  id: id('id').nullish().transform((v) => v ?? null),
+  appId: id('appId').nullish(),
+  type: z.union([integer('type'), z.enum(WorkflowNodeType.names)], { message: 'type is required: 1 (JOB), 2 (DECISION) or 3 (NESTED_WORKFLOW)' })
+    .transform((v, ctx) => {
+      const name = typeof v === 'string' ? v : WorkflowNodeType.nameOf(v);
+      if (name === undefined) ctx.addIssue({ code: 'custom', message: `type ${v} is not a node type: use 1 (JOB), 2 (DECISION) or 3 (NESTED_WORKFLOW)` });
+      return name ?? 'JOB';
+    }),
+  jobId: id('jobId').nullish().transform((v) => v ?? null),
+  nodeName: text(255),
+  nodeParams: text(MAX_NODE_PARAMS_LENGTH),
+  enable: bool.nullish().transform((v) => v ?? true),
+  skipWhenFailed: bool.nullish().transform((v) => v ?? false),
+  extra: text(),
+});
+export const saveWorkflowNodesSchema = z.array(saveWorkflowNodeSchema, { message: 'the body must be a JSON list of nodes' })
+  .min(1, 'send at least one node').max(500, 'send at most 500 nodes at once');
+
+export const workflowIdSchema = z.object({ workflowId: id('workflowId') });
+export const wfInstanceIdSchema = z.object({ wfInstanceId: id('wfInstanceId') });
+export const markNodeSchema = z.object({ wfInstanceId: id('wfInstanceId'), nodeId: id('nodeId') });
+
+export const runWorkflowSchema = z.object({
+  workflowId: id('workflowId'),
+  initParams: z.string().max(MAX_PARAMS_LENGTH, `initParams must be at most ${MAX_PARAMS_LENGTH} characters`).nullish()
+    .transform((v) => (v ? v : null)),
+  delay: runJobSchema.shape.delay,
 });
 
 export const authAppSchema = z.object({

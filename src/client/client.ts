@@ -21,6 +21,13 @@ export type InstancePage = OperationOutput<'queryInstance'>;
 /** A job as `exportJob` gives it: ready to be passed to `saveJob`, here or on another server. */
 export type ExportedJob = OperationOutput<'exportJob'>;
 export type JobId = OperationInput<'fetchJob'>['jobId'];
+export type SaveWorkflowRequest = OperationInput<'saveWorkflow'>;
+export type SaveWorkflowNodeRequest = OperationInput<'addWorkflowNode'>[number];
+export type WorkflowQuery = OperationInput<'queryWorkflow'>;
+export type WorkflowInfo = OperationOutput<'fetchWorkflow'>;
+export type WorkflowNodeInfo = OperationOutput<'addWorkflowNode'>[number];
+export type WorkflowPage = OperationOutput<'queryWorkflow'>;
+export type WorkflowId = OperationInput<'fetchWorkflow'>['workflowId'];
 export type InstanceId = OperationInput<'fetchInstanceInfo'>['instanceId'];
 
 /** The subset of `fetch` the client uses, so tests and proxies can stand in for it. */
@@ -229,6 +236,47 @@ export class TempojobClient {
   /** One page of instances (default: 10, newest first). Trails writes by a moment. */
   queryInstance(query: InstanceQuery = {}, options?: ReadOptions): Promise<InstancePage> {
     return this.call('queryInstance', query, options);
+  }
+
+  /**
+   * Creates nodes (no `id`) or changes them (`id`), PowerJob's saveWorkflowNode: a node joins
+   * the workflow whose saved DAG lists it. Returns the nodes with their ids.
+   */
+  addWorkflowNode(nodes: SaveWorkflowNodeRequest[], options?: WriteOptions): Promise<WorkflowNodeInfo[]> {
+    return this.call('addWorkflowNode', nodes, options);
+  }
+
+  /** Creates a workflow (no `id`) or replaces one (`id`); its `dag` lists node ids and edges. Returns the workflow id. */
+  saveWorkflow(request: SaveWorkflowRequest, options?: WriteOptions): Promise<OperationOutput<'saveWorkflow'>> {
+    return this.call('saveWorkflow', request, options);
+  }
+
+  /** Copies a workflow and its nodes as `<name>_COPY`; returns the new id. */
+  copyWorkflow(workflowId: WorkflowId, options?: WriteOptions): Promise<OperationOutput<'copyWorkflow'>> {
+    return this.call('copyWorkflow', { workflowId }, options);
+  }
+
+  /** Strongly consistent: the workflow and its DAG, each node's fields filled in. */
+  fetchWorkflow(workflowId: WorkflowId, options?: ReadOptions): Promise<WorkflowInfo> {
+    return this.call('fetchWorkflow', { workflowId }, options);
+  }
+
+  /** One page of the app's workflows. Trails writes by a moment (a search index). */
+  queryWorkflow(query: WorkflowQuery = {}, options?: ReadOptions): Promise<WorkflowPage> {
+    return this.call('queryWorkflow', query, options);
+  }
+
+  async enableWorkflow(workflowId: WorkflowId, options?: WriteOptions): Promise<void> {
+    await this.call('enableWorkflow', { workflowId }, options);
+  }
+
+  async disableWorkflow(workflowId: WorkflowId, options?: WriteOptions): Promise<void> {
+    await this.call('disableWorkflow', { workflowId }, options);
+  }
+
+  /** Soft delete (status 99): it can no longer run or change; deleting again is a no-op. */
+  async deleteWorkflow(workflowId: WorkflowId, options?: WriteOptions): Promise<void> {
+    await this.call('deleteWorkflow', { workflowId }, options);
   }
 
   private async login(): Promise<Session> {

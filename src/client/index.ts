@@ -9,6 +9,8 @@ export {
   type OperationInput, type OperationOutput,
   type SaveJobRequest, type JobQuery, type InstanceQuery, type JobInfo, type InstanceInfo, type InstancePage, type ExportedJob,
   type JobId, type InstanceId,
+  type SaveWorkflowRequest, type SaveWorkflowNodeRequest, type WorkflowQuery, type WorkflowInfo, type WorkflowNodeInfo, type WorkflowPage,
+  type WorkflowId,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 export { operations, type OperationName } from '../api/operations.js';

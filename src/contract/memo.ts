@@ -5,7 +5,7 @@ import type { MapCounts } from '../domain/map.js';
  * Memo keys: what the API reads with one describe() (no worker needed) and the Web UI shows.
  * instance: `run` (what was asked, a RunMemo) and `instance` (an InstanceState);
  * broadcast share: `share` (a BroadcastShare); map batch: `batch` (a BatchMemo);
- * app directory: `apps` (AppRecord[]).
+ * app directory: `apps` (AppRecord[]); workflow node registry: `nodes` (WorkflowNodeRecord[]).
  */
 export const MemoKey = {
   run: 'run',
@@ -13,6 +13,7 @@ export const MemoKey = {
   share: 'share',
   batch: 'batch',
   apps: 'apps',
+  nodes: 'nodes',
 } as const;
 
 /** What the API needs to answer fetchInstanceInfo, kept in the instance's memo. */

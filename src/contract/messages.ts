@@ -1,8 +1,10 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BroadcastShare } from '../domain/broadcast.js';
 import type {
-  AcquireSlotRequest, AcquireSlotResult, AppRecord, BatchDone, BatchStarted, LateFire, MisfireDecision, PutAppRequest, ScheduledRunInput,
+  AcquireSlotRequest, AcquireSlotResult, AppRecord, BatchDone, BatchStarted, BindNodesRequest, LateFire, MisfireDecision, PutAppRequest,
+  SaveNodesRequest, ScheduledRunInput,
 } from './workflows.js';
+import type { WorkflowNodeRecord } from '../domain/workflow.js';
 
 /** Every signal and update tempojob's workflows accept, by the workflow that handles it. */
 
@@ -32,3 +34,8 @@ export const mapBatchStartedSignal = defineSignal<[BatchStarted]>('mapBatchStart
 export const mapBatchDoneSignal = defineSignal<[BatchDone]>('mapBatchDone');
 /** mapBatchWorkflow, from its parent: run your sub-tasks now. */
 export const mapBatchGoSignal = defineSignal('mapBatchGo');
+
+/** workflowNodesWorkflow: create or change nodes (addWorkflowNode); refused for unknown ids and reused keys. */
+export const saveWorkflowNodesUpdate = defineUpdate<WorkflowNodeRecord[], [SaveNodesRequest]>('saveWorkflowNodes');
+/** workflowNodesWorkflow: a saved DAG's nodes become its workflow's; refused for unknown nodes and other workflows' nodes. */
+export const bindWorkflowNodesUpdate = defineUpdate<void, [BindNodesRequest]>('bindWorkflowNodes');

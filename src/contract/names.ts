@@ -34,6 +34,26 @@ export function jobSlotsWorkflowId(jobId: number): string {
   return `tempojob-job-slots-${jobId}`;
 }
 
+/** A workflow (DAG) definition: a Temporal Schedule, as a job is. */
+export function workflowScheduleId(workflowId: number): string {
+  return `tempojob-workflow-${workflowId}`;
+}
+
+/** The registry of an app's workflow nodes (addWorkflowNode). */
+export function workflowNodesWorkflowId(appId: number): string {
+  return `tempojob-wf-nodes-${appId}`;
+}
+
+/** One run of a workflow (a PowerJob workflow instance). */
+export function wfInstanceWorkflowId(wfInstanceId: number): string {
+  return `tempojob-wf-instance-${wfInstanceId}`;
+}
+
+/** The running count of a workflow with maxWfInstanceNum (a jobSlotsWorkflow over wf instance ids). */
+export function workflowSlotsWorkflowId(workflowId: number): string {
+  return `tempojob-workflow-slots-${workflowId}`;
+}
+
 /** The per-attempt idempotency key a processor sees: stable across replays and redeliveries. */
 export function attemptIdempotencyKey(instanceId: number, attempt: number): string {
   return `tempojob:${instanceId}:${attempt}`;

@@ -12,6 +12,9 @@ export const SA = {
   instanceId: defineSearchAttributeKey('TempojobInstanceId', 'INT'),
   status: defineSearchAttributeKey('TempojobStatus', 'KEYWORD'),
   expectedTriggerTime: defineSearchAttributeKey('TempojobExpectedTriggerTime', 'DATETIME'),
+  /** Workflows (DAGs): the workflow of a schedule or run, and a run's wf instance id (Keywords: the Int slots are taken). */
+  workflowId: defineSearchAttributeKey('TempojobWorkflowId', 'KEYWORD'),
+  wfInstanceId: defineSearchAttributeKey('TempojobWfInstanceId', 'KEYWORD'),
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);

@@ -3,6 +3,7 @@ import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import type { JobDefinition, RetryBackoff } from '../domain/job.js';
 import type { MapCounts } from '../domain/map.js';
 import type { TaskResult } from '../domain/tasks.js';
+import type { WorkflowDefinition, WorkflowNodeInput, WorkflowNodeRecord } from '../domain/workflow.js';
 import type { MapScope, ProcessTarget } from './scopes.js';
 
 /**
@@ -19,6 +20,8 @@ export const WorkflowType = {
   misfireLedger: 'misfireLedgerWorkflow',
   broadcastShare: 'broadcastShareWorkflow',
   mapBatch: 'mapBatchWorkflow',
+  workflowNodes: 'workflowNodesWorkflow',
+  scheduledWorkflowRun: 'scheduledWorkflowRunWorkflow',
 } as const;
 
 /** One run of a job (a PowerJob instance). */
@@ -155,4 +158,45 @@ export interface BatchStarted {
 }
 export interface BatchDone extends BatchStarted {
   counts: MapCounts;
+}
+
+/** The registry of one app's workflow nodes: long-lived, one per app. */
+export type WorkflowNodesWorkflow = (initial?: WorkflowNodesState) => Promise<void>;
+
+export interface WorkflowNodesState {
+  nextNodeId: number;
+  nodes: WorkflowNodeRecord[];
+  /** The newest saves made with an Idempotency-Key, to answer a repeat with the first outcome. */
+  keys: SavedNodesKey[];
+}
+
+export interface SavedNodesKey {
+  key: string;
+  hash: string;
+  nodeIds: number[];
+}
+
+/** addWorkflowNode (and copyWorkflow, which creates nodes already bound). */
+export interface SaveNodesRequest {
+  appId: number;
+  nodes: (WorkflowNodeInput & { workflowId?: number | null })[];
+  now: number;
+  idempotency: { key: string; hash: string } | null;
+}
+
+/**
+ * saveWorkflow: the nodes its DAG lists become the workflow's (unbound ones are bound; one
+ * bound to another workflow is refused), and its nodes the DAG no longer lists are deleted.
+ */
+export interface BindNodesRequest {
+  workflowId: number;
+  nodeIds: number[];
+  now: number;
+}
+
+/** What a workflow's schedule hands to each of its CRON fires. */
+export interface ScheduledWorkflowRunInput {
+  workflow: WorkflowDefinition;
+  appName: string;
+  heartbeatTimeoutMs: number;
 }

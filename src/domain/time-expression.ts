@@ -110,7 +110,7 @@ const MAX_CATCHUP_MS = 365 * 24 * 3600 * 1000;
  * How far back Temporal delivers missed fires after an outage: just enough for the
  * misfire policy to find the fires it keeps (never Temporal's default of a year).
  */
-export function catchupWindowMs(job: JobDefinition, rule: TimeRule, nowMs: number): number {
+export function catchupWindowMs(job: Pick<JobDefinition, 'misfirePolicy' | 'timeZone'>, rule: TimeRule, nowMs: number): number {
   const { type, maxCatchUp, thresholdMs } = job.misfirePolicy;
   if (type === 'SKIP') return MIN_CATCHUP_MS;
   const kept = type === 'RUN_ONCE' ? 1 : maxCatchUp;

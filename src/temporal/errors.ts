@@ -37,6 +37,13 @@ export function updateRefusal(err: unknown): string | undefined {
   return err instanceof WorkflowUpdateFailedError ? err.cause?.message ?? err.message : undefined;
 }
 
+/** The failure type (ApplicationFailure's `type`) an update was refused with, if it was. */
+export function updateRefusalType(err: unknown): string | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause as { type?: unknown } | undefined;
+  return typeof cause?.type === 'string' ? cause.type : undefined;
+}
+
 /** An update no worker answered within the call's deadline. */
 export function isUpdateUnanswered(err: unknown): boolean {
   return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;

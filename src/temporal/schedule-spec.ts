@@ -92,8 +92,8 @@ function dailyCalendars(daily: DailyTimeInterval): CalendarSpec[] {
   return calendars;
 }
 
-/** The Temporal spec that fires this job, or undefined when Temporal does not time it (API, FIXED_DELAY). */
-export function scheduleSpecOf(job: JobDefinition, rule: TimeRule): ScheduleSpec | undefined {
+/** The Temporal spec that fires this job (or CRON workflow), or undefined when Temporal does not time it (API, FIXED_DELAY). */
+export function scheduleSpecOf(job: Pick<JobDefinition, 'lifeCycle' | 'timeZone'>, rule: TimeRule): ScheduleSpec | undefined {
   const window = {
     ...(job.lifeCycle?.start != null ? { startAt: new Date(job.lifeCycle.start) } : {}),
     ...(job.lifeCycle?.end != null ? { endAt: new Date(job.lifeCycle.end) } : {}),

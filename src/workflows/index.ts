@@ -11,3 +11,4 @@ export { fixedDelayWorkflow } from './fixed-delay.js';
 export { misfireLedgerWorkflow } from './misfire-ledger.js';
 export { broadcastShareWorkflow } from './broadcast.js';
 export { mapBatchWorkflow } from './map.js';
+export { workflowNodesWorkflow } from './workflow-nodes.js';

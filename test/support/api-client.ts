@@ -15,6 +15,9 @@ export interface CallOptions {
   raw?: string;
 }
 
+/** A request body: an object, or a list (addWorkflowNode takes a JSON list of nodes). */
+export type Body = Record<string, unknown> | readonly unknown[];
+
 /** A bare HTTP caller of /openApi/*, authenticated as one app. */
 export class OpenApiCaller {
   constructor(
@@ -30,7 +33,7 @@ export class OpenApiCaller {
     return new OpenApiCaller(baseUrl, appId, token);
   }
 
-  call<T = unknown>(operation: string, body: Record<string, unknown> = {}, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  call<T = unknown>(operation: string, body: Body = {}, options: CallOptions = {}): Promise<ApiResponse<T>> {
     return post<T>(this.baseUrl, operation, body, {
       ...options,
       headers: { 'X-POWERJOB-APP-ID': String(this.appId), 'X-POWERJOB-ACCESS-TOKEN': this.token, ...options.headers },
@@ -38,7 +41,7 @@ export class OpenApiCaller {
   }
 
   /** Calls and returns `data`, failing the test on a business error. */
-  async data<T = unknown>(operation: string, body: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+  async data<T = unknown>(operation: string, body: Body = {}, options: CallOptions = {}): Promise<T> {
     const res = await this.call<T>(operation, body, options);
     if (!res.body.success) throw new Error(`${operation} failed: ${res.body.message}`);
     return res.body.data as T;
@@ -48,7 +51,7 @@ export class OpenApiCaller {
 export async function post<T = unknown>(
   baseUrl: string,
   operation: string,
-  body: Record<string, unknown>,
+  body: Body,
   options: CallOptions = {},
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };

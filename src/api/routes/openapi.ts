@@ -4,14 +4,15 @@ import { InstanceStatus } from '../../domain/enums.js';
 import type { AppService } from '../app-service.js';
 import type { AuthenticatedApp, TokenService } from '../auth.js';
 import { AUTH_HEADERS, requireApp } from '../auth.js';
-import { instanceInfoDTO, jobInfoDTO, nextTrigger } from '../dto.js';
+import { instanceInfoDTO, jobInfoDTO, nextTrigger, workflowInfoDTO, workflowNodeInfoDTO } from '../dto.js';
 import { ok } from '../envelope.js';
 import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
 import { idempotencyOf, type Idempotency } from '../idempotency.js';
 import type { InstanceService } from '../instance-service.js';
 import type { JobService } from '../job-service.js';
+import type { WorkflowService } from '../workflow-service.js';
 import { authAppOperation, operations, type OperationName } from '../operations.js';
-import { matchesJobQuery } from '../queries.js';
+import { matchesJobQuery, matchesWorkflowQuery, page, sortBy } from '../queries.js';
 import { parse } from '../schemas.js';
 
 export interface OpenApiDeps {
@@ -19,6 +20,7 @@ export interface OpenApiDeps {
   tokens: TokenService;
   jobs: JobService;
   instances: InstanceService;
+  workflows: WorkflowService;
 }
 
 type Handler<K extends OperationName> = (
@@ -27,7 +29,7 @@ type Handler<K extends OperationName> = (
   idempotency: Idempotency | null,
 ) => Promise<unknown>;
 
-function handlers({ jobs, instances }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+function handlers({ jobs, instances, workflows }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
   return {
     saveJob: (app, input, key) => jobs.save(app, input, key),
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
@@ -52,6 +54,23 @@ function handlers({ jobs, instances }: OpenApiDeps): { [K in OperationName]: Han
       const result = await instances.query(app, query);
       return { ...result, data: result.data.map(instanceInfoDTO) };
     },
+    addWorkflowNode: async (app, nodes, key) => (await workflows.saveNodes(app, nodes, key)).map(workflowNodeInfoDTO),
+    saveWorkflow: (app, input, key) => workflows.save(app, input, key),
+    copyWorkflow: (app, { workflowId }, key) => workflows.copy(app, workflowId, key),
+    fetchWorkflow: async (app, { workflowId }) => {
+      const [workflow, nodes] = await Promise.all([workflows.get(app, workflowId), workflows.nodes(app.appId)]);
+      return workflowInfoDTO(workflow, nodes);
+    },
+    queryWorkflow: async (app, query) => {
+      const [all, nodes] = await Promise.all([workflows.list(app), workflows.nodes(app.appId)]);
+      const matching = sortBy(all.filter((workflow) => matchesWorkflowQuery(workflow, query)), query.sortBy, query.asc);
+      const now = Date.now();
+      const result = page(matching, query.index, query.pageSize);
+      return { ...result, data: result.data.map((workflow) => workflowInfoDTO(workflow, nodes, now)) };
+    },
+    enableWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'ENABLE'); return null; },
+    disableWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'DISABLE'); return null; },
+    deleteWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'DELETED'); return null; },
   };
 }
 
