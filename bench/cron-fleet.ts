@@ -3,7 +3,8 @@
  * lateness (instance dispatched − nominal fire time) p50/p99, counts duplicate instances
  * (must be 0) and fires the misfire policy dropped, and how long the fleet took to drain;
  * against a baseline in the same run: the same number of bare Temporal schedules with the
- * same spec, whose lateness is workflow start − nominal.
+ * same spec, each fire a workflow that runs one no-op activity (the work of a fire, without
+ * tempojob's), whose lateness is its first task − nominal, and how long they took to drain.
  *
  * Each job fires once a day, at the measured minute: the burst is measured alone. (As
  * one-minute jobs, a fleet that takes longer than a minute to drain would be measured
@@ -13,8 +14,8 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
-import { bareLateness, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
-import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { bareFires, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
+import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
 import { report } from './report.js';
 import { percentile } from './stats.js';
 
@@ -90,23 +91,33 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
   }
 }
 
-async function baseline(stack: BenchStack): Promise<number[]> {
+interface BaselineResult {
+  lateness: number[];
+  /** From the fire time until every bare fire had finished. */
+  drainedMs: number;
+}
+
+async function baseline(stack: BenchStack): Promise<BaselineResult> {
   const ids = Array.from({ length: JOBS }, (_, i) => `bench-raw-${i}`);
-  const fire = nextFireMinute();
-  await inParallel(JOBS, (i) => stack.client.schedule.create({
-    scheduleId: ids[i]!,
-    spec: { calendars: [dailyAt(fire).calendar] },
-    // Nobody polls this queue: the start itself is what the baseline measures.
-    action: { type: 'startWorkflow', workflowType: 'unpolled', taskQueue: 'bench-unpolled', args: [] },
-    policies: { overlap: 'ALLOW_ALL', catchupWindow: '10 minutes' },
-  }));
-  await waitFor(`baseline: ${JOBS} bare schedules created`, fire);
-  const query = `WorkflowType = 'unpolled' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
-  await until('bare workflows started', async () => (await stack.client.workflow.count(query)).count, (n) => n >= JOBS, DRAIN_TIMEOUT_MS);
-  const lateness: number[] = [];
-  for await (const wf of stack.client.workflow.list({ query })) lateness.push(bareLateness(wf));
-  await inParallel(JOBS, (i) => stack.client.schedule.getHandle(ids[i]!).delete());
-  return lateness;
+  const worker = await startBareWorker(stack);
+  try {
+    const fire = nextFireMinute();
+    await inParallel(JOBS, (i) => stack.client.schedule.create({
+      scheduleId: ids[i]!,
+      spec: { calendars: [dailyAt(fire).calendar] },
+      action: { type: 'startWorkflow', workflowType: 'bareScheduledRun', taskQueue: worker.taskQueue, args: [] },
+      policies: { overlap: 'ALLOW_ALL', catchupWindow: '10 minutes' },
+    }));
+    await waitFor(`baseline: ${JOBS} bare schedules created`, fire);
+    const query = `WorkflowType = 'bareScheduledRun' AND TemporalScheduledStartTime BETWEEN ${around(fire)}`;
+    await until('bare fires finished', async () => (await stack.client.workflow.count(`${query} AND ExecutionStatus = 'Completed'`)).count, (n) => n >= JOBS, DRAIN_TIMEOUT_MS);
+    const drainedMs = Date.now() - fire;
+    const lateness = await bareFires(stack.client, query);
+    await inParallel(JOBS, (i) => stack.client.schedule.getHandle(ids[i]!).delete());
+    return { lateness, drainedMs };
+  } finally {
+    await worker.stop();
+  }
 }
 
 interface FleetResult {
@@ -144,20 +155,21 @@ async function main(): Promise<number> {
   const stack = await startBenchStack((line) => console.log(line), TEMPORAL_ADDRESS);
   try {
     const bare = await baseline(stack);
-    console.log(latenessRow('bare schedules', bare));
+    console.log(latenessRow('bare schedules', bare.lateness));
     const ours = await tempojob(stack);
-    console.log(`\n${latenessRow('bare schedules', bare)}\n${latenessRow('tempojob CRON jobs', ours.lateness)}`);
+    const rateOf = (ms: number) => JOBS / (ms / 1000);
+    console.log(`\n${latenessRow('bare schedules', bare.lateness)}\n${latenessRow('tempojob CRON jobs', ours.lateness)}`);
     console.log(`instances: ${ours.instances} for ${JOBS} jobs, duplicates: ${ours.duplicates}, fires dropped by the misfire policy: ${ours.dropped}`);
-    console.log(`drained ${(ours.drainedMs / 1000).toFixed(1)} s after the fire: ${(JOBS / (ours.drainedMs / 1000)).toFixed(1)} fires/s`);
-    console.log(`ratio tempojob/bare: p50 ${(percentile(ours.lateness, 50) / percentile(bare, 50)).toFixed(2)}, p99 ${(percentile(ours.lateness, 99) / percentile(bare, 99)).toFixed(2)}`);
+    console.log(`drained ${(ours.drainedMs / 1000).toFixed(1)} s after the fire: ${rateOf(ours.drainedMs).toFixed(1)} fires/s (bare: ${(bare.drainedMs / 1000).toFixed(1)} s, ${rateOf(bare.drainedMs).toFixed(1)} fires/s)`);
+    console.log(`ratio tempojob/bare: drain rate ${(bare.drainedMs / ours.drainedMs).toFixed(2)}, p50 ${(percentile(ours.lateness, 50) / percentile(bare.lateness, 50)).toFixed(2)}, p99 ${(percentile(ours.lateness, 99) / percentile(bare.lateness, 99)).toFixed(2)}`);
     const command = `BENCH_CRON_JOBS=${JOBS} npm run bench:cron${TEMPORAL_ADDRESS ? ` -- --temporal-address ${TEMPORAL_ADDRESS}` : ''}`;
     console.log(`reproduce: ${command}`);
     report({
       benchmark: 'bench:cron',
       measure: `${JOBS} CRON jobs due at the same second: fire lateness`,
-      tempojob: `${latenessFigure(ours.lateness)}; drained at ${(JOBS / (ours.drainedMs / 1000)).toFixed(1)} fires/s, ${ours.duplicates} duplicates, ${ours.dropped} dropped`,
-      bare: latenessFigure(bare),
-      ratio: percentile(ours.lateness, 99) / percentile(bare, 99),
+      tempojob: `${latenessFigure(ours.lateness)}; drained at ${rateOf(ours.drainedMs).toFixed(1)} fires/s, ${ours.duplicates} duplicates, ${ours.dropped} dropped`,
+      bare: `${latenessFigure(bare.lateness)}; drained at ${rateOf(bare.drainedMs).toFixed(1)} fires/s`,
+      ratio: percentile(ours.lateness, 99) / percentile(bare.lateness, 99),
       command,
     });
     return ours.duplicates === 0 ? 0 : 1;

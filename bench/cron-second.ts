@@ -2,14 +2,14 @@
  * `npm run bench:cron:second`: a one-second CRON job for 30 s (`--seconds`), checked against
  * the target of issue #5: fire lateness (instance dispatched − nominal fire time) p99 ≤ 1 s,
  * one instance per fire. Baseline in the same run: a bare Temporal schedule firing every
- * second for as long, whose lateness is workflow start − nominal. Exits 1 when the target
- * is missed or a fire ran twice.
+ * second for as long, each fire a workflow that runs one no-op activity, whose lateness is
+ * its first task − nominal. Exits 1 when the target is missed or a fire ran twice.
  */
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
-import { bareLateness, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
-import { benchTemporalAddress, postOpenApi, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
+import { bareFires, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
+import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
 import { report } from './report.js';
 import { percentile } from './stats.js';
 
@@ -23,22 +23,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function bare(stack: BenchStack): Promise<number[]> {
   const scheduleId = `bench-second-${Date.now()}`;
-  const from = Date.now();
-  await stack.client.schedule.create({
-    scheduleId,
-    spec: { intervals: [{ every: '1 second' }] },
-    // Nobody polls this queue: the start itself is what the baseline measures.
-    action: { type: 'startWorkflow', workflowType: 'unpolledSecond', taskQueue: 'bench-unpolled', args: [] },
-    policies: { overlap: 'ALLOW_ALL' },
-  });
-  await sleep(SECONDS * 1000 + 500);
-  await stack.client.schedule.getHandle(scheduleId).delete();
-  const lateness: number[] = [];
-  for await (const wf of stack.client.workflow.list({ query: `WorkflowType = 'unpolledSecond' AND StartTime > '${new Date(from).toISOString()}'` })) {
-    lateness.push(bareLateness(wf));
-    await stack.client.workflow.getHandle(wf.workflowId, wf.runId).terminate('benchmark baseline done');
+  const worker = await startBareWorker(stack);
+  try {
+    await stack.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1 second' }] },
+      action: { type: 'startWorkflow', workflowType: 'bareScheduledRun', taskQueue: worker.taskQueue, args: [] },
+      policies: { overlap: 'ALLOW_ALL' },
+    });
+    await sleep(SECONDS * 1000 + 500);
+    await stack.client.schedule.getHandle(scheduleId).delete();
+    return await bareFires(stack.client, `WorkflowType = 'bareScheduledRun' AND TaskQueue = '${worker.taskQueue}'`);
+  } finally {
+    await worker.stop();
   }
-  return lateness;
 }
 
 async function tempojob(stack: BenchStack): Promise<{ lateness: number[]; duplicates: number }> {

@@ -1,19 +1,19 @@
 /**
  * What the CRON benchmarks share: how a fire's lateness is read back from Temporal, for a
- * bare schedule (workflow start − nominal time) and for tempojob (the instance's dispatch −
- * its expected trigger time, from the instance's memos), and how a row of it is printed.
+ * bare schedule (its workflow's first task − nominal time, bench/bare/workflows.ts) and for
+ * tempojob (the instance's dispatch − its expected trigger time, from the instance's memos),
+ * and how a row of it is printed.
  */
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { defineSearchAttributeKey } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { InstanceState } from '../src/domain/instance.js';
 import { MemoKey, type RunMemo } from '../src/contract/memo.js';
 import { percentile } from './stats.js';
 
-const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
-
-/** A workflow a bare schedule started: how late it started. */
-export function bareLateness(wf: WorkflowExecutionInfo): number {
-  return wf.startTime.getTime() - wf.typedSearchAttributes.get(ScheduledStart)!.getTime();
+/** The fires of bare schedules the visibility query finds (`bareScheduledRun`s): how late each ran, once all have finished. */
+export async function bareFires(client: Client, query: string): Promise<number[]> {
+  const results: Promise<{ latenessMs: number }>[] = [];
+  for await (const wf of client.workflow.list({ query })) results.push(client.workflow.getHandle(wf.workflowId, wf.runId).result());
+  return (await Promise.all(results)).map((r) => r.latenessMs);
 }
 
 export interface InstanceFire {

@@ -1,11 +1,13 @@
 /**
  * Bare-Temporal baselines, with none of tempojob's bookkeeping. `npm run bench`: one run is
- * one workflow that runs one no-op activity (`bareRun`). `npm run bench:map`: the same
+ * one workflow that runs one no-op activity (`bareRun`). The CRON benchmarks: a schedule's
+ * fire starts `bareScheduledRun`, which does the same. `npm run bench:map`: the same
  * fan-out as a map. A parent runs one child per 1,000 items, `childrenAtOnce` at a
  * time (0: all at once); each child runs its items as no-op activities, `window` at a time,
  * and returns how many it ran.
  */
-import { condition, defineUpdate, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineUpdate, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
 
 const BATCH = 1_000;
 const { noop } = proxyActivities<{ noop(item: number): Promise<void> }>({ startToCloseTimeout: '1 minute' });
@@ -13,6 +15,19 @@ const { noop } = proxyActivities<{ noop(item: number): Promise<void> }>({ startT
 export async function bareRun(): Promise<{ status: 'SUCCEED' }> {
   await noop(0);
   return { status: 'SUCCEED' };
+}
+
+const ScheduledStart = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
+
+/**
+ * A bare schedule's fire: how late its first workflow task ran against the nominal fire
+ * time (where a tempojob instance records its actualTriggerTime), then one no-op activity.
+ */
+export async function bareScheduledRun(): Promise<{ latenessMs: number }> {
+  const info = workflowInfo();
+  const latenessMs = Date.now() - (info.typedSearchAttributes.get(ScheduledStart) ?? info.startTime).getTime();
+  await noop(0);
+  return { latenessMs };
 }
 
 export const cancelBareRun = defineUpdate<void>('cancelBareRun');
