@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
@@ -27,6 +28,9 @@ interface Options {
   concurrency: number;
   rounds: number;
   warmup: number;
+  /** Runs per second of the open-loop phase (0: none), and how many runs it starts. */
+  rate: number;
+  rateRuns: number;
   json: string | undefined;
   temporalAddress: string | undefined;
 }
@@ -36,6 +40,9 @@ const COUNTS = {
   concurrency: { env: 'BENCH_CONCURRENCY', fallback: 10, min: 1 },
   rounds: { env: 'BENCH_ROUNDS', fallback: 3, min: 1 },
   warmup: { env: 'BENCH_WARMUP', fallback: 50, min: 0 },
+  // PowerJob 5.1.1's throughput on this machine kind (issue #13): the latency a caller sees at the load PowerJob sustains.
+  rate: { env: 'BENCH_RATE', fallback: 46, min: 0 },
+  'rate-runs': { env: 'BENCH_RATE_RUNS', fallback: 300, min: 1 },
 } as const;
 
 /** Flags win over env variables, which win over defaults. */
@@ -46,6 +53,8 @@ function readOptions(): Options {
       concurrency: { type: 'string' },
       rounds: { type: 'string' },
       warmup: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-runs': { type: 'string' },
       json: { type: 'string' },
       'temporal-address': { type: 'string' },
     },
@@ -63,6 +72,8 @@ function readOptions(): Options {
     concurrency: count('concurrency'),
     rounds: count('rounds'),
     warmup: count('warmup'),
+    rate: count('rate'),
+    rateRuns: count('rate-runs'),
     json: values.json ?? (process.env.BENCH_JSON || undefined),
     temporalAddress: benchTemporalAddress(values['temporal-address']),
   };
@@ -140,32 +151,55 @@ interface Batch {
   firstError: string | undefined;
 }
 
-/**
- * Runs `runs` instances with at most `concurrency` in flight, each awaited to its end. A
- * failed run is counted, not fatal, so one slow call does not hide the rest of the picture.
- */
+/** Starts one run and awaits its end; a failed run is counted, not fatal, so one slow call does not hide the rest of the picture. */
+async function runOnce(stack: BenchStack, start: Starter, batch: Batch): Promise<void> {
+  const sent = performance.now();
+  try {
+    const workflowId = await start();
+    const accepted = performance.now();
+    // result() long-polls the close event: no polling interval inflates the latency.
+    const state = await stack.client.workflow.getHandle<InstanceWorkflow>(workflowId).result();
+    if (state.status !== 'SUCCEED') throw new Error(`${workflowId} ended ${state.status}: ${state.result}`);
+    batch.samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
+  } catch (err) {
+    batch.failures++;
+    batch.firstError ??= err instanceof Error ? err.message : String(err);
+  }
+}
+
+const emptyBatch = (): Batch => ({ samples: [], wallMs: 0, failures: 0, firstError: undefined });
+
+/** Runs `runs` instances with at most `concurrency` in flight (a closed loop: how many runs per second the stack sustains). */
 async function measure(stack: BenchStack, start: Starter, runs: number, concurrency: number): Promise<Batch> {
-  const batch: Batch = { samples: [], wallMs: 0, failures: 0, firstError: undefined };
+  const batch = emptyBatch();
   let issued = 0;
   const began = performance.now();
   const lane = async () => {
     while (issued < runs) {
       issued++;
-      const sent = performance.now();
-      try {
-        const workflowId = await start();
-        const accepted = performance.now();
-        // result() long-polls the close event: no polling interval inflates the latency.
-        const state = await stack.client.workflow.getHandle<InstanceWorkflow>(workflowId).result();
-        if (state.status !== 'SUCCEED') throw new Error(`${workflowId} ended ${state.status}: ${state.result}`);
-        batch.samples.push({ totalMs: performance.now() - sent, acceptMs: accepted - sent });
-      } catch (err) {
-        batch.failures++;
-        batch.firstError ??= err instanceof Error ? err.message : String(err);
-      }
+      await runOnce(stack, start, batch);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, runs) }, lane));
+  batch.wallMs = performance.now() - began;
+  return batch;
+}
+
+/**
+ * Starts `runs` instances at a steady `rate` per second whatever their latency (an open
+ * loop: callers that arrive on their own), each awaited to its end: the latency a caller
+ * sees at that load, which a closed loop cannot show (there, latency = clients ÷ throughput).
+ */
+async function measureAtRate(stack: BenchStack, start: Starter, runs: number, rate: number): Promise<Batch> {
+  const batch = emptyBatch();
+  const began = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < runs; i++) {
+    const due = began + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    inFlight.push(runOnce(stack, start, batch));
+  }
+  await Promise.all(inFlight);
   batch.wallMs = performance.now() - began;
   return batch;
 }
@@ -215,7 +249,7 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<number> {
   const options = readOptions();
-  const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup}${
+  const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup} --rate ${options.rate} --rate-runs ${options.rateRuns}${
     options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}`;
   // Before any worker exists, or the SDK logs every worker start at INFO. No SDK signal
   // handlers: Ctrl-C is handled below so the stack is torn down in order.
@@ -254,6 +288,20 @@ async function main(): Promise<number> {
     }
 
     const summaries = Object.fromEntries(PATHS.map((path) => [path, summarize(batches[path], options.concurrency)])) as Record<Path, Summary>;
+
+    let atRate: Record<Path, Summary> | undefined;
+    if (options.rate > 0) {
+      console.log(`Open loop: ${options.rateRuns} runs per path started at ${options.rate}/s…`);
+      // In rounds that rotate the order, as above.
+      const rateBatches: Record<Path, Batch[]> = { bare: [], direct: [], api: [] };
+      for (let round = 0; round < options.rounds; round++) {
+        const runs = Math.max(1, Math.floor(options.rateRuns / options.rounds) + (round < options.rateRuns % options.rounds ? 1 : 0));
+        for (const path of PATHS.map((_, i) => PATHS[(i + round) % PATHS.length]!)) {
+          rateBatches[path].push(await measureAtRate(stack, starters[path], runs, options.rate));
+        }
+      }
+      atRate = Object.fromEntries(PATHS.map((path) => [path, summarize(rateBatches[path], 0)])) as Record<Path, Summary>;
+    }
     // Each round runs every path back to back, so its ratio is the least exposed to load
     // that comes and goes; the median round discards one bad stretch.
     const ratio = (over: Path, under: Path) => {
@@ -283,7 +331,16 @@ ${table([
 ${ratioLine('api/bare', ratios.apiOverBare)} (target >= 0.80: ${ratios.apiOverBare.throughput >= 0.8 ? 'met' : 'MISSED'})
 ${ratioLine('api/direct', ratios.apiOverDirect)}
 ${ratioLine('direct/bare', ratios.directOverBare)}
-latency = request sent → run closed SUCCEED; accept = request sent → start returned / HTTP answered
+${atRate ? `
+Open loop, ${options.rateRuns} runs per path started at ${options.rate}/s whatever their latency:
+${table([
+  ['path', 'runs', 'failed', 'p50 ms', 'p99 ms', 'accept p50 ms', 'accept p99 ms'],
+  ...PATHS.map((name) => {
+    const s = atRate[name];
+    return [name, String(s.runs), String(s.failures), ms(s.p50Ms), ms(s.p99Ms), ms(s.acceptP50Ms), ms(s.acceptP99Ms)];
+  }),
+])}
+` : ''}latency = request sent → run closed SUCCEED; accept = request sent → start returned / HTTP answered
 Reproduce: ${command}
 Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
     const figure = (s: Summary) => `${s.throughput.toFixed(1)} runs/s, p50 ${ms(s.p50Ms)} ms, p99 ${ms(s.p99Ms)} ms`;
@@ -295,21 +352,34 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
       ratio: ratios.apiOverBare.throughput,
       command,
     });
-    for (const path of PATHS) {
-      const s = summaries[path];
-      if (s.failures > 0) console.error(`${path}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
+    if (atRate) {
+      report({
+        benchmark: 'bench',
+        measure: `runJob → SUCCEED, no-op, ${options.rateRuns} runs started at ${options.rate}/s (open loop)`,
+        tempojob: `p50 ${ms(atRate.api.p50Ms)} ms, p99 ${ms(atRate.api.p99Ms)} ms`,
+        bare: `p50 ${ms(atRate.bare.p50Ms)} ms, p99 ${ms(atRate.bare.p99Ms)} ms`,
+        ratio: atRate.api.p99Ms / atRate.bare.p99Ms,
+        command,
+      });
+    }
+    const phases = atRate ? [summaries, atRate] : [summaries];
+    for (const [phase, of] of phases.entries()) {
+      for (const path of PATHS) {
+        const s = of[path];
+        if (s.failures > 0) console.error(`${path}${phase === 1 ? ' (open loop)' : ''}: ${s.failures} of ${s.runs} runs failed; first error: ${s.firstError}`);
+      }
     }
 
     if (options.json) {
       const report = {
         benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), load,
-        options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup },
-        ...summaries, ratios, command,
+        options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup, rate: options.rate, rateRuns: options.rateRuns },
+        ...summaries, ratios, ...(atRate ? { openLoop: { rate: options.rate, runs: options.rateRuns, ...atRate } } : {}), command,
       };
       writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`Results written to ${options.json}.`);
     }
-    return PATHS.some((path) => summaries[path].failures > 0) ? 1 : 0;
+    return phases.some((of) => PATHS.some((path) => of[path].failures > 0)) ? 1 : 0;
   } finally {
     await bare.stop();
     await stack.close();
