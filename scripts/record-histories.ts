@@ -43,7 +43,9 @@ import {
   jobScheduleId,
   jobSlotsWorkflowId,
   misfireLedgerId,
+  wfInstanceWorkflowId,
   workflowNodesWorkflowId,
+  workflowSlotsWorkflowId,
 } from '../src/contract/names.js';
 import { liveAppWorkers } from '../src/activities/workers.js';
 import { misfireLedgerActivities } from '../src/activities/misfire-ledger.js';
@@ -100,6 +102,12 @@ const processors = {
   fail: (ctx: TaskContext): ProcessResult => {
     note('fail', ctx);
     throw new Error(`boom on attempt ${ctx.attempt}`);
+  },
+  /** In a workflow: appends its node's params to the context under "step". */
+  wfAppend: (ctx: TaskContext): ProcessResult => {
+    note('wfAppend', ctx);
+    ctx.appendWorkflowContext('step', ctx.jobParams);
+    return { success: true, msg: `appended ${ctx.jobParams}` };
   },
   /** Runs until stopped (or timed out). */
   hold: async (ctx: TaskContext): Promise<ProcessResult> => {
@@ -398,6 +406,41 @@ try {
   const workflowId = await caller.data<number>('saveWorkflow', { wfName: 'chain', timeExpressionType: 'API', dag: chain(wfNodeIds) });
   await caller.data('saveWorkflow', { id: workflowId, wfName: 'chain', timeExpressionType: 'API', dag: chain(wfNodeIds.slice(0, 2)) });
   await caller.data('copyWorkflow', { workflowId });
+
+  // dagWorkflow: a node appends to the context, a decision reads it and takes its true branch into a
+  // nested workflow (the false branch canceled), which appends in turn; and a FAIL_FAST run whose
+  // failing node stops the node still running beside it.
+  const appendJob = await saveJob('wf-append', 'wfAppend');
+  const [leaf] = await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId: appendJob, nodeParams: 'nested' }]);
+  const nestedWorkflow = await caller.data<number>('saveWorkflow', { wfName: 'nested', timeExpressionType: 'API', dag: chain([leaf!.id]) });
+  const [head, decision, nest, other] = (await caller.data<{ id: number }[]>('addWorkflowNode', [
+    { type: 1, jobId: appendJob, nodeParams: 'a' },
+    { type: 2, nodeParams: 'context.get("step") === "a"' },
+    { type: 3, jobId: nestedWorkflow },
+    { type: 1, jobId: wfJob },
+  ])).map((node) => node.id);
+  const decisionWorkflow = await caller.data<number>('saveWorkflow', {
+    wfName: 'decision', timeExpressionType: 'API', maxWfInstanceNum: 2,
+    dag: { nodes: [head, decision, nest, other].map((nodeId) => ({ nodeId })), edges: [
+      { from: head, to: decision }, { from: decision, to: nest, property: 'true' }, { from: decision, to: other, property: 'false' },
+    ] },
+  });
+  const decisionRun = await caller.data<number>('runWorkflow', { workflowId: decisionWorkflow, initParams: '{"order":"o-1"}' });
+  const failJobId = await saveJob('wf-fail', 'fail');
+  const holdJob = await saveJob('wf-hold', 'hold');
+  const [failing, held] = (await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId: failJobId }, { type: 1, jobId: holdJob }])).map((node) => node.id);
+  const failFastWorkflow = await caller.data<number>('saveWorkflow', {
+    wfName: 'fail-fast', timeExpressionType: 'API', dag: { nodes: [{ nodeId: failing }, { nodeId: held }], edges: [] },
+  });
+  const failFastRun = await caller.data<number>('runWorkflow', { workflowId: failFastWorkflow, delay: 500 });
+  const decisionState = await resultOf(wfInstanceWorkflowId(decisionRun)) as { dag: { nodes: { nodeId: number; instanceId: number | null }[] } };
+  const nestedRun = decisionState.dag.nodes.find((node) => node.nodeId === nest)!.instanceId!;
+  await resultOf(wfInstanceWorkflowId(failFastRun));
+
+  await save('dagWorkflow', 'decision-context-nested', wfInstanceWorkflowId(decisionRun));
+  await save('dagWorkflow', 'nested-child', wfInstanceWorkflowId(nestedRun));
+  await save('dagWorkflow', 'fail-fast-delayed', wfInstanceWorkflowId(failFastRun));
+  await save('jobSlotsWorkflow', 'workflow-slots', workflowSlotsWorkflowId(decisionWorkflow));
 
   // Open, long-lived: recorded last, with everything they saw.
   await save('workflowNodesWorkflow', 'saved-bound-copied', workflowNodesWorkflowId(caller.appId));

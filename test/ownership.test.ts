@@ -17,6 +17,7 @@ let jobId: number;
 let instanceId: number;
 let workflowId: number;
 let nodeId: number;
+let wfInstanceId: number;
 
 const job = { jobName: 'victim-job', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'p' };
 
@@ -30,9 +31,11 @@ beforeAll(async () => {
   workflowId = await victim.data<number>('saveWorkflow', { wfName: 'victim-wf', timeExpressionType: 'API', dag: { nodes: [{ nodeId }], edges: [] } });
   await eventually(() => victim.data<{ totalItems: number }>('queryInstance', { jobIdEq: jobId }), (page) => page.totalItems === 1);
   await eventually(() => victim.data<{ totalItems: number }>('queryWorkflow', { idEq: workflowId }), (page) => page.totalItems === 1);
+  wfInstanceId = await victim.data<number>('runWorkflow', { workflowId, delay: 3_600_000 }, { form: true });
 });
 afterAll(async () => {
   await victim?.call('cancelInstance', { instanceId }, { form: true });
+  await victim?.call('stopWfInstance', { wfInstanceId }, { form: true });
   await stack?.close();
 });
 
@@ -70,13 +73,15 @@ const attacks: Record<OperationName, () => { body: Body; refused: (res: { succes
     body: { idEq: workflowId, appIdEq: victim.appId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
   }),
+  runWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
+  fetchWfInstanceInfo: () => ({ body: { wfInstanceId }, refused: notFound('workflow instance') }),
   queryInstance: () => ({
     body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
   }),
 };
 
-function notFound(kind: 'job' | 'instance' | 'workflow') {
+function notFound(kind: 'job' | 'instance' | 'workflow' | 'workflow instance') {
   return (res: { success: boolean; message: string | null }) =>
     !res.success && new RegExp(`${kind} \\d+ not found in app intruder-`).test(res.message ?? '');
 }
@@ -100,6 +105,7 @@ describe('ownership', () => {
     expect(await victim.data('fetchWorkflow', { workflowId }, { form: true })).toMatchObject({
       wfName: 'victim-wf', status: 1, peworkflowDAG: { nodes: [{ nodeId, jobId }] },
     });
+    expect(await victim.data('fetchWfInstanceInfo', { wfInstanceId }, { form: true })).toMatchObject({ workflowId, status: 1 });
     expect(await victim.data('fetchInstanceStatus', { instanceId })).toBe(1);
     await expect.poll(async () => (await victim.data<unknown[]>('fetchAllJob')).length, { timeout: 5_000 }).toBe(1);
   });

@@ -42,6 +42,8 @@ const coreActivities: CoreActivities = {
   liveWorkers: ({ appName }) => Promise.resolve(liveByApp.get(appName) ?? []),
   acquireJobSlot: () => Promise.reject(new Error('no test here uses maxInstanceNum')),
   decideLateFire: () => Promise.reject(new Error('no test here fires late')),
+  acquireWorkflowSlot: () => Promise.reject(new Error('no test here runs workflows')),
+  evaluateDecision: () => Promise.reject(new Error('no test here runs workflows')),
 };
 
 beforeAll(async () => {

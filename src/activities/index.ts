@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { CoreActivities } from '../contract/activities.js';
+import { decisionActivities } from './decision.js';
 import { jobSlotActivities } from './job-slots.js';
 import { misfireLedgerActivities } from './misfire-ledger.js';
 import { workerActivities } from './workers.js';
@@ -10,5 +11,6 @@ export function createCoreActivities(client: Client, coreTaskQueue: string): Cor
     ...jobSlotActivities(client, coreTaskQueue),
     ...misfireLedgerActivities(client, coreTaskQueue),
     ...workerActivities(client),
+    ...decisionActivities(),
   };
 }

@@ -9,6 +9,7 @@ import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
 import { InstanceService } from './instance-service.js';
 import { JobService } from './job-service.js';
 import { WorkflowService } from './workflow-service.js';
+import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { openApiRouter } from './routes/openapi.js';
@@ -38,6 +39,7 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   const workflows = new WorkflowService(
     client, config.TEMPOJOB_CORE_TASK_QUEUE, jobs, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
   );
+  const wfInstances = new WfInstanceService(client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS);
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -59,7 +61,7 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows }));
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, InstanceType, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
-import type { RunMemo } from '../contract/memo.js';
+import type { RunMemo, WfRunMemo } from '../contract/memo.js';
 import type { InstanceState } from '../domain/instance.js';
-import { WorkflowNodeType } from '../domain/dag.js';
-import { dagWithNodes, type WorkflowDefinition, type WorkflowNodeRecord } from '../domain/workflow.js';
+import { WorkflowInstanceStatus, WorkflowNodeType } from '../domain/dag.js';
+import { type DagState, dagWithNodes, type WorkflowDefinition, type WorkflowNodeRecord } from '../domain/workflow.js';
 
 /**
  * PowerJob's response shapes, as zod schemas (they feed the OpenAPI document) and the
@@ -146,11 +146,11 @@ export function instanceInfoDTO(view: InstanceView): z.infer<typeof instanceInfo
     jobId: view.jobId,
     appId: view.appId,
     instanceId: view.instanceId,
-    wfInstanceId: null,
+    wfInstanceId: view.wfInstanceId ?? null,
     jobParams: view.jobParams,
     instanceParams: view.instanceParams,
     status: InstanceStatus.codes[view.status],
-    type: InstanceType.codes.NORMAL,
+    type: view.wfInstanceId === undefined ? InstanceType.codes.NORMAL : InstanceType.codes.WORKFLOW,
     result: view.result,
     expectedTriggerTime: view.expectedTriggerTime,
     actualTriggerTime: view.actualTriggerTime,
@@ -272,5 +272,57 @@ export function workflowInfoDTO(
     nextTriggerTime: workflowNextTrigger(workflow, now),
     gmtCreate: iso(workflow.gmtCreate)!,
     gmtModified: iso(workflow.gmtModified)!,
+  };
+}
+
+/** PowerJob's WorkflowInstanceInfoDTO (fetchWfInstanceInfo): the DAG and the context as JSON strings, as PowerJob sends them. */
+export const wfInstanceInfoSchema = z.object({
+  id: z.number().int().describe('the wfInstanceId (PowerJob\'s row id)'),
+  appId: z.number().int(),
+  wfInstanceId: z.number().int(),
+  workflowId: z.number().int(),
+  wfName: z.string(),
+  status: code('WorkflowInstanceStatus code: WAITING=1, RUNNING=2, FAILED=3, SUCCEED=4, STOPPED=10'),
+  wfInitParams: z.string().nullable(),
+  wfContext: z.string().describe('the workflow context: a JSON object of strings'),
+  dag: z.string().describe('the run\'s PEWorkflowDAG as JSON: each node\'s status (InstanceStatus code), instanceId (a string), result, times'),
+  result: z.string().nullable(),
+  expectedTriggerTime: z.number().describe('epoch ms'),
+  actualTriggerTime: z.number().nullable().describe('epoch ms; a delayed run\'s real start'),
+  finishedTime: z.number().nullable().describe('epoch ms'),
+  parentWfInstanceId: z.number().int().nullable().describe('the run whose NESTED_WORKFLOW node this run is'),
+  gmtCreate: isoDate,
+  gmtModified: isoDate,
+});
+
+/** A workflow instance as the API reports it: what was asked (memo `wfRun`) and how it went (memo `wf`). */
+export interface WfInstanceView {
+  wfInstanceId: number;
+  run: WfRunMemo;
+  state: DagState;
+}
+
+export function wfInstanceInfoDTO({ wfInstanceId, run, state }: WfInstanceView): z.infer<typeof wfInstanceInfoSchema> {
+  const dag = {
+    nodes: state.dag.nodes.map((node) => ({ ...node, instanceId: node.instanceId == null ? null : String(node.instanceId) })),
+    edges: state.dag.edges,
+  };
+  return {
+    id: wfInstanceId,
+    appId: run.appId,
+    wfInstanceId,
+    workflowId: run.workflowId,
+    wfName: run.wfName,
+    status: WorkflowInstanceStatus.codes[state.status],
+    wfInitParams: run.initParams,
+    wfContext: JSON.stringify(state.context),
+    dag: JSON.stringify(dag),
+    result: state.result,
+    expectedTriggerTime: run.expectedTriggerTime,
+    actualTriggerTime: state.actualTriggerTime,
+    finishedTime: state.finishedTime,
+    parentWfInstanceId: run.parentWfInstanceId,
+    gmtCreate: iso(run.createdAt)!,
+    gmtModified: iso(state.finishedTime ?? state.actualTriggerTime ?? run.createdAt)!,
   };
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { instanceInfoSchema, jobInfoSchema, pageSchema, workflowInfoSchema, workflowNodeInfoSchema } from './dto.js';
+import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, workflowInfoSchema, workflowNodeInfoSchema } from './dto.js';
 import { instanceQuerySchema, jobQuerySchema, workflowQuerySchema } from './queries.js';
 import {
-  authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, saveJobSchema, saveWorkflowNodesSchema, saveWorkflowSchema,
-  workflowIdSchema,
+  authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
+  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema,
 } from './schemas.js';
 
 /**
@@ -59,6 +59,14 @@ export const operations = {
   enableWorkflow: { summary: 'Enable a workflow', input: workflowIdSchema, output: nothing, mutating: true, form: true },
   disableWorkflow: { summary: 'Disable a workflow (its CRON stops firing)', input: workflowIdSchema, output: nothing, mutating: true, form: true },
   deleteWorkflow: { summary: 'Delete a workflow (soft: status 99; it can no longer run)', input: workflowIdSchema, output: nothing, mutating: true, form: true },
+  runWorkflow: {
+    summary: 'Run a workflow now or after `delay` ms; initParams (a JSON object, or any text kept under "initParams") become its context',
+    input: runWorkflowSchema, output: id.describe('wfInstanceId'), mutating: true, form: true,
+  },
+  fetchWfInstanceInfo: {
+    summary: 'One workflow instance: status, its DAG with every node\'s state, its context', input: wfInstanceIdSchema, output: wfInstanceInfoSchema,
+    mutating: false, form: true,
+  },
   validateTimeExpression: {
     summary: 'Check a time expression and preview its next fire times (nothing is saved)',
     input: previewSchema,

@@ -1,5 +1,6 @@
 import type { LiveWorker, WorkerTargeting } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
+import type { WorkflowContextData } from '../domain/dag.js';
 import type { AcquireSlotResult, LateFire, MisfireDecision } from './workflows.js';
 import { stepIdempotencyKey } from './names.js';
 import { type MapScope, type ProcessTarget, processTarget } from './scopes.js';
@@ -113,8 +114,29 @@ export interface JobSlotRequest {
   maxInstanceNum: number;
 }
 
+export interface WorkflowSlotRequest {
+  workflowId: number;
+  wfInstanceId: number;
+  maxWfInstanceNum: number;
+}
+
+/** A decision node's script, and the context it reads. */
+export interface DecisionRequest {
+  /** How messages name the node, e.g. `node 3 "big order?"`. */
+  node: string;
+  script: string;
+  context: WorkflowContextData;
+}
+
+/** The script's verdict, or why there is none (it threw, ran too long, used too much memory, or returned no boolean). */
+export type DecisionOutcome = { verdict: boolean } | { failure: string };
+
 /** The core worker's own activities. */
 export interface CoreActivities {
+  /** Takes one of the workflow's maxWfInstanceNum slots for this run (the job-slot workflow, keyed by the workflow). */
+  acquireWorkflowSlot(request: WorkflowSlotRequest): Promise<AcquireSlotResult>;
+  /** Evaluates a decision node's script in a sandbox. */
+  evaluateDecision(request: DecisionRequest): Promise<DecisionOutcome>;
   /** Takes one of the job's maxInstanceNum slots for this instance, starting the job's slot workflow if needed. */
   acquireJobSlot(request: JobSlotRequest): Promise<AcquireSlotResult>;
   /** Asks the job's misfire ledger whether a late fire runs (starting the ledger if needed). */

@@ -2,7 +2,7 @@ import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BroadcastShare } from '../domain/broadcast.js';
 import type {
   AcquireSlotRequest, AcquireSlotResult, AppRecord, BatchDone, BatchStarted, BindNodesRequest, LateFire, MisfireDecision, PutAppRequest,
-  SaveNodesRequest, ScheduledRunInput,
+  SaveNodesRequest, ScheduledRunInput, AppendedContext,
 } from './workflows.js';
 import type { WorkflowNodeRecord } from '../domain/workflow.js';
 
@@ -39,3 +39,8 @@ export const mapBatchGoSignal = defineSignal('mapBatchGo');
 export const saveWorkflowNodesUpdate = defineUpdate<WorkflowNodeRecord[], [SaveNodesRequest]>('saveWorkflowNodes');
 /** workflowNodesWorkflow: a saved DAG's nodes become its workflow's; refused for unknown nodes and other workflows' nodes. */
 export const bindWorkflowNodesUpdate = defineUpdate<void, [BindNodesRequest]>('bindWorkflowNodes');
+
+/** dagWorkflow: stop a waiting or running workflow instance and every node it runs; refused once it has finished. */
+export const stopWfInstanceUpdate = defineUpdate<void>('stopWfInstance');
+/** dagWorkflow, from the processor worker running one of its JOB nodes: what the processor appended to the context. */
+export const appendWorkflowContextSignal = defineSignal<[AppendedContext]>('appendWorkflowContext');

@@ -14,17 +14,23 @@ export interface ProcessTarget {
   appName: string;
   processorInfo: string;
   jobParams: string | null;
+  /** In a workflow instance: the workflow context as JSON (PowerJob's instanceParams there). */
   instanceParams: string | null;
+  /** The workflow instance whose JOB node runs this (absent outside workflows). */
+  wfInstanceId?: number;
 }
 
 export function processTargetOf(input: InstanceInput): ProcessTarget {
-  const { instanceId, appName, instanceParams, job } = input;
-  return { instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams };
+  const { instanceId, appName, instanceParams, job, wfInstanceId } = input;
+  return {
+    instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams,
+    ...(wfInstanceId !== undefined ? { wfInstanceId } : {}),
+  };
 }
 
 /** The target fields alone (e.g. of a broadcast share's input), for an activity request. */
-export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams }: ProcessTarget): ProcessTarget {
-  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams };
+export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams, wfInstanceId }: ProcessTarget): ProcessTarget {
+  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams, ...(wfInstanceId !== undefined ? { wfInstanceId } : {}) };
 }
 
 /** What a map task needs to create batches and what its batches inherit. */

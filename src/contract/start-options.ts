@@ -1,9 +1,10 @@
 import { runningShare } from '../domain/broadcast.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { initialInstanceState } from '../domain/instance.js';
-import type { BatchMemo, RunMemo } from './memo.js';
+import type { DagInput, DagState } from '../domain/workflow.js';
+import type { BatchMemo, RunMemo, WfRunMemo } from './memo.js';
 import { MemoKey } from './memo.js';
-import { broadcastShareWorkflowId, instanceWorkflowId } from './names.js';
+import { broadcastShareWorkflowId, instanceWorkflowId, wfInstanceWorkflowId } from './names.js';
 import { SA } from './search-attributes.js';
 import type { MapBatchInput, ShareInput } from './workflows.js';
 
@@ -26,6 +27,7 @@ export function instanceStartOptions(input: InstanceInput) {
     createdBy: input.createdBy,
     retriedBy: input.retriedBy,
     catchUp: input.catchUp,
+    ...(input.wfInstanceId !== undefined ? { wfInstanceId: input.wfInstanceId } : {}),
   };
   return {
     workflowId: instanceWorkflowId(input.instanceId),
@@ -38,6 +40,7 @@ export function instanceStartOptions(input: InstanceInput) {
       { key: SA.instanceId, value: input.instanceId },
       { key: SA.status, value: 'WAITING_DISPATCH' },
       { key: SA.expectedTriggerTime, value: new Date(input.expectedTriggerTime) },
+      ...(input.wfInstanceId !== undefined ? [{ key: SA.wfInstanceId, value: String(input.wfInstanceId) }] : []),
     ],
     staticSummary: `job ${input.job.id} (${input.job.jobName}) → ${input.job.processorInfo}`,
   };
@@ -81,4 +84,40 @@ export function mapBatchStartOptions(input: MapBatchInput, mappedBy: string) {
     ],
     staticSummary: `${input.items.length} × ${input.taskName} (tasks ${input.parentTaskId}.${input.offset}…), mapped by task ${mappedBy}`,
   };
+}
+
+/** One run of a workflow (a PowerJob workflow instance), started by the API (runWorkflow, retry, mark), a CRON fire or a parent run. */
+export function dagStartOptions(input: DagInput) {
+  const run: WfRunMemo = {
+    appId: input.appId,
+    workflowId: input.workflow.workflowId,
+    wfName: input.workflow.wfName,
+    initParams: input.initParams,
+    expectedTriggerTime: input.expectedTriggerTime,
+    createdAt: input.createdAt,
+    createdBy: input.createdBy,
+    parentWfInstanceId: input.parentWfInstanceId,
+    round: input.round,
+    retriedBy: input.retriedBy,
+  };
+  const state = input.recorded ?? initialDagState(input);
+  return {
+    workflowId: wfInstanceWorkflowId(input.wfInstanceId),
+    args: [input] as [DagInput],
+    memo: { [MemoKey.wfRun]: run, [MemoKey.wf]: state },
+    typedSearchAttributes: [
+      { key: SA.appId, value: input.appId },
+      { key: SA.appName, value: input.appName },
+      { key: SA.workflowId, value: String(input.workflow.workflowId) },
+      { key: SA.wfInstanceId, value: String(input.wfInstanceId) },
+      { key: SA.status, value: state.status },
+      { key: SA.expectedTriggerTime, value: new Date(input.expectedTriggerTime) },
+    ],
+    staticSummary: `workflow ${input.workflow.workflowId} (${input.workflow.wfName}): ${input.dag.nodes.length} nodes`,
+  };
+}
+
+/** The state a workflow instance is born with (memo `wf` at start). */
+export function initialDagState(input: DagInput): DagState {
+  return { status: 'WAITING', result: null, dag: input.dag, context: input.context, actualTriggerTime: input.actualTriggerTime, finishedTime: null };
 }

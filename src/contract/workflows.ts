@@ -3,7 +3,8 @@ import type { InstanceInput, InstanceState } from '../domain/instance.js';
 import type { JobDefinition, RetryBackoff } from '../domain/job.js';
 import type { MapCounts } from '../domain/map.js';
 import type { TaskResult } from '../domain/tasks.js';
-import type { WorkflowDefinition, WorkflowNodeInput, WorkflowNodeRecord } from '../domain/workflow.js';
+import type { DagInput, DagState, WorkflowDefinition, WorkflowNodeInput, WorkflowNodeRecord } from '../domain/workflow.js';
+import type { WorkflowContextData } from '../domain/dag.js';
 import type { MapScope, ProcessTarget } from './scopes.js';
 
 /**
@@ -22,6 +23,7 @@ export const WorkflowType = {
   mapBatch: 'mapBatchWorkflow',
   workflowNodes: 'workflowNodesWorkflow',
   scheduledWorkflowRun: 'scheduledWorkflowRunWorkflow',
+  dag: 'dagWorkflow',
 } as const;
 
 /** One run of a job (a PowerJob instance). */
@@ -199,4 +201,14 @@ export interface ScheduledWorkflowRunInput {
   workflow: WorkflowDefinition;
   appName: string;
   heartbeatTimeoutMs: number;
+}
+
+/** One run of a workflow (a PowerJob workflow instance): its nodes as child instances and child runs. */
+export type DagWorkflow = (input: DagInput) => Promise<DagState>;
+
+/** What a JOB node's processor appended to the workflow context in one attempt of its instance. */
+export interface AppendedContext {
+  instanceId: number;
+  instanceAttempt: number;
+  data: WorkflowContextData;
 }

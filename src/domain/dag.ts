@@ -568,6 +568,26 @@ export function applyDecision(
   return next;
 }
 
+/**
+ * A decision that could not decide (its script threw, ran too long, or returned no boolean):
+ * the node FAILED with the reason, so its descendants never run and the workflow fails
+ * (FAIL_FAST) or its other branches finish first (CONTINUE_BRANCHES).
+ */
+export function failDecision(
+  dag: PEWorkflowDAG,
+  nodeId: number,
+  reason: string,
+  times: { startTime?: string | null; finishedTime?: string | null } = {},
+): PEWorkflowDAG {
+  return withNode(dag, nodeId, (node) => {
+    if (nodeTypeOf(node) !== 'DECISION' || nodeStatusOf(node) !== 'WAITING_DISPATCH') return;
+    node.status = NodeStatus.codes.FAILED;
+    node.result = cutResult(reason);
+    node.startTime = times.startTime ?? null;
+    node.finishedTime = times.finishedTime ?? null;
+  });
+}
+
 /** Either a new snapshot or the reason the operation is refused. */
 export type DagChange<T = object> = ({ ok: true; dag: PEWorkflowDAG } & T) | { ok: false; reason: string };
 

@@ -21,6 +21,8 @@ export interface InstanceInput {
   catchUp: boolean;
   /** An attempt whose worker stops heartbeating for this long counts as lost. */
   heartbeatTimeoutMs: number;
+  /** The workflow instance whose JOB node this run is (absent for a run of its own). */
+  wfInstanceId?: number;
 }
 
 /**

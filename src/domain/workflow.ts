@@ -3,8 +3,10 @@
  * shapes the API saves and the DAG workflow runs from. The DAG itself, its validation and
  * the run-time state machine are in dag.ts.
  */
-import type { CreatedBy, LifeCycle, MisfirePolicy } from './job.js';
-import { type FailurePolicy, type PEWorkflowDAG, WorkflowNodeType, type WorkflowNodeTypeName } from './dag.js';
+import type { CreatedBy, JobSnapshot, LifeCycle, MisfirePolicy } from './job.js';
+import {
+  type FailurePolicy, type PEWorkflowDAG, type WorkflowContextData, type WorkflowInstanceStatusName, WorkflowNodeType, type WorkflowNodeTypeName,
+} from './dag.js';
 
 /** Workflows are run through the API (runWorkflow) or by CRON; PowerJob schedules no other type. */
 export const WORKFLOW_TIME_TYPES = ['API', 'CRON'] as const;
@@ -88,4 +90,59 @@ export function dagSkeleton(dag: PEWorkflowDAG): PEWorkflowDAG {
     nodes: dag.nodes.map((node) => ({ nodeId: node.nodeId })),
     edges: (dag.edges ?? []).map(({ from, to, property }) => ({ from, to, property: property ?? null })),
   };
+}
+
+/** What a run freezes of a workflow: its DAG with every node's fields, and its failure policy. */
+export interface WorkflowSnapshot {
+  workflowId: number;
+  wfName: string;
+  dag: PEWorkflowDAG;
+  failurePolicy: FailurePolicy;
+}
+
+/** Input of one run of a workflow (a PowerJob workflow instance), top-level or nested. */
+export interface DagInput {
+  wfInstanceId: number;
+  appId: number;
+  appName: string;
+  workflow: WorkflowSnapshot;
+  /** The DAG this run steps through: a new run's (newRunDag), or the one a retry resumes. */
+  dag: PEWorkflowDAG;
+  context: WorkflowContextData;
+  initParams: string | null;
+  /** Every job a JOB node of this workflow or of one it nests runs, by job id. */
+  jobs: Record<string, JobSnapshot>;
+  /** Every workflow a NESTED_WORKFLOW node of this workflow or of one it nests runs, by workflow id. */
+  nested: Record<string, WorkflowSnapshot>;
+  /** Runs at once; 0 = unlimited (nested runs count against nothing). */
+  maxWfInstanceNum: number;
+  /** Absolute fire time (epoch ms), fixed when the request arrived. */
+  expectedTriggerTime: number;
+  createdAt: number;
+  createdBy: CreatedBy | null;
+  parentWfInstanceId: number | null;
+  heartbeatTimeoutMs: number;
+  /** Runs made before under this wfInstanceId (retries, marks): child ids are derived from it, so none repeats. */
+  round: number;
+  /** The Idempotency-Key of the retryWfInstance call that started this run, if any. */
+  retriedBy: string | null;
+  /** Kept from the run this one continues (a retry); null for a first run. */
+  actualTriggerTime: number | null;
+  /** markWorkflowNodeAsSuccess: this run only records the state and ends. */
+  recorded?: DagState;
+}
+
+/** What a run records as it goes (memo `wf`) and returns. */
+export interface DagState {
+  status: WorkflowInstanceStatusName;
+  result: string | null;
+  dag: PEWorkflowDAG;
+  context: WorkflowContextData;
+  actualTriggerTime: number | null;
+  finishedTime: number | null;
+}
+
+/** A node's start or finish time, as PowerJob writes it (`yyyy-MM-dd HH:mm:ss`, here in UTC). */
+export function nodeTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
 }

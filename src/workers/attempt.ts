@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { ProcessRequest } from '../contract/activities.js';
 import { TAKEN_HEARTBEAT } from '../contract/activities.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
+import { AttemptWorkflowContext } from './workflow-context.js';
 
 /** How often a running processor tells Temporal it is alive (Temporal throttles further). */
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -22,8 +23,8 @@ export function processorFor(processors: Record<string, ProcessorDefinition>, re
   );
 }
 
-/** What every processor call sees of its attempt. */
-export function taskContextOf(request: ProcessRequest, workerId: string): TaskContext {
+/** What every processor call sees of its attempt; `workflow` holds what it appends to a workflow context. */
+export function taskContextOf(request: ProcessRequest, workerId: string, workflow = new AttemptWorkflowContext(request)): TaskContext {
   const activity = Context.current();
   return {
     jobId: request.jobId,
@@ -36,6 +37,8 @@ export function taskContextOf(request: ProcessRequest, workerId: string): TaskCo
     signal: activity.cancellationSignal,
     logger: activity.log,
     workerId,
+    workflowContext: workflow.context,
+    appendWorkflowContext: (key, value) => workflow.append(key, value),
     ...(request.taskId !== undefined ? { taskId: request.taskId } : {}),
     ...(request.taskName !== undefined ? { taskName: request.taskName } : {}),
   };

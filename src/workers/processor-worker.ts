@@ -7,6 +7,7 @@ import { loadConfigPart } from '../config.js';
 import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import { AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { AttemptWorkflowContext } from './workflow-context.js';
 import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
@@ -62,9 +63,17 @@ export function processorActivities(
   const memory = new AttemptMemory();
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
     const processor = processorFor(processors, request, workerId);
-    const ctx = taskContextOf(request, workerId);
+    const workflow = new AttemptWorkflowContext(request);
+    const ctx = taskContextOf(request, workerId, workflow);
     // These attempts are not movable: a heartbeat timeout after user code began counts as a failed attempt.
-    const result = await memory.deliver(request.idempotencyKey, async () => invoke(processor, phase, ctx, results ?? []), client);
+    const result = await memory.deliver(request.idempotencyKey, async () => {
+      try {
+        return await invoke(processor, phase, ctx, results ?? []);
+      } finally {
+        // Before the attempt reports back, so the workflow has it when the node finishes.
+        await workflow.report(client);
+      }
+    }, client);
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   return {

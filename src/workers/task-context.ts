@@ -23,6 +23,18 @@ export interface TaskContext {
   /** Identity of the worker running this attempt. */
   workerId: string;
   /**
+   * In a workflow (a JOB node's instance): the workflow context, string values by key, as
+   * PowerJob's `fetchWorkflowContext()` gives it; null outside workflows.
+   */
+  workflowContext: Readonly<Record<string, string | null>> | null;
+  /**
+   * In a workflow: adds `key` to the context the node's successors see (a string as it is,
+   * anything else as its JSON; PowerJob's `appendData2WfContext`). Merged by key when the
+   * node finishes; what one node appends may be at most 8,192 characters of JSON (beyond that
+   * this throws). Outside workflows it does nothing.
+   */
+  appendWorkflowContext(key: string, value: unknown): void;
+  /**
    * BROADCAST only, as in PowerJob: `OMS_ROOT_TASK` (preProcess, task id `0`),
    * `OMS_BROADCAST_TASK` (process on every worker, ids `0.1`, `0.2`, …) or `OMS_LAST_TASK`
    * (postProcess, id `9999`). In a broadcast, `attempt` counts the attempts of this step

@@ -12,3 +12,4 @@ export { misfireLedgerWorkflow } from './misfire-ledger.js';
 export { broadcastShareWorkflow } from './broadcast.js';
 export { mapBatchWorkflow } from './map.js';
 export { workflowNodesWorkflow } from './workflow-nodes.js';
+export { dagWorkflow } from './dag.js';

@@ -4,13 +4,14 @@ import { InstanceStatus } from '../../domain/enums.js';
 import type { AppService } from '../app-service.js';
 import type { AuthenticatedApp, TokenService } from '../auth.js';
 import { AUTH_HEADERS, requireApp } from '../auth.js';
-import { instanceInfoDTO, jobInfoDTO, nextTrigger, workflowInfoDTO, workflowNodeInfoDTO } from '../dto.js';
+import { instanceInfoDTO, jobInfoDTO, nextTrigger, wfInstanceInfoDTO, workflowInfoDTO, workflowNodeInfoDTO } from '../dto.js';
 import { ok } from '../envelope.js';
 import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
 import { idempotencyOf, type Idempotency } from '../idempotency.js';
 import type { InstanceService } from '../instance-service.js';
 import type { JobService } from '../job-service.js';
 import type { WorkflowService } from '../workflow-service.js';
+import type { WfInstanceService } from '../wf-instance-service.js';
 import { authAppOperation, operations, type OperationName } from '../operations.js';
 import { matchesJobQuery, matchesWorkflowQuery, page, sortBy } from '../queries.js';
 import { parse } from '../schemas.js';
@@ -21,6 +22,7 @@ export interface OpenApiDeps {
   jobs: JobService;
   instances: InstanceService;
   workflows: WorkflowService;
+  wfInstances: WfInstanceService;
 }
 
 type Handler<K extends OperationName> = (
@@ -29,7 +31,7 @@ type Handler<K extends OperationName> = (
   idempotency: Idempotency | null,
 ) => Promise<unknown>;
 
-function handlers({ jobs, instances, workflows }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+function handlers({ jobs, instances, workflows, wfInstances }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
   return {
     saveJob: (app, input, key) => jobs.save(app, input, key),
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
@@ -71,6 +73,8 @@ function handlers({ jobs, instances, workflows }: OpenApiDeps): { [K in Operatio
     enableWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'ENABLE'); return null; },
     disableWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'DISABLE'); return null; },
     deleteWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'DELETED'); return null; },
+    runWorkflow: (app, input, key) => wfInstances.run(app, input, key),
+    fetchWfInstanceInfo: async (app, { wfInstanceId }) => wfInstanceInfoDTO(await wfInstances.get(app, wfInstanceId)),
   };
 }
 
