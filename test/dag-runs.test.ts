@@ -19,13 +19,15 @@ let jobId: number;
 /** What one node's processor saw: its node (jobParams), the context, its instance. */
 interface Seen { node: string; context: Readonly<Record<string, string | null>> | null; instanceId: number; instanceParams: string | null; aborted: boolean }
 const seen: Seen[] = [];
+/** Nodes whose processor fails while their name is here (`failWhileListed`). */
+const failing = new Set<string>();
 
 /**
  * One processor for every node; the node's params say what it does:
  * `{"name":"A","append":{"k":"v"},"fail":true,"sleepMs":1500}`.
  */
 async function node(ctx: TaskContext) {
-  const spec = JSON.parse(ctx.jobParams ?? '{}') as { name: string; append?: Record<string, unknown>; fail?: boolean; sleepMs?: number };
+  const spec = JSON.parse(ctx.jobParams ?? '{}') as { name: string; append?: Record<string, unknown>; fail?: boolean; sleepMs?: number; failWhileListed?: boolean };
   const entry: Seen = { node: spec.name, context: ctx.workflowContext, instanceId: ctx.instanceId, instanceParams: ctx.instanceParams, aborted: false };
   seen.push(entry);
   for (const [key, value] of Object.entries(spec.append ?? {})) ctx.appendWorkflowContext(key, value);
@@ -37,7 +39,7 @@ async function node(ctx: TaskContext) {
       return { success: false, msg: 'aborted' };
     }
   }
-  if (spec.fail) throw new Error(`${spec.name} broke`);
+  if (spec.fail || (spec.failWhileListed && failing.has(spec.name))) throw new Error(`${spec.name} broke`);
   return { success: true, msg: `${spec.name} done` };
 }
 
@@ -248,5 +250,77 @@ describe('running a DAG', () => {
     await api.data('deleteJob', { jobId: doomedJob }, { form: true });
     expect((await api.call('runWorkflow', { workflowId: orphan.workflowId }, { form: true })).body.message)
       .toMatch(new RegExp(`workflow ${orphan.workflowId} cannot run: workflow ${orphan.workflowId} node \\d+ runs job ${doomedJob}, which was deleted`));
+  });
+});
+
+describe('workflow instance operations', () => {
+  it('stopWfInstance reaches every running node, nested ones too; a second stop is refused', async () => {
+    const inner = await saveDag({ innerHold: { params: { sleepMs: 60_000 } } }, []);
+    const { workflowId } = await saveDag({ outerHold: { params: { sleepMs: 60_000 } }, nest: { type: 3, jobId: inner.workflowId }, never: {} }, [['outerHold', 'never']]);
+    const wfInstanceId = await run(workflowId);
+    await expect.poll(() => ran('outerHold').length + ran('innerHold').length, { timeout: 10_000 }).toBe(2);
+    await api.data('stopWfInstance', { wfInstanceId }, { form: true });
+    await finished(wfInstanceId);
+    const instance = await info(wfInstanceId);
+    expect(instance).toMatchObject({ status: 10, result: 'stopped by user' });
+    const nodes = nodesOf(instance);
+    expect(nodes['outerHold']).toMatchObject({ status: 10, result: 'stopped by user' });
+    expect(nodes['nest']).toMatchObject({ status: 10 });
+    expect(await info(Number(nodes['nest']!.instanceId))).toMatchObject({ status: 10 });
+    await expect.poll(() => ran('outerHold')[0]!.aborted && ran('innerHold')[0]!.aborted, { timeout: 5_000 }).toBe(true);
+    expect(ran('never')).toHaveLength(0);
+    const again = await api.call('stopWfInstance', { wfInstanceId }, { form: true });
+    expect(again.body.message).toContain(`workflow instance ${wfInstanceId} has already finished`);
+    // With an Idempotency-Key, a re-sent stop of a stopped instance succeeds.
+    expect((await api.call('stopWfInstance', { wfInstanceId }, { form: true, idempotencyKey: `stop-${wfInstanceId}` })).body.success).toBe(true);
+  });
+
+  it('retryWfInstance runs only the failed node and what follows, under the same id', async () => {
+    failing.add('flakyNode');
+    const { workflowId } = await saveDag({ before: {}, flakyNode: { params: { failWhileListed: true } }, afterFlaky: {} }, [['before', 'flakyNode'], ['flakyNode', 'afterFlaky']]);
+    const wfInstanceId = await run(workflowId);
+    await finished(wfInstanceId);
+    expect((await info(wfInstanceId)).status).toBe(3);
+    expect((await api.call('retryInstance', { instanceId: ran('flakyNode')[0]!.instanceId }, { form: true })).body.message)
+      .toContain(`is a node of workflow instance ${wfInstanceId}: retry that with retryWfInstance`);
+
+    failing.delete('flakyNode');
+    await api.data('retryWfInstance', { wfInstanceId }, { form: true });
+    await expect.poll(async () => (await info(wfInstanceId)).status, { timeout: 10_000 }).toBe(4);
+    expect([ran('before').length, ran('flakyNode').length, ran('afterFlaky').length]).toEqual([1, 2, 1]);
+    const retried = await api.call('retryWfInstance', { wfInstanceId }, { form: true });
+    expect(retried.body.message).toContain('already successful: only a FAILED or STOPPED workflow instance can be retried');
+  });
+
+  it('markWorkflowNodeAsSuccess: the run stays FAILED, the node SUCCEED; a retry carries on past it', async () => {
+    const { workflowId, ids } = await saveDag({ broken: { params: { fail: true } }, behind: {} }, [['broken', 'behind']]);
+    const wfInstanceId = await run(workflowId);
+    await finished(wfInstanceId);
+    const refused = await api.call('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId: ids['behind'] }, { form: true });
+    expect(refused.body.message).toMatch(/node \d+ "behind" is WAITING_DISPATCH: only a FAILED node without skipWhenFailed can be marked successful/);
+    await api.data('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId: ids['broken'] }, { form: true });
+    await expect.poll(async () => nodesOf(await info(wfInstanceId))['broken']!.status, { timeout: 10_000 }).toBe(5);
+    const marked = await info(wfInstanceId);
+    expect(marked.status).toBe(3);
+    expect(nodesOf(marked)['broken']!.result).toBe('mark as successful node');
+    await api.data('retryWfInstance', { wfInstanceId }, { form: true });
+    await expect.poll(async () => (await info(wfInstanceId)).status, { timeout: 10_000 }).toBe(4);
+    expect([ran('broken').length, ran('behind').length]).toEqual([1, 1]);
+  });
+
+  it('queryWfInstance pages and filters by workflow and status', async () => {
+    const { workflowId } = await saveDag({ quick: {} }, []);
+    // One after the other: maxWfInstanceNum is 1 by default, as in PowerJob.
+    const ids: number[] = [];
+    for (const initParams of ['first', 'second']) {
+      ids.push(await run(workflowId, { initParams }));
+      await finished(ids.at(-1)!);
+    }
+    await expect.poll(async () => (await api.data<{ totalItems: number }>('queryWfInstance', { workflowIdEq: workflowId, statusIn: [4] })).totalItems, { timeout: 10_000 })
+      .toBe(2);
+    const page = await api.data<{ data: { wfInstanceId: number }[]; totalPages: number }>('queryWfInstance', { workflowIdEq: workflowId, pageSize: 1, sortBy: 'wfInstanceId', asc: true });
+    expect(page.totalPages).toBe(2);
+    expect(page.data.map((d) => d.wfInstanceId)).toEqual([Math.min(...ids)]);
+    expect((await api.data<{ totalItems: number }>('queryWfInstance', { workflowIdEq: workflowId, statusIn: [3] })).totalItems).toBe(0);
   });
 });

@@ -75,6 +75,13 @@ const attacks: Record<OperationName, () => { body: Body; refused: (res: { succes
   }),
   runWorkflow: () => ({ body: { workflowId }, refused: notFound('workflow') }),
   fetchWfInstanceInfo: () => ({ body: { wfInstanceId }, refused: notFound('workflow instance') }),
+  stopWfInstance: () => ({ body: { wfInstanceId }, refused: notFound('workflow instance') }),
+  retryWfInstance: () => ({ body: { wfInstanceId }, refused: notFound('workflow instance') }),
+  markWorkflowNodeAsSuccess: () => ({ body: { wfInstanceId, nodeId }, refused: notFound('workflow instance') }),
+  queryWfInstance: () => ({
+    body: { workflowIdEq: workflowId, appIdEq: victim.appId },
+    refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
+  }),
   queryInstance: () => ({
     body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,

@@ -175,6 +175,11 @@ export class InstanceService {
     if (!isFinished(instance.status)) {
       throw new StateConflictError(`instance ${instanceId} is still ${instance.status}; only a finished instance can be retried`);
     }
+    if (instance.wfInstanceId !== undefined) {
+      throw new StateConflictError(
+        `instance ${instanceId} is a node of workflow instance ${instance.wfInstanceId}: retry that with retryWfInstance, which runs its failed nodes again`,
+      );
+    }
     const job = await this.jobs.get(app, instance.jobId);
     if (job.status === 'DELETED') throw new StateConflictError(`job ${job.id} was deleted; its instances cannot be retried`);
     const now = Date.now();

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, workflowInfoSchema, workflowNodeInfoSchema } from './dto.js';
-import { instanceQuerySchema, jobQuerySchema, workflowQuerySchema } from './queries.js';
+import { instanceQuerySchema, jobQuerySchema, wfInstanceQuerySchema, workflowQuerySchema } from './queries.js';
 import {
-  authAppSchema, instanceIdSchema, jobIdSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
+  authAppSchema, instanceIdSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
   saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema,
 } from './schemas.js';
 
@@ -66,6 +66,22 @@ export const operations = {
   fetchWfInstanceInfo: {
     summary: 'One workflow instance: status, its DAG with every node\'s state, its context', input: wfInstanceIdSchema, output: wfInstanceInfoSchema,
     mutating: false, form: true,
+  },
+  stopWfInstance: {
+    summary: 'Stop a waiting or running workflow instance: every running node stops (processors see an abort), nested runs too',
+    input: wfInstanceIdSchema, output: nothing, mutating: true, form: true,
+  },
+  retryWfInstance: {
+    summary: 'Run a FAILED or STOPPED workflow instance again under the same id: only its failed and stopped nodes run again',
+    input: wfInstanceIdSchema, output: nothing, mutating: true, form: true,
+  },
+  markWorkflowNodeAsSuccess: {
+    summary: 'Mark a failed node of a finished workflow instance successful, so that a retry carries on past it',
+    input: markNodeSchema, output: nothing, mutating: true, form: true,
+  },
+  queryWfInstance: {
+    summary: 'Workflow instances of the app matching every given condition, paged and sorted (beyond PowerJob)',
+    input: wfInstanceQuerySchema, output: pageSchema(wfInstanceInfoSchema), mutating: false, form: false,
   },
   validateTimeExpression: {
     summary: 'Check a time expression and preview its next fire times (nothing is saved)',

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DispatchStrategy, ExecuteType, InstanceStatus, JobStatus, ProcessorType, TimeExpressionType } from '../domain/enums.js';
 import type { JobDefinition } from '../domain/job.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
+import { WorkflowInstanceStatus } from '../domain/dag.js';
+import type { WfInstanceView } from './dto.js';
 
 /**
  * PowerJob's query objects: JobInfoQuery (queryJob) and InstancePageQuery (queryInstance).
@@ -133,4 +135,43 @@ export function sortBy<T extends { id: number }, K extends keyof T>(items: T[], 
     const order = x === y ? a.id - b.id : (x as number | string) < (y as number | string) ? -1 : 1;
     return sign * order;
   });
+}
+
+const SORTABLE_WF_INSTANCE_FIELDS = ['wfInstanceId', 'status', 'gmtCreate', 'gmtModified', 'expectedTriggerTime', 'actualTriggerTime', 'finishedTime'] as const;
+
+/** queryWfInstance (beyond PowerJob): a page of the app's workflow instances, filtered like queryInstance. */
+export const wfInstanceQuerySchema = z.object({
+  appIdEq: num.nullish(),
+  workflowIdEq: num.nullish(),
+  wfInstanceIdEq: num.nullish(),
+  parentWfInstanceIdEq: num.nullish(),
+  statusIn: z.array(num.refine((code) => WorkflowInstanceStatus.nameOf(code) !== undefined, 'statusIn holds an unknown workflow instance status code (1, 2, 3, 4, 10)')).nullish(),
+  gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
+  index: instanceQuerySchema.shape.index,
+  pageSize: instanceQuerySchema.shape.pageSize,
+  sortBy: z.enum(SORTABLE_WF_INSTANCE_FIELDS, { message: `sortBy must be one of ${SORTABLE_WF_INSTANCE_FIELDS.join(', ')}` }).nullish()
+    .transform((v) => v ?? 'gmtCreate'),
+  asc: instanceQuerySchema.shape.asc,
+});
+export type WfInstanceQuery = z.infer<typeof wfInstanceQuerySchema>;
+
+const modifiedAt = ({ run, state }: WfInstanceView) => state.finishedTime ?? state.actualTriggerTime ?? run.createdAt;
+
+export function matchesWfInstanceQuery(view: WfInstanceView, q: WfInstanceQuery): boolean {
+  return eq(view.run.parentWfInstanceId, q.parentWfInstanceIdEq)
+    && (q.statusIn == null || q.statusIn.length === 0 || q.statusIn.includes(WorkflowInstanceStatus.codes[view.state.status]))
+    && lt(view.run.createdAt, q.gmtCreateLt) && gt(view.run.createdAt, q.gmtCreateGt)
+    && lt(modifiedAt(view), q.gmtModifiedLt) && gt(modifiedAt(view), q.gmtModifiedGt);
+}
+
+export function wfInstanceSortKey(field: WfInstanceQuery['sortBy']): (view: WfInstanceView) => number | null {
+  switch (field) {
+    case 'wfInstanceId': return (v) => v.wfInstanceId;
+    case 'status': return (v) => WorkflowInstanceStatus.codes[v.state.status];
+    case 'gmtCreate': return (v) => v.run.createdAt;
+    case 'gmtModified': return modifiedAt;
+    case 'expectedTriggerTime': return (v) => v.run.expectedTriggerTime;
+    case 'actualTriggerTime': return (v) => v.state.actualTriggerTime;
+    case 'finishedTime': return (v) => v.state.finishedTime;
+  }
 }

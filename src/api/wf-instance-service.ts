@@ -1,19 +1,24 @@
 import { randomInt } from 'node:crypto';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import { type PEWorkflowDAG, contextSizeProblem, newRunDag, parseInitParams } from '../domain/dag.js';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, markNodeSucceeded, newRunDag, nodeTypeOf, parseInitParams, retryDag,
+} from '../domain/dag.js';
 import { freshId, keyedId } from '../domain/ids.js';
 import { type JobSnapshot, snapshotOf } from '../domain/job.js';
-import { type DagInput, type DagState, type WorkflowDefinition, type WorkflowSnapshot, dagWithNodes } from '../domain/workflow.js';
+import { type DagInput, type DagState, type WorkflowDefinition, type WorkflowNodeRecord, type WorkflowSnapshot, dagWithNodes } from '../domain/workflow.js';
 import { MemoKey, type WfRunMemo } from '../contract/memo.js';
+import { stopWfInstanceUpdate } from '../contract/messages.js';
 import { wfInstanceWorkflowId } from '../contract/names.js';
+import { SA } from '../contract/search-attributes.js';
 import { dagStartOptions } from '../contract/start-options.js';
 import { type DagWorkflow, WorkflowType } from '../contract/workflows.js';
-import { isNotFound } from '../temporal/errors.js';
+import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { WfInstanceView } from './dto.js';
-import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
+import { InvalidRequestError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import type { JobService } from './job-service.js';
+import { type Page, type WfInstanceQuery, matchesWfInstanceQuery, page, wfInstanceSortKey } from './queries.js';
 import type { WorkflowService } from './workflow-service.js';
 
 /**
@@ -29,6 +34,7 @@ export class WfInstanceService {
     private readonly jobs: JobService,
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
+    private readonly callTimeoutMs: number,
   ) {}
 
   async run(
@@ -92,39 +98,181 @@ export class WfInstanceService {
   private async freeze(app: AuthenticatedApp, workflow: WorkflowDefinition): Promise<Pick<DagInput, 'workflow' | 'dag' | 'jobs' | 'nested'>> {
     if (workflow.dag.nodes.length === 0) throw new InvalidRequestError(`workflow ${workflow.id} has no nodes: save a DAG with at least one node first`);
     const nodes = await this.workflows.nodes(app.appId);
-    const jobs: Record<string, JobSnapshot> = {};
-    const nested: Record<string, WorkflowSnapshot> = {};
-    const problems: string[] = [];
-    const visit = async (definition: WorkflowDefinition): Promise<PEWorkflowDAG> => {
-      const dag = dagWithNodes(definition.dag, nodes);
-      for (const node of dag.nodes) {
-        const record = nodes.get(node.nodeId);
-        const where = `workflow ${definition.id} node ${node.nodeId}`;
-        if (!record) problems.push(`${where} no longer exists: save the workflow's DAG again`);
-        else if (record.type === 'JOB' && record.jobId !== null && !jobs[record.jobId]) {
-          const job = await this.jobs.getForRun(app, record.jobId).catch((err: unknown) => { if (err instanceof NotFoundError) return undefined; throw err; });
-          if (!job || job.status === 'DELETED') problems.push(`${where} runs job ${record.jobId}, which ${job ? 'was deleted' : 'does not exist'}`);
-          else jobs[record.jobId] = snapshotOf(job);
-        } else if (record.type === 'NESTED_WORKFLOW' && record.jobId !== null && !nested[record.jobId]) {
-          const inner = await this.workflows.get(app, record.jobId).catch((err: unknown) => { if (err instanceof NotFoundError) return undefined; throw err; });
-          if (!inner || inner.status === 'DELETED') problems.push(`${where} nests workflow ${record.jobId}, which ${inner ? 'was deleted' : 'does not exist'}`);
-          else {
-            // Marked before the visit, so a workflow nested twice is frozen once.
-            nested[record.jobId] = { workflowId: inner.id, wfName: inner.wfName, dag: dagWithNodes(inner.dag, nodes), failurePolicy: inner.failurePolicy };
-            await visit(inner);
-          }
-        }
-      }
-      return dag;
-    };
-    const dag = await visit(workflow);
-    if (problems.length > 0) throw new StateConflictError(`workflow ${workflow.id} cannot run: ${problems.join('; ')}`);
+    const dag = dagWithNodes(workflow.dag, nodes);
+    const missing = workflow.dag.nodes.filter((node) => !nodes.has(node.nodeId))
+      .map((node) => `workflow ${workflow.id} node ${node.nodeId} no longer exists: save the workflow's DAG again`);
+    const { jobs, nested } = await this.resolve(app, workflow.id, dag, nodes, missing);
     return {
       workflow: { workflowId: workflow.id, wfName: workflow.wfName, dag, failurePolicy: workflow.failurePolicy },
       dag: newRunDag(dag, (jobId) => jobs[jobId]?.jobParams),
       jobs,
       nested,
     };
+  }
+
+  /**
+   * Every job the JOB nodes of `dag` and of the workflows it nests run, and every workflow it
+   * nests (their DAGs as saved now): StateConflictError naming each one that is gone.
+   */
+  private async resolve(
+    app: AuthenticatedApp,
+    workflowId: number,
+    dag: PEWorkflowDAG,
+    nodes: Map<number, WorkflowNodeRecord>,
+    problems: string[] = [],
+  ): Promise<Pick<DagInput, 'jobs' | 'nested'>> {
+    const jobs: Record<string, JobSnapshot> = {};
+    const nested: Record<string, WorkflowSnapshot> = {};
+    const orNone = (err: unknown) => { if (err instanceof NotFoundError) return undefined; throw err; };
+    const visit = async (ownerId: number, of: PEWorkflowDAG): Promise<void> => {
+      for (const node of of.nodes) {
+        const type = nodeTypeOf(node);
+        const where = `workflow ${ownerId} node ${node.nodeId}`;
+        if (node.jobId == null || type === 'DECISION') continue;
+        if (type === 'JOB' && !jobs[node.jobId]) {
+          const job = await this.jobs.getForRun(app, node.jobId).catch(orNone);
+          if (!job || job.status === 'DELETED') problems.push(`${where} runs job ${node.jobId}, which ${job ? 'was deleted' : 'does not exist'}`);
+          else jobs[node.jobId] = snapshotOf(job);
+        } else if (type === 'NESTED_WORKFLOW' && !nested[node.jobId]) {
+          const inner = await this.workflows.get(app, node.jobId).catch(orNone);
+          if (!inner || inner.status === 'DELETED') {
+            problems.push(`${where} nests workflow ${node.jobId}, which ${inner ? 'was deleted' : 'does not exist'}`);
+            continue;
+          }
+          // Marked before the visit, so a workflow nested twice is frozen once.
+          nested[inner.id] = { workflowId: inner.id, wfName: inner.wfName, dag: dagWithNodes(inner.dag, nodes), failurePolicy: inner.failurePolicy };
+          await visit(inner.id, nested[inner.id]!.dag);
+        }
+      }
+    };
+    await visit(workflowId, dag);
+    if (problems.length > 0) throw new StateConflictError(`workflow ${workflowId} cannot run: ${problems.join('; ')}`);
+    return { jobs, nested };
+  }
+
+  /** With an Idempotency-Key, a retried stop of a workflow instance already stopped succeeds. */
+  async stop(app: AuthenticatedApp, wfInstanceId: number, idempotency: Idempotency | null): Promise<void> {
+    const { state } = await this.get(app, wfInstanceId);
+    if (idempotency && state.status === 'STOPPED') return;
+    const handle = this.client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId));
+    try {
+      await this.client.withDeadline(Date.now() + this.callTimeoutMs, () => handle.executeUpdate(stopWfInstanceUpdate));
+    } catch (err) {
+      const refusal = updateRefusal(err);
+      if (refusal !== undefined) throw new StateConflictError(refusal);
+      if (isNotFound(err)) throw new StateConflictError(`workflow instance ${wfInstanceId} has already finished; it cannot be stopped`);
+      if (isUpdateUnanswered(err)) throw new UnavailableError(`the core worker did not answer within ${this.callTimeoutMs} ms; is it running? Retry the call`);
+      throw err;
+    }
+  }
+
+  /**
+   * retryWfInstance: a new run under the same wfInstanceId that carries on from where the last
+   * one ended: its FAILED (not skippable) and STOPPED nodes run again, with the jobs' current
+   * definitions; everything that succeeded, decided or was pruned stays. With an
+   * Idempotency-Key, a retried call finds its own run and starts no other.
+   */
+  async retry(app: AuthenticatedApp, wfInstanceId: number, idempotency: Idempotency | null): Promise<void> {
+    const { run, state } = await this.get(app, wfInstanceId);
+    if (idempotency && run.retriedBy === idempotency.key) return;
+    const change = retryDag(state.dag, state.status, state.result);
+    if (!change.ok) throw new StateConflictError(`workflow instance ${wfInstanceId}: ${change.reason}`);
+    if (run.parentWfInstanceId !== null) {
+      throw new StateConflictError(`workflow instance ${wfInstanceId} is nested in workflow instance ${run.parentWfInstanceId}: retry that one`);
+    }
+    const workflow = await this.workflows.get(app, run.workflowId);
+    if (workflow.status !== 'ENABLE') throw new StateConflictError(`workflow ${workflow.id} is ${workflow.status === 'DELETED' ? 'deleted' : 'disabled'}; its instances cannot be retried`);
+    const nodes = await this.workflows.nodes(app.appId);
+    const frozen = await this.resolve(app, workflow.id, change.dag, nodes);
+    await this.startAgain(wfInstanceId, {
+      appId: app.appId, appName: app.appName,
+      workflow: { workflowId: workflow.id, wfName: run.wfName, dag: change.dag, failurePolicy: workflow.failurePolicy },
+      dag: change.dag, context: state.context, ...frozen,
+      maxWfInstanceNum: workflow.maxWfInstanceNum,
+      retriedBy: idempotency?.key ?? null,
+    }, run, state);
+  }
+
+  /**
+   * markWorkflowNodeAsSuccess, as PowerJob: a FAILED node (not skippable) of a finished run
+   * becomes SUCCEED ("mark as successful node"), so that a retry carries on past it; the run
+   * stays as it ended. Recorded as a run under the same id that only records that state.
+   */
+  async markNodeSucceeded(app: AuthenticatedApp, wfInstanceId: number, nodeId: number, idempotency: Idempotency | null): Promise<void> {
+    const { run, state } = await this.get(app, wfInstanceId);
+    if (idempotency && run.retriedBy === idempotency.key) return;
+    const change = markNodeSucceeded(state.dag, state.status, nodeId);
+    if (!change.ok) throw new StateConflictError(`workflow instance ${wfInstanceId}: ${change.reason}`);
+    const recorded: DagState = { ...state, dag: change.dag };
+    await this.startAgain(wfInstanceId, {
+      appId: app.appId, appName: app.appName,
+      workflow: { workflowId: run.workflowId, wfName: run.wfName, dag: change.dag, failurePolicy: 'FAIL_FAST' },
+      dag: change.dag, context: state.context, jobs: {}, nested: {}, maxWfInstanceNum: 0,
+      retriedBy: idempotency?.key ?? null, recorded,
+    }, run, state);
+  }
+
+  /** A new run of a finished workflow instance, under the same id. */
+  private async startAgain(
+    wfInstanceId: number,
+    fields: Pick<DagInput, 'appId' | 'appName' | 'workflow' | 'dag' | 'context' | 'jobs' | 'nested' | 'maxWfInstanceNum' | 'retriedBy' | 'recorded'>,
+    run: WfRunMemo,
+    state: DagState,
+  ): Promise<void> {
+    const input: DagInput = {
+      ...fields,
+      wfInstanceId,
+      initParams: run.initParams,
+      expectedTriggerTime: Date.now(),
+      createdAt: run.createdAt,
+      createdBy: run.createdBy,
+      parentWfInstanceId: run.parentWfInstanceId,
+      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+      round: run.round + 1,
+      actualTriggerTime: state.actualTriggerTime,
+    };
+    try {
+      await this.client.workflow.start<DagWorkflow>(WorkflowType.dag, {
+        ...dagStartOptions(input),
+        taskQueue: this.coreTaskQueue,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+    } catch (err) {
+      if (isAlreadyStarted(err)) throw new StateConflictError(`workflow instance ${wfInstanceId} is already running again`);
+      throw err;
+    }
+  }
+
+  /**
+   * queryWfInstance (beyond PowerJob): the app's workflow instances over Temporal's visibility
+   * index (which trails writes by a moment); workflow, id and status conditions are pushed
+   * into the query, the rest is filtered, sorted and paged here.
+   */
+  async query(app: AuthenticatedApp, q: WfInstanceQuery): Promise<Page<WfInstanceView>> {
+    const conditions = [`WorkflowType = '${WorkflowType.dag}'`, `${SA.appId.name} = ${app.appId}`];
+    if (q.workflowIdEq != null) conditions.push(`${SA.workflowId.name} = '${q.workflowIdEq}'`);
+    if (q.wfInstanceIdEq != null) conditions.push(`${SA.wfInstanceId.name} = '${q.wfInstanceIdEq}'`);
+    if (q.statusIn?.length) {
+      conditions.push(`${SA.status.name} IN (${q.statusIn.map((code) => `'${WorkflowInstanceStatus.nameOf(code)}'`).join(', ')})`);
+    }
+    // A retried instance has one run per retry; the newest speaks for it.
+    const latest = new Map<string, WorkflowExecutionInfo>();
+    for await (const execution of this.client.workflow.list({ query: conditions.join(' AND ') })) {
+      const seen = latest.get(execution.workflowId);
+      if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
+    }
+    const views: WfInstanceView[] = [];
+    for (const execution of latest.values()) {
+      const id = Number(execution.typedSearchAttributes.get(SA.wfInstanceId));
+      const view = Number.isSafeInteger(id) ? viewOf(id, execution) : undefined;
+      if (!view || view.run.appId !== app.appId || !matchesWfInstanceQuery(view, q)) continue;
+      views.push(view);
+    }
+    const key = wfInstanceSortKey(q.sortBy);
+    const direction = q.asc ? 1 : -1;
+    views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.wfInstanceId - b.wfInstanceId));
+    return page(views, q.index, q.pageSize);
   }
 
   private async describe(wfInstanceId: number): Promise<WorkflowExecutionDescription | undefined> {
@@ -137,7 +285,7 @@ export class WfInstanceService {
   }
 }
 
-type ExecutionFacts = Pick<WorkflowExecutionDescription, 'memo' | 'type'>;
+type ExecutionFacts = Pick<WorkflowExecutionInfo, 'memo' | 'type'>;
 
 function runMemo(execution: ExecutionFacts): WfRunMemo | undefined {
   return execution.type === WorkflowType.dag ? (execution.memo?.[MemoKey.wfRun] as WfRunMemo | undefined) : undefined;

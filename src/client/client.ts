@@ -28,6 +28,10 @@ export type WorkflowInfo = OperationOutput<'fetchWorkflow'>;
 export type WorkflowNodeInfo = OperationOutput<'addWorkflowNode'>[number];
 export type WorkflowPage = OperationOutput<'queryWorkflow'>;
 export type WorkflowId = OperationInput<'fetchWorkflow'>['workflowId'];
+export type WfInstanceId = OperationInput<'fetchWfInstanceInfo'>['wfInstanceId'];
+export type WfInstanceInfo = OperationOutput<'fetchWfInstanceInfo'>;
+export type WfInstanceQuery = OperationInput<'queryWfInstance'>;
+export type WfInstancePage = OperationOutput<'queryWfInstance'>;
 export type InstanceId = OperationInput<'fetchInstanceInfo'>['instanceId'];
 
 /** The subset of `fetch` the client uses, so tests and proxies can stand in for it. */
@@ -277,6 +281,41 @@ export class TempojobClient {
   /** Soft delete (status 99): it can no longer run or change; deleting again is a no-op. */
   async deleteWorkflow(workflowId: WorkflowId, options?: WriteOptions): Promise<void> {
     await this.call('deleteWorkflow', { workflowId }, options);
+  }
+
+  /**
+   * Runs a workflow now, or `delay` ms after the server received the call; `initParams` (a
+   * JSON object, or any text kept under "initParams") become its context. Returns the
+   * wfInstanceId; whatever the network does, one call makes one workflow instance.
+   */
+  runWorkflow(workflowId: WorkflowId, options: Omit<OperationInput<'runWorkflow'>, 'workflowId'> & WriteOptions = {}): Promise<OperationOutput<'runWorkflow'>> {
+    const { signal, idempotencyKey, ...run } = options;
+    return this.call('runWorkflow', { workflowId, ...run }, { signal, idempotencyKey });
+  }
+
+  /** Strongly consistent: the instance's status, its DAG with every node's state, its context (both as JSON strings, as PowerJob sends them). */
+  fetchWfInstanceInfo(wfInstanceId: WfInstanceId, options?: ReadOptions): Promise<WfInstanceInfo> {
+    return this.call('fetchWfInstanceInfo', { wfInstanceId }, options);
+  }
+
+  /** Stops a waiting or running workflow instance and every node it runs. */
+  async stopWfInstance(wfInstanceId: WfInstanceId, options?: WriteOptions): Promise<void> {
+    await this.call('stopWfInstance', { wfInstanceId }, options);
+  }
+
+  /** Runs a FAILED or STOPPED workflow instance again under the same id: its failed and stopped nodes only. */
+  async retryWfInstance(wfInstanceId: WfInstanceId, options?: WriteOptions): Promise<void> {
+    await this.call('retryWfInstance', { wfInstanceId }, options);
+  }
+
+  /** Marks a failed node of a finished workflow instance successful; `retryWfInstance` then carries on past it. */
+  async markWorkflowNodeAsSuccess(wfInstanceId: WfInstanceId, nodeId: number, options?: WriteOptions): Promise<void> {
+    await this.call('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId }, options);
+  }
+
+  /** One page of the app's workflow instances (default: 10, newest first). Trails writes by a moment. */
+  queryWfInstance(query: WfInstanceQuery = {}, options?: ReadOptions): Promise<WfInstancePage> {
+    return this.call('queryWfInstance', query, options);
   }
 
   private async login(): Promise<Session> {

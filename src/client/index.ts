@@ -10,7 +10,7 @@ export {
   type SaveJobRequest, type JobQuery, type InstanceQuery, type JobInfo, type InstanceInfo, type InstancePage, type ExportedJob,
   type JobId, type InstanceId,
   type SaveWorkflowRequest, type SaveWorkflowNodeRequest, type WorkflowQuery, type WorkflowInfo, type WorkflowNodeInfo, type WorkflowPage,
-  type WorkflowId,
+  type WorkflowId, type WfInstanceId, type WfInstanceInfo, type WfInstanceQuery, type WfInstancePage,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 export { operations, type OperationName } from '../api/operations.js';

@@ -75,6 +75,16 @@ function handlers({ jobs, instances, workflows, wfInstances }: OpenApiDeps): { [
     deleteWorkflow: async (app, { workflowId }) => { await workflows.setStatus(app, workflowId, 'DELETED'); return null; },
     runWorkflow: (app, input, key) => wfInstances.run(app, input, key),
     fetchWfInstanceInfo: async (app, { wfInstanceId }) => wfInstanceInfoDTO(await wfInstances.get(app, wfInstanceId)),
+    stopWfInstance: async (app, { wfInstanceId }, key) => { await wfInstances.stop(app, wfInstanceId, key); return null; },
+    retryWfInstance: async (app, { wfInstanceId }, key) => { await wfInstances.retry(app, wfInstanceId, key); return null; },
+    markWorkflowNodeAsSuccess: async (app, { wfInstanceId, nodeId }, key) => {
+      await wfInstances.markNodeSucceeded(app, wfInstanceId, nodeId, key);
+      return null;
+    },
+    queryWfInstance: async (app, query) => {
+      const result = await wfInstances.query(app, query);
+      return { ...result, data: result.data.map(wfInstanceInfoDTO) };
+    },
   };
 }
 
