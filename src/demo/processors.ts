@@ -6,9 +6,12 @@ export const demoProcessors: Record<string, Processor> = {
   /** Succeeds with its instanceParams as the result. */
   'demo.echo': (ctx) => ({ success: true, msg: ctx.instanceParams ?? ctx.jobParams ?? '' }),
 
-  /** Sleeps for instanceParams milliseconds (default 1000), aborting early when stopped. */
+  /**
+   * Sleeps for instanceParams milliseconds (default 1000), aborting early when stopped. In a
+   * workflow the instance params are the workflow context, so the node's params say how long.
+   */
   'demo.sleep': async (ctx) => {
-    const ms = Number(ctx.instanceParams ?? ctx.jobParams ?? 1000);
+    const ms = Number((ctx.workflowContext ? ctx.jobParams : ctx.instanceParams ?? ctx.jobParams) ?? 1000);
     if (!Number.isFinite(ms) || ms < 0) return { success: false, msg: `demo.sleep: instanceParams must be milliseconds, got "${ctx.instanceParams}"` };
     await sleep(ms, undefined, { signal: ctx.signal });
     return { success: true, msg: `slept ${ms} ms` };

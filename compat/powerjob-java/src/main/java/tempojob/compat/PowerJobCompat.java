@@ -23,13 +23,19 @@ import tech.powerjob.client.PowerJobClient;
 import tech.powerjob.common.enums.ExecuteType;
 import tech.powerjob.common.enums.ProcessorType;
 import tech.powerjob.common.enums.TimeExpressionType;
+import tech.powerjob.common.model.PEWorkflowDAG;
 import tech.powerjob.common.request.http.SaveJobInfoRequest;
+import tech.powerjob.common.request.http.SaveWorkflowNodeRequest;
+import tech.powerjob.common.request.http.SaveWorkflowRequest;
 import tech.powerjob.common.request.query.InstancePageQuery;
 import tech.powerjob.common.request.query.JobInfoQuery;
 import tech.powerjob.common.response.InstanceInfoDTO;
 import tech.powerjob.common.response.JobInfoDTO;
 import tech.powerjob.common.response.PageResult;
 import tech.powerjob.common.response.ResultDTO;
+import tech.powerjob.common.response.WorkflowInfoDTO;
+import tech.powerjob.common.response.WorkflowInstanceInfoDTO;
+import tech.powerjob.common.response.WorkflowNodeInfoDTO;
 
 /**
  * Exercises a tempojob server through PowerJob's own 5.1.1 OpenAPI client.
@@ -57,6 +63,11 @@ public final class PowerJobCompat {
     // State handed from step to step; null means the producing step failed.
     private Long echoJobId, copyJobId, sleepJobId, failJobId;
     private String echoJobName;
+    // Workflows: the decision DAG's nodes (first, decision, yes, no), its id, the stopped run.
+    private List<Long> wfNodes;
+    private Long workflowId, stoppedWfInstanceId;
+    // WorkflowInstanceStatus codes (not InstanceStatus).
+    static final int WF_WAITING = 1, WF_RUNNING = 2, WF_FAILED = 3, WF_SUCCEED = 4, WF_STOPPED = 10;
     // jobId -> instances this run started, in start order (drives the exact-count checks).
     private final Map<Long, List<Long>> started = new LinkedHashMap<>();
 
@@ -112,6 +123,16 @@ public final class PowerJobCompat {
         step("queryInstance", this::queryInstance);
         step("disable-enable-delete", this::disableEnableDelete);
         step("no-duplicates", this::noDuplicates);
+        // Workflows after the counts above: their JOB nodes are instances of the same jobs.
+        step("saveWorkflowNode", this::saveWorkflowNode);
+        step("saveWorkflow", this::saveWorkflow);
+        step("fetchWorkflow", this::fetchWorkflow);
+        step("runWorkflow-delayed", this::runWorkflowDelayed);
+        step("stopWorkflowInstance", this::stopWorkflowInstance);
+        step("retryWorkflowInstance", this::retryWorkflowInstance);
+        step("markWorkflowNodeAsSuccess", this::markWorkflowNodeAsSuccess);
+        step("copyWorkflow", this::copyWorkflow);
+        step("disable-enable-delete-workflow", this::disableEnableDeleteWorkflow);
         step("error-path", this::errorPath);
         // Last, so it covers every call above: each refresh means the client re-sent a request.
         step("no-resend", () -> {
@@ -312,6 +333,160 @@ public final class PowerJobCompat {
         check(!r.isSuccess(), "fetchJob(%d) succeeded for a job that cannot exist", MISSING_JOB_ID);
         check(r.getMessage() != null && !r.getMessage().isBlank(), "failure carries no message");
         return "fetchJob(" + MISSING_JOB_ID + ") -> success=false, message " + quote(r.getMessage());
+    }
+
+    private String saveWorkflowNode() {
+        long echo = need(echoJobId, "echo job");
+        List<SaveWorkflowNodeRequest> nodes = List.of(
+                node(1, echo, "first", null),
+                node(2, null, "go?", "context.get(\"go\") === \"yes\""),
+                node(1, echo, "yes-branch", null),
+                node(1, echo, "no-branch", null));
+        List<WorkflowNodeInfoDTO> saved = data(client.saveWorkflowNode(nodes), "saveWorkflowNode");
+        check(saved != null && saved.size() == 4, "saveWorkflowNode returned %s", saved);
+        wfNodes = saved.stream().map(WorkflowNodeInfoDTO::getId).collect(Collectors.toList());
+        check(wfNodes.stream().allMatch(Objects::nonNull), "a node came back without an id: %s", wfNodes);
+        eq(echo, saved.get(0).getJobId(), "first node's jobId");
+        return "node ids " + wfNodes;
+    }
+
+    private String saveWorkflow() {
+        List<Long> n = need(wfNodes, "workflow nodes");
+        workflowId = saveDag("compat-wf-" + suffix, n, List.of(
+                new PEWorkflowDAG.Edge(n.get(0), n.get(1)),
+                new PEWorkflowDAG.Edge(n.get(1), n.get(2), "true"),
+                new PEWorkflowDAG.Edge(n.get(1), n.get(3), "false")));
+        return "workflowId=" + workflowId;
+    }
+
+    private String fetchWorkflow() {
+        WorkflowInfoDTO wf = fetchWf(need(workflowId, "workflow"));
+        eq("compat-wf-" + suffix, wf.getWfName(), "wfName");
+        eq(JOB_ENABLE, wf.getStatus(), "status");
+        eq(Boolean.TRUE, wf.getEnable(), "enable");
+        eq("API", wf.getTimeExpressionType(), "timeExpressionType");
+        check(wf.getPEWorkflowDAG() != null, "the DAG did not come back (JSON key peworkflowDAG)");
+        List<Long> ids = wf.getPEWorkflowDAG().getNodes().stream().map(PEWorkflowDAG.Node::getNodeId).collect(Collectors.toList());
+        eq(wfNodes, ids, "DAG node ids");
+        eq(2, wf.getPEWorkflowDAG().getNodes().get(1).getNodeType(), "decision node's type");
+        eq(3, wf.getPEWorkflowDAG().getEdges().size(), "edge count");
+        return "name, status, enable, type and the DAG's 4 nodes and 3 edges match";
+    }
+
+    private String runWorkflowDelayed() throws Exception {
+        long calledAt = System.currentTimeMillis();
+        Long wfInstanceId = data(client.runWorkflow(need(workflowId, "workflow"), "{\"go\":\"yes\"}", 2000), "runWorkflow");
+        check(wfInstanceId != null && wfInstanceId > 0, "runWorkflow returned %s", wfInstanceId);
+        eq(WF_WAITING, wfInstance(wfInstanceId).getStatus(), "status right after a delayed runWorkflow");
+        WorkflowInstanceInfoDTO info = waitWfStatus(wfInstanceId, WF_SUCCEED);
+        eq(workflowId, info.getWorkflowId(), "workflowId");
+        eq("{\"go\":\"yes\"}", info.getWfInitParams(), "wfInitParams");
+        check(info.getWfContext() != null && info.getWfContext().contains("\"go\":\"yes\""), "wfContext %s", quote(info.getWfContext()));
+        check(info.getDag() != null && info.getDag().contains("\"disableByControlNode\":true"), "the no-branch was not pruned: %s", quote(info.getDag()));
+        check(info.getExpectedTriggerTime() - calledAt >= 1900, "expectedTriggerTime only %d ms after the call", info.getExpectedTriggerTime() - calledAt);
+        check(info.getActualTriggerTime() >= info.getExpectedTriggerTime(), "started %d ms early", info.getExpectedTriggerTime() - info.getActualTriggerTime());
+        return "wf instance " + wfInstanceId + " WAITING, then SUCCEED down the true branch";
+    }
+
+    private String stopWorkflowInstance() throws Exception {
+        List<WorkflowNodeInfoDTO> nodes = data(client.saveWorkflowNode(List.of(node(1, need(sleepJobId, "sleep job"), "sleeper", "60000"))), "saveWorkflowNode");
+        long wf = saveDag("compat-wf-stop-" + suffix, List.of(nodes.get(0).getId()), List.of());
+        stoppedWfInstanceId = data(client.runWorkflow(wf), "runWorkflow");
+        waitWfStatus(stoppedWfInstanceId, WF_RUNNING);
+        data(client.stopWorkflowInstance(stoppedWfInstanceId), "stopWorkflowInstance");
+        waitWfStatus(stoppedWfInstanceId, WF_STOPPED);
+        return "wf instance " + stoppedWfInstanceId + " RUNNING, then STOPPED";
+    }
+
+    private String retryWorkflowInstance() throws Exception {
+        long id = need(stoppedWfInstanceId, "stopped workflow instance");
+        data(client.retryWorkflowInstance(id), "retryWorkflowInstance");
+        waitWfStatus(id, WF_RUNNING);
+        data(client.stopWorkflowInstance(id), "stopWorkflowInstance");
+        waitWfStatus(id, WF_STOPPED);
+        return "wf instance " + id + " ran its stopped node again under the same id, then stopped";
+    }
+
+    private String markWorkflowNodeAsSuccess() throws Exception {
+        List<WorkflowNodeInfoDTO> nodes = data(client.saveWorkflowNode(List.of(
+                node(1, need(failJobId, "fail job"), "broken", null), node(1, need(echoJobId, "echo job"), "after", null))), "saveWorkflowNode");
+        long broken = nodes.get(0).getId(), after = nodes.get(1).getId();
+        long wf = saveDag("compat-wf-mark-" + suffix, List.of(broken, after), List.of(new PEWorkflowDAG.Edge(broken, after)));
+        Long id = data(client.runWorkflow(wf), "runWorkflow");
+        waitWfStatus(id, WF_FAILED);
+        data(client.markWorkflowNodeAsSuccess(id, broken), "markWorkflowNodeAsSuccess");
+        poll(() -> wfInstance(id).getDag(), dag -> dag.contains("mark as successful node"), STATUS_TIMEOUT_MS, STATUS_INTERVAL_MS);
+        data(client.retryWorkflowInstance(id), "retryWorkflowInstance");
+        waitWfStatus(id, WF_SUCCEED);
+        return "wf instance " + id + " FAILED, node " + broken + " marked, retried to SUCCEED";
+    }
+
+    private String copyWorkflow() {
+        long id = need(workflowId, "workflow");
+        Long copy = data(client.copyWorkflow(id), "copyWorkflow");
+        check(copy != null && copy != id, "copy id %s must differ from %d", copy, id);
+        WorkflowInfoDTO copied = fetchWf(copy);
+        eq("compat-wf-" + suffix + "_COPY", copied.getWfName(), "copied wfName");
+        eq(4, copied.getPEWorkflowDAG().getNodes().size(), "copied node count");
+        return "copy " + copy + " with its own 4 nodes";
+    }
+
+    private String disableEnableDeleteWorkflow() {
+        long id = need(workflowId, "workflow");
+        data(client.disableWorkflow(id), "disableWorkflow");
+        eq(JOB_DISABLE, fetchWf(id).getStatus(), "status after disableWorkflow");
+        data(client.enableWorkflow(id), "enableWorkflow");
+        eq(JOB_ENABLE, fetchWf(id).getStatus(), "status after enableWorkflow");
+        data(client.deleteWorkflow(id), "deleteWorkflow");
+        eq(JOB_DELETED, fetchWf(id).getStatus(), "status after deleteWorkflow");
+        ResultDTO<Long> refused = client.runWorkflow(id);
+        check(!refused.isSuccess() && refused.getMessage() != null && refused.getMessage().contains("was deleted"),
+                "runWorkflow of a deleted workflow: %s", quote(refused.getMessage()));
+        return "workflow " + id + " 1->2->1->99; a deleted workflow refuses to run";
+    }
+
+    // ---------------------------------------------------------------- workflow helpers
+
+    private static SaveWorkflowNodeRequest node(int type, Long jobId, String name, String params) {
+        SaveWorkflowNodeRequest r = new SaveWorkflowNodeRequest();
+        r.setType(type);
+        r.setJobId(jobId);
+        r.setNodeName(name);
+        r.setNodeParams(params);
+        r.setEnable(true);
+        r.setSkipWhenFailed(false);
+        return r;
+    }
+
+    private long saveDag(String name, List<Long> nodeIds, List<PEWorkflowDAG.Edge> edges) {
+        SaveWorkflowRequest r = new SaveWorkflowRequest();
+        r.setWfName(name);
+        r.setTimeExpressionType(TimeExpressionType.API);
+        r.setMaxWfInstanceNum(1);
+        r.setEnable(true);
+        r.setDag(new PEWorkflowDAG(nodeIds.stream().map(PEWorkflowDAG.Node::new).collect(Collectors.toList()), edges));
+        Long id = data(client.saveWorkflow(r), "saveWorkflow");
+        check(id != null && id > 0, "saveWorkflow returned id %s", id);
+        return id;
+    }
+
+    private WorkflowInfoDTO fetchWf(long id) {
+        WorkflowInfoDTO wf = data(client.fetchWorkflow(id), "fetchWorkflow(" + id + ")");
+        check(wf != null, "fetchWorkflow(%d) returned no data", id);
+        return wf;
+    }
+
+    private WorkflowInstanceInfoDTO wfInstance(long id) {
+        WorkflowInstanceInfoDTO info = data(client.fetchWorkflowInstanceInfo(id), "fetchWorkflowInstanceInfo(" + id + ")");
+        check(info != null, "fetchWorkflowInstanceInfo(%d) returned no data", id);
+        return info;
+    }
+
+    private WorkflowInstanceInfoDTO waitWfStatus(long id, int want) throws Exception {
+        WorkflowInstanceInfoDTO info = poll(() -> wfInstance(id), i -> i.getStatus() == want || (i.getStatus() != WF_WAITING && i.getStatus() != WF_RUNNING),
+                STATUS_TIMEOUT_MS, STATUS_INTERVAL_MS);
+        check(info.getStatus() == want, "wf instance %d is %d, want %d (result %s)", id, info.getStatus(), want, quote(info.getResult()));
+        return info;
     }
 
     // ---------------------------------------------------------------- client helpers
