@@ -157,7 +157,7 @@ export async function startBenchStack(
 }
 
 /** A worker of the bare-Temporal baselines (bench/bare/workflows.ts, a no-op activity) on a queue of its own. */
-export async function startBareWorker(stack: BenchStack, maxConcurrentActivityTaskExecutions?: number): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+export async function startBareWorker(stack: Pick<BenchStack, 'connection'>, maxConcurrentActivityTaskExecutions?: number): Promise<{ taskQueue: string; stop(): Promise<void> }> {
   const taskQueue = `bench-bare-${randomBytes(3).toString('hex')}`;
   const worker = await Worker.create({
     connection: stack.connection,

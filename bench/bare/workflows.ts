@@ -4,7 +4,8 @@
  * fire starts `bareScheduledRun`, which does the same. `npm run bench:map`: the same
  * fan-out as a map. A parent runs one child per 1,000 items, `childrenAtOnce` at a
  * time (0: all at once); each child runs its items as no-op activities, `window` at a time,
- * and returns how many it ran.
+ * and returns how many it ran. `npm run bench:broadcast`: `bareBroadcast`, one child workflow
+ * per worker queue, each running one no-op activity on that queue.
  */
 import { condition, defineUpdate, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
@@ -56,6 +57,31 @@ export async function bareFanOut(items: number, window: number, childrenAtOnce: 
 export async function bareBatch(first: number, size: number, window: number): Promise<number> {
   const items = Array.from({ length: size }, (_, i) => first + i);
   return (await inLanes(items, window, (item) => noop(item))).length;
+}
+
+/**
+ * The baseline of `npm run bench:broadcast`: the work of a tempojob broadcast with none of its
+ * bookkeeping. A no-op activity on the parent's own queue stands for preProcess (tempojob runs
+ * that activity whether or not the processor defines preProcess), then one child workflow per
+ * queue, all at once, each running one no-op activity on its queue (as a share runs on its
+ * member's own queue), then a no-op activity for postProcess. The members are known up front,
+ * so there is no membership snapshot. Returns how many shares ran and the time from its first
+ * workflow task to its last (the workflow clock, as an instance's actualTriggerTime → finishedTime).
+ */
+export async function bareBroadcast(queues: string[]): Promise<{ ran: number; fireToFinishMs: number }> {
+  const fired = Date.now();
+  await noop(0);
+  const shares = await Promise.all(queues.map((queue) => executeChild(bareShare, { args: [queue] })));
+  const ran = shares.reduce((a, b) => a + b, 0);
+  await noop(ran);
+  return { ran, fireToFinishMs: Date.now() - fired };
+}
+
+/** One share of `bareBroadcast`: one no-op activity on `queue`; returns 1 once it ran. */
+export async function bareShare(queue: string): Promise<number> {
+  const { noop: onQueue } = proxyActivities<{ noop(item: number): Promise<void> }>({ taskQueue: queue, startToCloseTimeout: '1 minute' });
+  await onQueue(0);
+  return 1;
 }
 
 /** Runs `each` over `items`, `lanes` at a time, and returns the outcomes. */
