@@ -37,6 +37,9 @@ export interface CrashableStack {
   startWorkers(): Promise<void>;
   /** SIGKILL of the core and processor worker processes. */
   killWorkers(): Promise<void>;
+  /** SIGKILL of the core worker process alone (processor workers keep running). */
+  killCoreWorker(): Promise<void>;
+  startCoreWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
   };
   let server: DevServer | undefined;
   let workers: ChildHandle[] = [];
+  const startCore = () => spawnTs('src/core/main.ts', env, /core worker ready/);
   const stack = {
     async startServer() {
       server = await startDevServer({ cliPath: inject('temporalCliPath'), dbFile: join(dir, 'temporal.db'), port });
@@ -61,14 +65,18 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
       await server?.kill();
     },
     async startWorkers() {
-      workers = [
-        spawnTs('src/core/main.ts', env, /core worker ready/),
-        spawnTs('test/fixtures/recording-worker.ts', env, /processor worker ready/),
-      ];
+      workers = [startCore(), spawnTs('test/fixtures/recording-worker.ts', env, /processor worker ready/)];
       await Promise.all(workers.map((w) => w.ready));
     },
     async killWorkers() {
       await Promise.all(workers.map((w) => w.kill()));
+    },
+    async killCoreWorker() {
+      await workers[0]?.kill();
+    },
+    async startCoreWorker() {
+      workers[0] = startCore();
+      await workers[0].ready;
     },
   };
   await stack.startServer();
