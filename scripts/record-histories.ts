@@ -45,6 +45,7 @@ import {
   misfireLedgerId,
   wfInstanceWorkflowId,
   workflowNodesWorkflowId,
+  workflowScheduleId,
   workflowSlotsWorkflowId,
 } from '../src/contract/names.js';
 import { liveAppWorkers } from '../src/activities/workers.js';
@@ -433,6 +434,15 @@ try {
     wfName: 'fail-fast', timeExpressionType: 'API', dag: { nodes: [{ nodeId: failing }, { nodeId: held }], edges: [] },
   });
   const failFastRun = await caller.data<number>('runWorkflow', { workflowId: failFastWorkflow, delay: 500 });
+  // A CRON workflow firing every second: its first fire, a scheduledWorkflowRunWorkflow starting a run.
+  const [tick] = await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId: wfJob }]);
+  const cronWorkflow = await caller.data<number>('saveWorkflow', {
+    wfName: 'cron', timeExpressionType: 'CRON', timeExpression: '* * * * * ?', timeZone: 'Europe/Berlin', dag: chain([tick!.id]),
+  });
+  const cronWorkflowFire = await until('a CRON workflow fire', async () =>
+    (await client.schedule.getHandle(workflowScheduleId(cronWorkflow)).describe()).info.recentActions[0]?.action.workflow.workflowId);
+  await caller.data('disableWorkflow', { workflowId: cronWorkflow });
+  await resultOf(cronWorkflowFire);
   const decisionState = await resultOf(wfInstanceWorkflowId(decisionRun)) as { dag: { nodes: { nodeId: number; instanceId: number | null }[] } };
   const nestedRun = decisionState.dag.nodes.find((node) => node.nodeId === nest)!.instanceId!;
   await resultOf(wfInstanceWorkflowId(failFastRun));
@@ -441,6 +451,7 @@ try {
   await save('dagWorkflow', 'nested-child', wfInstanceWorkflowId(nestedRun));
   await save('dagWorkflow', 'fail-fast-delayed', wfInstanceWorkflowId(failFastRun));
   await save('jobSlotsWorkflow', 'workflow-slots', workflowSlotsWorkflowId(decisionWorkflow));
+  await save('scheduledWorkflowRunWorkflow', 'cron-fire', cronWorkflowFire);
 
   // Open, long-lived: recorded last, with everything they saw.
   await save('workflowNodesWorkflow', 'saved-bound-copied', workflowNodesWorkflowId(caller.appId));

@@ -324,3 +324,22 @@ describe('workflow instance operations', () => {
     expect((await api.data<{ totalItems: number }>('queryWfInstance', { workflowIdEq: workflowId, statusIn: [3] })).totalItems).toBe(0);
   });
 });
+
+describe('CRON workflows', () => {
+  it('fire on their Temporal Schedule, one workflow instance per fire, until disabled', async () => {
+    const { workflowId } = await saveDag({ tick: {} }, [], { timeExpressionType: 'CRON', timeExpression: '* * * * * ?', timeZone: 'Europe/Berlin' });
+    expect((await api.data<{ nextTriggerTime: number | null }>('fetchWorkflow', { workflowId }, { form: true })).nextTriggerTime).not.toBeNull();
+    await expect.poll(
+      async () => (await api.data<{ totalItems: number }>('queryWfInstance', { workflowIdEq: workflowId, statusIn: [4] })).totalItems,
+      { timeout: 15_000 },
+    ).toBeGreaterThanOrEqual(2);
+    await api.data('disableWorkflow', { workflowId }, { form: true });
+    expect((await api.data<{ nextTriggerTime: number | null }>('fetchWorkflow', { workflowId }, { form: true })).nextTriggerTime).toBeNull();
+    const runs = await api.data<{ data: (WfInstance & { wfInstanceId: number })[] }>('queryWfInstance', { workflowIdEq: workflowId, pageSize: 100 });
+    for (const instance of runs.data.filter((run) => run.status === 4)) {
+      expect(instance.expectedTriggerTime % 1000).toBe(0);
+      const tick = nodesOf(instance)['tick']!;
+      expect(ran('tick').filter((entry) => entry.instanceId === Number(tick.instanceId))).toHaveLength(1);
+    }
+  });
+});

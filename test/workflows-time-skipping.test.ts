@@ -44,6 +44,7 @@ const coreActivities: CoreActivities = {
   decideLateFire: () => Promise.reject(new Error('no test here fires late')),
   acquireWorkflowSlot: () => Promise.reject(new Error('no test here runs workflows')),
   evaluateDecision: () => Promise.reject(new Error('no test here runs workflows')),
+  freezeWorkflowRun: () => Promise.reject(new Error('no test here runs workflows')),
 };
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { decisionActivities } from './decision.js';
 import { jobSlotActivities } from './job-slots.js';
 import { misfireLedgerActivities } from './misfire-ledger.js';
 import { workerActivities } from './workers.js';
+import { workflowRunActivities } from './workflow-runs.js';
 
 /** The core worker's own activities (users' processors run in src/workers instead). */
 export function createCoreActivities(client: Client, coreTaskQueue: string): CoreActivities {
@@ -12,5 +13,6 @@ export function createCoreActivities(client: Client, coreTaskQueue: string): Cor
     ...misfireLedgerActivities(client, coreTaskQueue),
     ...workerActivities(client),
     ...decisionActivities(),
+    ...workflowRunActivities(client),
   };
 }

@@ -11,7 +11,7 @@ export function misfireLedgerActivities(client: Client, coreTaskQueue: string): 
       return client.workflow.executeUpdateWithStart(decideLateFireUpdate, {
         args: [fire],
         startWorkflowOperation: new WithStartWorkflowOperation<MisfireLedgerWorkflow>(WorkflowType.misfireLedger, {
-          workflowId: misfireLedgerId(fire.job.id),
+          workflowId: fire.ledgerId ?? misfireLedgerId(fire.job.id),
           taskQueue: coreTaskQueue,
           args: [EMPTY_LEDGER],
           workflowIdConflictPolicy: 'USE_EXISTING',

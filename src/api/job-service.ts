@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Client, ScheduleDescription } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { freshId, keyedId } from '../domain/ids.js';
 import type { JobDefinition } from '../domain/job.js';
 import { DEFAULT_MISFIRE_POLICY, DEFAULT_RETRY_BACKOFF } from '../domain/job.js';
@@ -9,6 +9,7 @@ import type { TimeRule } from '../domain/time-expression.js';
 import { nextFireTimes, parseTimeExpression } from '../domain/time-expression.js';
 import { toWallTime, type WallTime } from '../domain/schedule/zoned-time.js';
 import { fixedDelayClockId, jobScheduleId } from '../contract/names.js';
+import { jobOfSchedule } from '../contract/schedules.js';
 import { catchupWindowMs } from '../domain/time-expression.js';
 import { scheduleSpecOf } from '../temporal/schedule-spec.js';
 import { SA } from '../contract/search-attributes.js';
@@ -171,7 +172,7 @@ export class JobService {
     let after: JobDefinition | undefined;
     try {
       await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
-        before = owned(app, jobId, jobOf(previous));
+        before = owned(app, jobId, jobOfSchedule(previous));
         if (before.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
         after = change(before);
         return { ...previous, ...this.timing(app, after, ruleOf(after)) };
@@ -227,7 +228,7 @@ export class JobService {
     for (let attempt = 0; ; attempt++) {
       try {
         const deadline = Date.now() + FIND_DEADLINES_MS[attempt]!;
-        return jobOf(await this.client.connection.withDeadline(deadline, () => handle.describe()));
+        return jobOfSchedule(await this.client.connection.withDeadline(deadline, () => handle.describe()));
       } catch (err) {
         if (isNotFound(err)) return undefined;
         // A read is safe to ask again.
@@ -276,12 +277,6 @@ function hasClock(job: JobDefinition): boolean {
 function toRequest(job: JobDefinition): SaveJobRequest {
   const { id, appId, status, gmtCreate: _c, gmtModified: _m, createdBy: _b, ...fields } = job;
   return { ...fields, id, appId, enable: status === 'ENABLE' };
-}
-
-function jobOf(description: Pick<ScheduleDescription, 'action'>): JobDefinition | undefined {
-  const action = description.action;
-  if (action.type !== 'startWorkflow') return undefined;
-  return (action.args?.[0] as ScheduledRunInput | undefined)?.job;
 }
 
 function pauseNote(job: JobDefinition): string {

@@ -1,11 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import {
-  type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, markNodeSucceeded, newRunDag, nodeTypeOf, parseInitParams, retryDag,
-} from '../domain/dag.js';
+import { type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, markNodeSucceeded, parseInitParams, retryDag } from '../domain/dag.js';
 import { freshId, keyedId } from '../domain/ids.js';
-import { type JobSnapshot, snapshotOf } from '../domain/job.js';
-import { type DagInput, type DagState, type WorkflowDefinition, type WorkflowNodeRecord, type WorkflowSnapshot, dagWithNodes } from '../domain/workflow.js';
+import { snapshotOf } from '../domain/job.js';
+import { type DagInput, type DagState, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
 import { MemoKey, type WfRunMemo } from '../contract/memo.js';
 import { stopWfInstanceUpdate } from '../contract/messages.js';
 import { wfInstanceWorkflowId } from '../contract/names.js';
@@ -91,63 +89,22 @@ export class WfInstanceService {
   }
 
   /**
-   * What a run freezes: the workflow's DAG as a new run (each JOB node's params falling back
-   * to its job's jobParams), every job its nodes and nested workflows run, every workflow it
-   * nests. Refused, naming each problem, when a node, job or nested workflow is gone.
+   * What a run freezes (freezeRun): the workflow's DAG, or the one a retry resumes, with its
+   * jobs and nested workflows as they are now; StateConflictError naming each one that is gone.
    */
-  private async freeze(app: AuthenticatedApp, workflow: WorkflowDefinition): Promise<Pick<DagInput, 'workflow' | 'dag' | 'jobs' | 'nested'>> {
-    if (workflow.dag.nodes.length === 0) throw new InvalidRequestError(`workflow ${workflow.id} has no nodes: save a DAG with at least one node first`);
-    const nodes = await this.workflows.nodes(app.appId);
-    const dag = dagWithNodes(workflow.dag, nodes);
-    const missing = workflow.dag.nodes.filter((node) => !nodes.has(node.nodeId))
-      .map((node) => `workflow ${workflow.id} node ${node.nodeId} no longer exists: save the workflow's DAG again`);
-    const { jobs, nested } = await this.resolve(app, workflow.id, dag, nodes, missing);
-    return {
-      workflow: { workflowId: workflow.id, wfName: workflow.wfName, dag, failurePolicy: workflow.failurePolicy },
-      dag: newRunDag(dag, (jobId) => jobs[jobId]?.jobParams),
-      jobs,
-      nested,
-    };
-  }
-
-  /**
-   * Every job the JOB nodes of `dag` and of the workflows it nests run, and every workflow it
-   * nests (their DAGs as saved now): StateConflictError naming each one that is gone.
-   */
-  private async resolve(
-    app: AuthenticatedApp,
-    workflowId: number,
-    dag: PEWorkflowDAG,
-    nodes: Map<number, WorkflowNodeRecord>,
-    problems: string[] = [],
-  ): Promise<Pick<DagInput, 'jobs' | 'nested'>> {
-    const jobs: Record<string, JobSnapshot> = {};
-    const nested: Record<string, WorkflowSnapshot> = {};
+  private async freeze(app: AuthenticatedApp, workflow: WorkflowDefinition, resume?: PEWorkflowDAG): Promise<Pick<DagInput, 'workflow' | 'dag' | 'jobs' | 'nested'>> {
     const orNone = (err: unknown) => { if (err instanceof NotFoundError) return undefined; throw err; };
-    const visit = async (ownerId: number, of: PEWorkflowDAG): Promise<void> => {
-      for (const node of of.nodes) {
-        const type = nodeTypeOf(node);
-        const where = `workflow ${ownerId} node ${node.nodeId}`;
-        if (node.jobId == null || type === 'DECISION') continue;
-        if (type === 'JOB' && !jobs[node.jobId]) {
-          const job = await this.jobs.getForRun(app, node.jobId).catch(orNone);
-          if (!job || job.status === 'DELETED') problems.push(`${where} runs job ${node.jobId}, which ${job ? 'was deleted' : 'does not exist'}`);
-          else jobs[node.jobId] = snapshotOf(job);
-        } else if (type === 'NESTED_WORKFLOW' && !nested[node.jobId]) {
-          const inner = await this.workflows.get(app, node.jobId).catch(orNone);
-          if (!inner || inner.status === 'DELETED') {
-            problems.push(`${where} nests workflow ${node.jobId}, which ${inner ? 'was deleted' : 'does not exist'}`);
-            continue;
-          }
-          // Marked before the visit, so a workflow nested twice is frozen once.
-          nested[inner.id] = { workflowId: inner.id, wfName: inner.wfName, dag: dagWithNodes(inner.dag, nodes), failurePolicy: inner.failurePolicy };
-          await visit(inner.id, nested[inner.id]!.dag);
-        }
-      }
-    };
-    await visit(workflowId, dag);
-    if (problems.length > 0) throw new StateConflictError(`workflow ${workflowId} cannot run: ${problems.join('; ')}`);
-    return { jobs, nested };
+    const frozen = await freezeRun(workflow, {
+      nodes: await this.workflows.nodes(app.appId),
+      job: async (jobId) => {
+        const job = await this.jobs.getForRun(app, jobId).catch(orNone);
+        return job && { ...snapshotOf(job), deleted: job.status === 'DELETED' };
+      },
+      workflow: (workflowId) => this.workflows.get(app, workflowId).catch(orNone),
+    }, resume);
+    if (!frozen.ok) throw new StateConflictError(`workflow ${workflow.id} cannot run: ${frozen.problems.join('; ')}`);
+    const { ok: _ok, ...fields } = frozen;
+    return fields;
   }
 
   /** With an Idempotency-Key, a retried stop of a workflow instance already stopped succeeds. */
@@ -182,12 +139,9 @@ export class WfInstanceService {
     }
     const workflow = await this.workflows.get(app, run.workflowId);
     if (workflow.status !== 'ENABLE') throw new StateConflictError(`workflow ${workflow.id} is ${workflow.status === 'DELETED' ? 'deleted' : 'disabled'}; its instances cannot be retried`);
-    const nodes = await this.workflows.nodes(app.appId);
-    const frozen = await this.resolve(app, workflow.id, change.dag, nodes);
+    const frozen = await this.freeze(app, workflow, change.dag);
     await this.startAgain(wfInstanceId, {
-      appId: app.appId, appName: app.appName,
-      workflow: { workflowId: workflow.id, wfName: run.wfName, dag: change.dag, failurePolicy: workflow.failurePolicy },
-      dag: change.dag, context: state.context, ...frozen,
+      appId: app.appId, appName: app.appName, ...frozen, context: state.context,
       maxWfInstanceNum: workflow.maxWfInstanceNum,
       retriedBy: idempotency?.key ?? null,
     }, run, state);

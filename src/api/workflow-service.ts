@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client, type ScheduleDescription } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { findNestedWorkflowCycle, validateDag, type PEWorkflowDAG } from '../domain/dag.js';
 import { freshId, keyedId } from '../domain/ids.js';
@@ -12,6 +12,7 @@ import {
 import { MemoKey } from '../contract/memo.js';
 import { bindWorkflowNodesUpdate, saveWorkflowNodesUpdate } from '../contract/messages.js';
 import { workflowNodesWorkflowId, workflowScheduleId } from '../contract/names.js';
+import { workflowOfSchedule } from '../contract/schedules.js';
 import { SA } from '../contract/search-attributes.js';
 import { type SaveNodesRequest, type ScheduledWorkflowRunInput, type WorkflowNodesWorkflow, WorkflowType } from '../contract/workflows.js';
 import { isNotFound, updateRefusal, updateRefusalType } from '../temporal/errors.js';
@@ -81,9 +82,6 @@ export class WorkflowService {
     const timeType = request.timeExpressionType as WorkflowTimeType;
     if (!WORKFLOW_TIME_TYPES.includes(timeType)) {
       throw new InvalidRequestError(`timeExpressionType ${request.timeExpressionType} is not supported for workflows: use API or CRON`);
-    }
-    if (timeType === 'CRON') {
-      throw new InvalidRequestError('CRON workflows are not supported by this server yet: save the workflow with timeExpressionType API');
     }
     const timeZone = request.timeZone ?? this.defaultTimeZone;
     if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
@@ -282,7 +280,7 @@ export class WorkflowService {
   private async modify(app: AuthenticatedApp, workflowId: number, change: (workflow: WorkflowDefinition) => WorkflowDefinition): Promise<void> {
     try {
       await this.client.schedule.getHandle(workflowScheduleId(workflowId)).update((previous) => {
-        const before = owned(app, workflowId, workflowOf(previous));
+        const before = owned(app, workflowId, workflowOfSchedule(previous));
         if (before.status === 'DELETED') throw new StateConflictError(`workflow ${workflowId} was deleted; create a new workflow instead`);
         return { ...previous, ...this.timing(app, change(before)) };
       });
@@ -307,7 +305,7 @@ export class WorkflowService {
 
   private async find(workflowId: number): Promise<WorkflowDefinition | undefined> {
     try {
-      return workflowOf(await this.client.schedule.getHandle(workflowScheduleId(workflowId)).describe());
+      return workflowOfSchedule(await this.client.schedule.getHandle(workflowScheduleId(workflowId)).describe());
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -346,12 +344,6 @@ function owned(app: AuthenticatedApp, workflowId: number, workflow: WorkflowDefi
 
 function notFound(app: AuthenticatedApp, workflowId: number): NotFoundError {
   return new NotFoundError(`workflow ${workflowId} not found in app ${app.appName}`);
-}
-
-function workflowOf(description: Pick<ScheduleDescription, 'action'>): WorkflowDefinition | undefined {
-  const { action } = description;
-  if (action.type !== 'startWorkflow' || action.workflowType !== WorkflowType.scheduledWorkflowRun) return undefined;
-  return (action.args?.[0] as ScheduledWorkflowRunInput | undefined)?.workflow;
 }
 
 function pauseNote(workflow: WorkflowDefinition): string {

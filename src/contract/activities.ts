@@ -1,6 +1,7 @@
 import type { LiveWorker, WorkerTargeting } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import type { WorkflowContextData } from '../domain/dag.js';
+import type { Frozen } from '../domain/workflow.js';
 import type { AcquireSlotResult, LateFire, MisfireDecision } from './workflows.js';
 import { stepIdempotencyKey } from './names.js';
 import { type MapScope, type ProcessTarget, processTarget } from './scopes.js';
@@ -135,6 +136,8 @@ export type DecisionOutcome = { verdict: boolean } | { failure: string };
 export interface CoreActivities {
   /** Takes one of the workflow's maxWfInstanceNum slots for this run (the job-slot workflow, keyed by the workflow). */
   acquireWorkflowSlot(request: WorkflowSlotRequest): Promise<AcquireSlotResult>;
+  /** What a CRON fire of a workflow freezes (freezeRun), read from the stored definitions. */
+  freezeWorkflowRun(request: { appId: number; workflowId: number }): Promise<Frozen>;
   /** Evaluates a decision node's script in a sandbox. */
   evaluateDecision(request: DecisionRequest): Promise<DecisionOutcome>;
   /** Takes one of the job's maxInstanceNum slots for this instance, starting the job's slot workflow if needed. */

@@ -49,6 +49,11 @@ export function wfInstanceWorkflowId(wfInstanceId: number): string {
   return `tempojob-wf-instance-${wfInstanceId}`;
 }
 
+/** Decides which missed CRON fires of a workflow run after an outage. */
+export function workflowMisfireLedgerId(workflowId: number): string {
+  return `tempojob-workflow-misfires-${workflowId}`;
+}
+
 /** The running count of a workflow with maxWfInstanceNum (a jobSlotsWorkflow over wf instance ids). */
 export function workflowSlotsWorkflowId(workflowId: number): string {
   return `tempojob-workflow-slots-${workflowId}`;

@@ -91,7 +91,10 @@ export interface FixedDelayState {
 export type MisfireLedgerWorkflow = (initial?: LedgerState) => Promise<void>;
 
 export interface LateFire {
-  job: JobDefinition;
+  /** The job's (or CRON workflow's) time rule and misfire policy; its id names the ledger unless `ledgerId` does. */
+  job: Pick<JobDefinition, 'id' | 'misfirePolicy' | 'timeExpressionType' | 'timeExpression' | 'timeZone'>;
+  /** The ledger to ask; absent: the job's (`misfireLedgerId(job.id)`). */
+  ledgerId?: string;
   fireTime: number;
   /** When the fire found itself late: the reference time of a new backlog. */
   askedAt: number;
@@ -195,6 +198,9 @@ export interface BindNodesRequest {
   nodeIds: number[];
   now: number;
 }
+
+/** One CRON fire of a workflow: becomes one workflow instance. Returns its id (or why none). */
+export type ScheduledWorkflowRunWorkflow = (input: ScheduledWorkflowRunInput) => Promise<string>;
 
 /** What a workflow's schedule hands to each of its CRON fires. */
 export interface ScheduledWorkflowRunInput {

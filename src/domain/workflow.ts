@@ -6,6 +6,7 @@
 import type { CreatedBy, JobSnapshot, LifeCycle, MisfirePolicy } from './job.js';
 import {
   type FailurePolicy, type PEWorkflowDAG, type WorkflowContextData, type WorkflowInstanceStatusName, WorkflowNodeType, type WorkflowNodeTypeName,
+  newRunDag, nodeTypeOf,
 } from './dag.js';
 
 /** Workflows are run through the API (runWorkflow) or by CRON; PowerJob schedules no other type. */
@@ -145,4 +146,65 @@ export interface DagState {
 /** A node's start or finish time, as PowerJob writes it (`yyyy-MM-dd HH:mm:ss`, here in UTC). */
 export function nodeTime(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** How a run's freeze reads what is stored: nodes of the app, jobs and workflows by id (undefined: none in the app). */
+export interface StoredDefinitions {
+  nodes: ReadonlyMap<number, WorkflowNodeRecord>;
+  job(jobId: number): Promise<JobSnapshot & { deleted: boolean } | undefined>;
+  workflow(workflowId: number): Promise<WorkflowDefinition | undefined>;
+}
+
+/** What a run freezes, or every reason it cannot run. */
+export type Frozen = { ok: true } & Pick<DagInput, 'workflow' | 'dag' | 'jobs' | 'nested'> | { ok: false; problems: string[] };
+
+/**
+ * What a run freezes when it is created (PowerJob's DAG snapshot): the workflow's DAG as a
+ * new run (each JOB node's blank params falling back to its job's jobParams), every job its
+ * nodes and the workflows it nests run, every workflow it nests. With `resume`, the DAG a
+ * retry carries on from instead of a new one. Each node, job or nested workflow that is gone
+ * is a problem naming it.
+ */
+export async function freezeRun(root: WorkflowDefinition, stored: StoredDefinitions, resume?: PEWorkflowDAG): Promise<Frozen> {
+  const problems: string[] = [];
+  if (root.dag.nodes.length === 0) return { ok: false, problems: [`workflow ${root.id} has no nodes: save a DAG with at least one node first`] };
+  const jobs: Record<string, JobSnapshot> = {};
+  const nested: Record<string, WorkflowSnapshot> = {};
+  const visit = async (ownerId: number, dag: PEWorkflowDAG): Promise<void> => {
+    for (const node of dag.nodes) {
+      const where = `workflow ${ownerId} node ${node.nodeId}`;
+      const type = nodeTypeOf(node);
+      if (node.jobId == null || type === 'DECISION') continue;
+      if (type === 'JOB' && !jobs[node.jobId]) {
+        const job = await stored.job(node.jobId);
+        if (!job || job.deleted) problems.push(`${where} runs job ${node.jobId}, which ${job ? 'was deleted' : 'does not exist'}`);
+        else {
+          const { deleted: _deleted, ...snapshot } = job;
+          jobs[node.jobId] = snapshot;
+        }
+      } else if (type === 'NESTED_WORKFLOW' && !nested[node.jobId]) {
+        const inner = await stored.workflow(node.jobId);
+        if (!inner || inner.status === 'DELETED') {
+          problems.push(`${where} nests workflow ${node.jobId}, which ${inner ? 'was deleted' : 'does not exist'}`);
+          continue;
+        }
+        // Kept before the visit, so a workflow nested twice is frozen once.
+        nested[inner.id] = { workflowId: inner.id, wfName: inner.wfName, dag: dagWithNodes(inner.dag, stored.nodes), failurePolicy: inner.failurePolicy };
+        await visit(inner.id, nested[inner.id]!.dag);
+      }
+    }
+  };
+  const dag = dagWithNodes(root.dag, stored.nodes);
+  for (const node of root.dag.nodes) {
+    if (!stored.nodes.has(node.nodeId)) problems.push(`workflow ${root.id} node ${node.nodeId} no longer exists: save the workflow's DAG again`);
+  }
+  await visit(root.id, resume ?? dag);
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    workflow: { workflowId: root.id, wfName: root.wfName, dag, failurePolicy: root.failurePolicy },
+    dag: resume ?? newRunDag(dag, (jobId) => jobs[jobId]?.jobParams),
+    jobs,
+    nested,
+  };
 }

@@ -13,3 +13,4 @@ export { broadcastShareWorkflow } from './broadcast.js';
 export { mapBatchWorkflow } from './map.js';
 export { workflowNodesWorkflow } from './workflow-nodes.js';
 export { dagWorkflow } from './dag.js';
+export { scheduledWorkflowRunWorkflow } from './scheduled-workflow-run.js';
