@@ -321,7 +321,7 @@ describe('one logical call, one effect, when the answer is lost after the server
     expect((await client.queryJob({ jobNameEq: `${name}_COPY` })).map((j) => j.id)).toEqual([copyId]);
   });
 
-  it('workflows: addWorkflowNode, saveWorkflow (re-sent: one workflow), fetch, copy, query, disable, enable, delete', async () => {
+  it('workflows: nodes, saveWorkflow and runWorkflow re-sent (one each), fetch, run info, copy, query, disable, enable, delete', async () => {
     const { client, wire } = connect();
     const jobId = await client.saveJob(job(uniqueName('wf-job')));
     const [first, second] = await client.addWorkflowNode([{ type: 1, jobId, nodeName: 'first' }, { type: 1, jobId, nodeName: 'second' }]);
@@ -337,6 +337,19 @@ describe('one logical call, one effect, when the answer is lost after the server
     expect(await client.fetchWorkflow(workflowId)).toMatchObject({
       id: workflowId, wfName: name, enable: true, peworkflowDAG: { edges: [{ from: first!.id, to: second!.id }] },
     });
+    // runWorkflow re-sent after a lost answer: one workflow instance, two nodes run once each.
+    wire.loseAnswers('runWorkflow');
+    const wfInstanceId = await client.runWorkflow(workflowId, { initParams: '{"order":"o-7"}' });
+    expect(new Set(keysOf(wire.of('runWorkflow'))).size).toBe(1);
+    await expect.poll(async () => (await client.fetchWfInstanceInfo(wfInstanceId)).status, { timeout: 10_000 }).toBe(4);
+    const run = await client.fetchWfInstanceInfo(wfInstanceId);
+    expect(JSON.parse(run.wfContext)).toEqual({ order: 'o-7' });
+    const nodeInstances = (JSON.parse(run.dag) as { nodes: { instanceId: string }[] }).nodes.map((node) => Number(node.instanceId));
+    for (const instanceId of nodeInstances) expect(recorder.of(instanceId)).toHaveLength(1);
+    await expect.poll(async () => (await client.queryWfInstance({ workflowIdEq: workflowId })).data.map((i) => i.wfInstanceId), { timeout: 10_000 })
+      .toEqual([wfInstanceId]);
+    await expect(client.retryWfInstance(wfInstanceId)).rejects.toMatchObject({ name: 'TempojobError', operation: 'retryWfInstance' });
+
     const copyId = await client.copyWorkflow(workflowId);
     expect((await client.fetchWorkflow(copyId)).wfName).toBe(`${name}_COPY`);
     await expect.poll(async () => (await client.queryWorkflow({ wfNameLike: name })).totalItems, { timeout: 10_000 }).toBe(2);
