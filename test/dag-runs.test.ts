@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wfInstanceWorkflowId } from '../src/contract/names.js';
 import { SA } from '../src/contract/search-attributes.js';
-import type { TaskContext } from '../src/workers/index.js';
+import { mapProcessor, type TaskContext } from '../src/workers/index.js';
 import type { OpenApiCaller } from './support/api-client.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
@@ -45,6 +45,22 @@ async function node(ctx: TaskContext) {
 
 const ran = (name: string) => seen.filter((entry) => entry.node === name);
 
+/** A MAP_REDUCE node: its sub-task tries to append (refused), its reduce appends what it saw. */
+const mapper = mapProcessor({
+  async process(ctx) {
+    if (ctx.isRootTask) {
+      await ctx.map([1], 'one');
+      return { success: true };
+    }
+    ctx.appendWorkflowContext('fromSubTask', 'lost');
+    return { success: true };
+  },
+  reduce: (ctx, results) => {
+    ctx.appendWorkflowContext('subTask', results[0]?.result ?? null);
+    return { success: true, msg: 'reduced' };
+  },
+});
+
 interface NodeSpec { type?: number; params?: Record<string, unknown> | string; jobId?: number; enable?: boolean; skipWhenFailed?: boolean }
 interface WfNode { nodeId: number; nodeType: number; status: number; instanceId: string | null; result: string | null; nodeName: string; disableByControlNode: boolean }
 interface WfInstance { status: number; result: string | null; wfContext: string; dag: string; workflowId: number; wfInitParams: string | null; expectedTriggerTime: number; actualTriggerTime: number | null; finishedTime: number | null }
@@ -79,7 +95,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   const app = await stack.newApp('dag');
   api = app.api;
-  await stack.startWorker(app.appName, { node });
+  await stack.startWorker(app.appName, { node, mapper });
   jobId = await api.data<number>('saveJob', {
     jobName: 'node', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'node',
   });
@@ -322,6 +338,21 @@ describe('workflow instance operations', () => {
     expect(page.totalPages).toBe(2);
     expect(page.data.map((d) => d.wfInstanceId)).toEqual([Math.min(...ids)]);
     expect((await api.data<{ totalItems: number }>('queryWfInstance', { workflowIdEq: workflowId, statusIn: [3] })).totalItems).toBe(0);
+  });
+});
+
+describe('context from map jobs', () => {
+  it('a map task cannot append (it would be lost), and says so; reduce can', async () => {
+    const mapJob = await api.data<number>('saveJob', {
+      jobName: 'mapper', timeExpressionType: 'API', executeType: 'MAP_REDUCE', processorType: 'BUILT_IN', processorInfo: 'mapper',
+    });
+    const { workflowId } = await saveDag({ mapNode: { jobId: mapJob }, afterMap: {} }, [['mapNode', 'afterMap']]);
+    const wfInstanceId = await run(workflowId);
+    await finished(wfInstanceId);
+    expect((await info(wfInstanceId)).status).toBe(4);
+    const context = ran('afterMap').at(-1)!.context!;
+    expect(context['fromSubTask']).toBeUndefined();
+    expect(context['subTask']).toContain('a map task cannot append to the workflow context');
   });
 });
 

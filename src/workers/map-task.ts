@@ -9,6 +9,7 @@ import { MAP_LIMITS } from '../domain/map.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { AttemptWorkflowContext } from './workflow-context.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
 
@@ -29,6 +30,10 @@ export class MapCallError extends Error {
  * this process already ran or is running gets that run's outcome (`memory`). Reduce reads
  * every batch's results from Temporal.
  */
+/** Map tasks run side by side and again: what each appended would overwrite the others'. */
+const MAP_TASKS_CANNOT_APPEND =
+  'appendWorkflowContext: a map task cannot append to the workflow context (its sub-tasks would overwrite each other); append from reduce, or from a STANDALONE node after the map';
+
 export function mapActivities(workerId: string, processors: Record<string, ProcessorDefinition>, client: Client, memory: AttemptMemory): MapActivities {
   const slots = new InstanceSlots();
 
@@ -38,7 +43,7 @@ export function mapActivities(workerId: string, processors: Record<string, Proce
     let calls = 0;
     let mapped = 0;
     const ctx: MapTaskContext = {
-      ...taskContextOf(request, workerId),
+      ...taskContextOf(request, workerId, new AttemptWorkflowContext(request, MAP_TASKS_CANNOT_APPEND)),
       taskId: request.taskId,
       taskName: request.taskName,
       isRootTask: request.taskId === TASK.root.id,
@@ -80,8 +85,15 @@ export function mapActivities(workerId: string, processors: Record<string, Proce
           'NoReduce',
         );
       }
-      const ctx = taskContextOf(request, workerId);
-      const result = await memory.deliver(request.idempotencyKey, async () => reduce.call(processor, ctx, await resultsOf(client, request)));
+      const workflow = new AttemptWorkflowContext(request);
+      const ctx = taskContextOf(request, workerId, workflow);
+      const result = await memory.deliver(request.idempotencyKey, async () => {
+        try {
+          return await reduce.call(processor, ctx, await resultsOf(client, request));
+        } finally {
+          await workflow.report(client);
+        }
+      });
       return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
     },
   };

@@ -31,7 +31,8 @@ export interface TaskContext {
    * In a workflow: adds `key` to the context the node's successors see (a string as it is,
    * anything else as its JSON; PowerJob's `appendData2WfContext`). Merged by key when the
    * node finishes; what one node appends may be at most 8,192 characters of JSON (beyond that
-   * this throws). Outside workflows it does nothing.
+   * this throws). STANDALONE and BROADCAST processors and a map's reduce may append; a map
+   * task may not (it throws). Outside workflows it does nothing.
    */
   appendWorkflowContext(key: string, value: unknown): void;
   /**

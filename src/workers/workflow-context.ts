@@ -16,7 +16,8 @@ export class AttemptWorkflowContext {
   readonly context: WorkflowContextData | null;
   private readonly appended: Record<string, string> = {};
 
-  constructor(private readonly request: ProcessRequest) {
+  /** `refusal`: why this kind of task may not append (appending then throws it, instead of being lost). */
+  constructor(private readonly request: ProcessRequest, private readonly refusal?: string) {
     // In a workflow the instance params are the context's JSON (PowerJob's contract).
     this.context = request.wfInstanceId === undefined ? null : Object.freeze(parseInitParams(request.instanceParams));
   }
@@ -27,6 +28,7 @@ export class AttemptWorkflowContext {
    */
   append(key: string, value: unknown): void {
     if (this.request.wfInstanceId === undefined) return;
+    if (this.refusal) throw new Error(this.refusal);
     const next = { ...this.appended, [key]: contextValueOf(value) };
     const length = contextJson(next).length;
     if (length > WORKFLOW_CONTEXT_LIMITS.appendedChars) {

@@ -83,10 +83,14 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
       }
     },
   });
-  // Only the newest attempt's appends count: an attempt that failed and was retried appended for nothing.
+  // Only the newest attempt's appends count: an attempt that failed and was retried appended for
+  // nothing. Within one attempt they add up by key (a broadcast's workers each append).
   setHandler(appendWorkflowContextSignal, (append) => {
     const seen = appended.get(append.instanceId);
-    if (!seen || seen.instanceAttempt <= append.instanceAttempt) appended.set(append.instanceId, append);
+    if (!seen || seen.instanceAttempt < append.instanceAttempt) appended.set(append.instanceId, append);
+    else if (seen.instanceAttempt === append.instanceAttempt) {
+      appended.set(append.instanceId, { ...append, data: Object.fromEntries([...Object.entries(seen.data), ...Object.entries(append.data)]) });
+    }
   });
 
   const record = (patch: Partial<DagState>, statusChanged = false) => {
