@@ -446,10 +446,24 @@ try {
   const decisionState = await resultOf(wfInstanceWorkflowId(decisionRun)) as { dag: { nodes: { nodeId: number; instanceId: number | null }[] } };
   const nestedRun = decisionState.dag.nodes.find((node) => node.nodeId === nest)!.instanceId!;
   await resultOf(wfInstanceWorkflowId(failFastRun));
+  // Then its failing node is marked successful (a run that only records that), and a retry runs
+  // the stopped node again, which is stopped by stopWfInstance.
+  const runIdOf = async (wfInstanceId: number) => (await client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId)).describe()).runId;
+  const failFastFirstRun = await runIdOf(failFastRun);
+  await caller.data('markWorkflowNodeAsSuccess', { wfInstanceId: failFastRun, nodeId: failing });
+  const markedRun = await until('the marking run', async () => { const runId = await runIdOf(failFastRun); return runId !== failFastFirstRun ? runId : undefined; });
+  await resultOf(wfInstanceWorkflowId(failFastRun));
+  await caller.data('retryWfInstance', { wfInstanceId: failFastRun });
+  await until('the retried run', async () => (await runIdOf(failFastRun)) !== markedRun);
+  await until('the stopped node to run again', () => callsOf('hold', { jobId: holdJob }).length >= 2);
+  await caller.data('stopWfInstance', { wfInstanceId: failFastRun });
+  await resultOf(wfInstanceWorkflowId(failFastRun));
 
   await save('dagWorkflow', 'decision-context-nested', wfInstanceWorkflowId(decisionRun));
   await save('dagWorkflow', 'nested-child', wfInstanceWorkflowId(nestedRun));
-  await save('dagWorkflow', 'fail-fast-delayed', wfInstanceWorkflowId(failFastRun));
+  await save('dagWorkflow', 'fail-fast-delayed', wfInstanceWorkflowId(failFastRun), failFastFirstRun);
+  await save('dagWorkflow', 'node-marked-successful', wfInstanceWorkflowId(failFastRun), markedRun);
+  await save('dagWorkflow', 'retried-then-stopped', wfInstanceWorkflowId(failFastRun));
   await save('jobSlotsWorkflow', 'workflow-slots', workflowSlotsWorkflowId(decisionWorkflow));
   await save('scheduledWorkflowRunWorkflow', 'cron-fire', cronWorkflowFire);
 
