@@ -5,7 +5,8 @@
  * fan-out as a map. A parent runs one child per 1,000 items, `childrenAtOnce` at a
  * time (0: all at once); each child runs its items as no-op activities, `window` at a time,
  * and returns how many it ran. `npm run bench:broadcast`: `bareBroadcast`, one child workflow
- * per worker queue, each running one no-op activity on that queue.
+ * per worker queue, each running one no-op activity on that queue. `npm run bench:dag`:
+ * `bareDagChain` and `bareDagFanOut`, a DAG's nodes as child workflows running `bareRun`.
  */
 import { condition, defineUpdate, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
@@ -82,6 +83,37 @@ export async function bareShare(queue: string): Promise<number> {
   const { noop: onQueue } = proxyActivities<{ noop(item: number): Promise<void> }>({ taskQueue: queue, startToCloseTimeout: '1 minute' });
   await onQueue(0);
   return 1;
+}
+
+/**
+ * The chain baseline of `npm run bench:dag`: `length` nodes one after another, each a child
+ * workflow running one no-op activity (`bareRun`), as a tempojob JOB node is a child instance.
+ * Returns how many nodes succeeded and the time from its first workflow task to its last (the
+ * workflow clock, as a workflow instance's actualTriggerTime → finishedTime).
+ */
+export async function bareDagChain(length: number): Promise<{ ran: number; fireToFinishMs: number }> {
+  const fired = Date.now();
+  let ran = 0;
+  for (let i = 0; i < length; i++) ran += succeeded(await executeChild(bareRun));
+  return { ran, fireToFinishMs: Date.now() - fired };
+}
+
+/**
+ * The fan-out/fan-in baseline of `npm run bench:dag`: one root node, then `width` nodes all at
+ * once, then one sink node once they all ended; each node a child workflow running `bareRun`.
+ * Returns as `bareDagChain` does.
+ */
+export async function bareDagFanOut(width: number): Promise<{ ran: number; fireToFinishMs: number }> {
+  const fired = Date.now();
+  let ran = succeeded(await executeChild(bareRun));
+  const middle = await Promise.all(Array.from({ length: width }, () => executeChild(bareRun)));
+  ran += middle.reduce((sum, outcome) => sum + succeeded(outcome), 0);
+  ran += succeeded(await executeChild(bareRun));
+  return { ran, fireToFinishMs: Date.now() - fired };
+}
+
+function succeeded(outcome: { status: string }): number {
+  return outcome.status === 'SUCCEED' ? 1 : 0;
 }
 
 /** Runs `each` over `items`, `lanes` at a time, and returns the outcomes. */
