@@ -221,6 +221,16 @@ describe('running a DAG', () => {
     expect((await info(third)).status).toBe(4);
   });
 
+  it('a run whose Temporal workflow was terminated (Web UI, history limit) reads as STOPPED, not as running forever', async () => {
+    const { workflowId } = await saveDag({ stuck: { params: { sleepMs: 20_000 } } }, []);
+    const wfInstanceId = await run(workflowId);
+    await expect.poll(() => ran('stuck').length, { timeout: 10_000 }).toBe(1);
+    await stack.client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId)).terminate('an operator, in the Web UI');
+    const instance = await info(wfInstanceId);
+    expect(instance).toMatchObject({ status: 10, result: "the workflow instance's Temporal workflow was terminated" });
+    expect(instance.finishedTime).toEqual(expect.any(Number));
+  });
+
   it('decision scripts run sandboxed: escapes, endless loops, huge strings and non-booleans fail their node, named', async () => {
     const scripts: Record<string, string> = {
       exit: 'process.exit(); true',

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, markNodeSucceeded, parseInitParams, retryDag } from '../domain/dag.js';
+import { type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, isWorkflowRunning, markNodeSucceeded, parseInitParams, retryDag } from '../domain/dag.js';
 import { freshId, keyedId } from '../domain/ids.js';
 import { snapshotOf } from '../domain/job.js';
 import { type DagInput, type DagState, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
@@ -239,7 +239,7 @@ export class WfInstanceService {
   }
 }
 
-type ExecutionFacts = Pick<WorkflowExecutionInfo, 'memo' | 'type'>;
+type ExecutionFacts = Pick<WorkflowExecutionInfo, 'memo' | 'type' | 'status' | 'closeTime'>;
 
 function runMemo(execution: ExecutionFacts): WfRunMemo | undefined {
   return execution.type === WorkflowType.dag ? (execution.memo?.[MemoKey.wfRun] as WfRunMemo | undefined) : undefined;
@@ -248,5 +248,20 @@ function runMemo(execution: ExecutionFacts): WfRunMemo | undefined {
 function viewOf(wfInstanceId: number, execution: ExecutionFacts): WfInstanceView | undefined {
   const run = runMemo(execution);
   const state = execution.memo?.[MemoKey.wf] as DagState | undefined;
-  return run && state ? { wfInstanceId, run, state } : undefined;
+  return run && state ? { wfInstanceId, run, state: closedState(state, execution) } : undefined;
+}
+
+/**
+ * A run whose Temporal workflow closed before its DAG finished (terminated from the Web UI
+ * or by Temporal's history limit, timed out) reads as ended, as instances do, not as running forever.
+ */
+function closedState(state: DagState, execution: ExecutionFacts): DagState {
+  const closedAs = execution.status.name;
+  if (closedAs === 'RUNNING' || !isWorkflowRunning(state.status)) return state;
+  return {
+    ...state,
+    status: closedAs === 'TERMINATED' || closedAs === 'CANCELLED' ? 'STOPPED' : 'FAILED',
+    result: `the workflow instance's Temporal workflow was ${closedAs.toLowerCase()}`,
+    finishedTime: execution.closeTime?.getTime() ?? null,
+  };
 }
