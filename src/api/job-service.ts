@@ -16,7 +16,8 @@ import { SA } from '../contract/search-attributes.js';
 import { reconfigureSignal } from '../contract/messages.js';
 import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { targetingProblem } from '../domain/targeting.js';
-import { isNotFound, isTransient } from '../temporal/errors.js';
+import { isNotFound } from '../temporal/errors.js';
+import { describeSchedule } from './schedule-reads.js';
 import type { AuthenticatedApp } from './auth.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
@@ -31,13 +32,6 @@ const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY
 const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST', 'MAP_REDUCE', 'MAP'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
-/**
- * Deadlines of the successive schedule describes behind one job read. Describing a schedule
- * queries its workflow on Temporal's own worker; one such query was seen hanging 30 s (it
- * waited on a busy sticky poller, which docs/deployment.md's `system.enableStickyQuery=false`
- * rules out). Should one stall anyway, a short first deadline and a retry keep reads bounded.
- */
-const FIND_DEADLINES_MS = [5_000, 10_000, 20_000];
 
 /**
  * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
@@ -224,18 +218,8 @@ export class JobService {
   }
 
   private async find(jobId: number): Promise<JobDefinition | undefined> {
-    const handle = this.client.schedule.getHandle(jobScheduleId(jobId));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const deadline = Date.now() + FIND_DEADLINES_MS[attempt]!;
-        return jobOfSchedule(await this.client.connection.withDeadline(deadline, () => handle.describe()));
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        // A read is safe to ask again.
-        if (attempt + 1 < FIND_DEADLINES_MS.length && isTransient(err)) continue;
-        throw err;
-      }
-    }
+    const description = await describeSchedule(this.client, jobScheduleId(jobId));
+    return description && jobOfSchedule(description);
   }
 
   private actionFor(app: AuthenticatedApp, job: JobDefinition) {

@@ -10,7 +10,7 @@ import { wfInstanceWorkflowId } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
 import { dagStartOptions } from '../contract/start-options.js';
 import { type DagWorkflow, WorkflowType } from '../contract/workflows.js';
-import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
+import { isAlreadyStarted, isNotFound, isTransient, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { WfInstanceView } from './dto.js';
 import { InvalidRequestError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
@@ -186,14 +186,17 @@ export class WfInstanceService {
       actualTriggerTime: state.actualTriggerTime,
     };
     try {
-      await this.client.workflow.start<DagWorkflow>(WorkflowType.dag, {
+      const handle = await this.client.workflow.start<DagWorkflow>(WorkflowType.dag, {
         ...dagStartOptions(input),
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
       });
+      // A run that only records a mark ends in its first task: answer once it has, so a retry right after finds it closed.
+      if (input.recorded) await this.client.withDeadline(Date.now() + this.callTimeoutMs, () => handle.result());
     } catch (err) {
       if (isAlreadyStarted(err)) throw new StateConflictError(`workflow instance ${wfInstanceId} is already running again`);
+      if (isTransient(err)) throw new UnavailableError(`the core worker did not record the change within ${this.callTimeoutMs} ms; is it running? Retry the call`);
       throw err;
     }
   }

@@ -21,6 +21,7 @@ import type { AuthenticatedApp } from './auth.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import { CREATE_ATTEMPTS, type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { ruleOf, type JobService } from './job-service.js';
+import { describeSchedule } from './schedule-reads.js';
 import type { SaveWorkflowRequest, saveWorkflowNodeSchema } from './schemas.js';
 import type { z } from 'zod';
 
@@ -304,12 +305,8 @@ export class WorkflowService {
   }
 
   private async find(workflowId: number): Promise<WorkflowDefinition | undefined> {
-    try {
-      return workflowOfSchedule(await this.client.schedule.getHandle(workflowScheduleId(workflowId)).describe());
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const description = await describeSchedule(this.client, workflowScheduleId(workflowId));
+    return description && workflowOfSchedule(description);
   }
 
   /** An update on the app's node registry, starting it on first use; its refusals become the API's. */

@@ -1,0 +1,27 @@
+import type { Client, ScheduleDescription } from '@temporalio/client';
+import { isNotFound, isTransient } from '../temporal/errors.js';
+
+/**
+ * Deadlines of the successive schedule describes behind one read of a job or workflow.
+ * Describing a schedule queries its workflow on Temporal's own worker; one such query was
+ * seen hanging 30 s (it waited on a busy sticky poller, which docs/deployment.md's
+ * `system.enableStickyQuery=false` rules out). Should one stall anyway, a short first
+ * deadline and a retry keep reads bounded.
+ */
+const DESCRIBE_DEADLINES_MS = [5_000, 10_000, 20_000];
+
+/** A schedule's description, or undefined when there is none; a stalled describe is asked again. */
+export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
+  const handle = client.schedule.getHandle(scheduleId);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const deadline = Date.now() + DESCRIBE_DEADLINES_MS[attempt]!;
+      return await client.connection.withDeadline(deadline, () => handle.describe());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      // A read is safe to ask again.
+      if (attempt + 1 < DESCRIBE_DEADLINES_MS.length && isTransient(err)) continue;
+      throw err;
+    }
+  }
+}
