@@ -5,8 +5,9 @@ import type { DagState } from '../src/domain/workflow.js';
 import { startCrashableStack, type CrashableStack } from './support/crashable-stack.js';
 
 /**
- * A 20-node DAG survives its core worker being killed (SIGKILL) mid-run and started again:
- * nothing is lost and nothing runs twice, counted by the processor itself.
+ * A 20-node DAG survives its core worker, or the Temporal dev server with it, being killed
+ * (SIGKILL) mid-run and started again: nothing is lost and nothing runs twice, counted by the
+ * processor itself.
  */
 
 const NODES = 20;
@@ -15,42 +16,63 @@ const DOWNTIME_MS = 2_000;
 let stack: CrashableStack | undefined;
 afterAll(() => stack?.close());
 
-describe('a DAG across a core-worker crash', () => {
-  it('runs every node exactly once and ends SUCCEED', { timeout: 180_000 }, async () => {
-    stack = await startCrashableStack('dag-faults');
-    const { caller, client } = stack;
-    const jobId = await caller.data<number>('saveJob', {
-      jobName: 'record', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
-    });
-    // A chain of 10 with a fan-out of 10 in the middle: each node waits 150 ms, so the crash lands mid-DAG.
-    const nodes = await caller.data<{ id: number }[]>('addWorkflowNode',
-      Array.from({ length: NODES }, (_, i) => ({ type: 1, jobId, nodeName: `n${i}`, nodeParams: '150' })));
-    const ids = nodes.map((node) => node.id);
-    const edges = [
-      ...ids.slice(0, 5).slice(1).map((to, i) => ({ from: ids[i]!, to })),
-      ...ids.slice(5, 15).map((to) => ({ from: ids[4]!, to })),
-      ...ids.slice(5, 15).map((from) => ({ from, to: ids[15]! })),
-      ...ids.slice(16).map((to, i) => ({ from: ids[15 + i]!, to })),
-    ];
-    const workflowId = await caller.data<number>('saveWorkflow', {
-      wfName: 'twenty', timeExpressionType: 'API', dag: { nodes: ids.map((nodeId) => ({ nodeId })), edges },
-    });
-    const wfInstanceId = await caller.data<number>('runWorkflow', { workflowId }, { form: true });
+/** A chain of 5, a fan-out of 10 and a chain of 5; each node's processor waits 150 ms, so a crash lands mid-DAG. */
+async function runTwentyNodes(target: CrashableStack): Promise<number> {
+  const { caller } = target;
+  const jobId = await caller.data<number>('saveJob', {
+    jobName: 'record', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
+  });
+  const nodes = await caller.data<{ id: number }[]>('addWorkflowNode',
+    Array.from({ length: NODES }, (_, i) => ({ type: 1, jobId, nodeName: `n${i}`, nodeParams: '150' })));
+  const ids = nodes.map((node) => node.id);
+  const edges = [
+    ...ids.slice(1, 5).map((to, i) => ({ from: ids[i]!, to })),
+    ...ids.slice(5, 15).map((to) => ({ from: ids[4]!, to })),
+    ...ids.slice(5, 15).map((from) => ({ from, to: ids[15]! })),
+    ...ids.slice(16).map((to, i) => ({ from: ids[15 + i]!, to })),
+  ];
+  const workflowId = await caller.data<number>('saveWorkflow', {
+    wfName: 'twenty', timeExpressionType: 'API', dag: { nodes: ids.map((nodeId) => ({ nodeId })), edges },
+  });
+  const wfInstanceId = await caller.data<number>('runWorkflow', { workflowId }, { form: true });
+  await expect.poll(() => target.executions().length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(3);
+  return wfInstanceId;
+}
 
-    await expect.poll(() => stack!.executions().length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(3);
+/** The run ended SUCCEED and each of its node instances executed exactly once. */
+async function expectEveryNodeOnce(target: CrashableStack, wfInstanceId: number, ranBeforeRestart: number): Promise<void> {
+  const state = await target.client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId)).result() as DagState;
+  expect(state.status).toBe('SUCCEED');
+  expect(ranBeforeRestart).toBeLessThan(NODES);
+  const nodeInstances = state.dag.nodes.map((node) => node.instanceId);
+  expect(new Set(nodeInstances).size).toBe(NODES);
+  const executions = target.executions();
+  for (const instanceId of nodeInstances) expect(executions.filter((e) => e.instanceId === instanceId), `instance ${instanceId}`).toHaveLength(1);
+  expect(executions).toHaveLength(NODES);
+  expect(await target.caller.data('fetchWfInstanceInfo', { wfInstanceId }, { form: true })).toMatchObject({ status: 4 });
+}
+
+describe('a DAG across crashes', () => {
+  it('runs every node exactly once across a core-worker SIGKILL, and ends SUCCEED', { timeout: 180_000 }, async () => {
+    stack = await startCrashableStack('dag-faults');
+    const wfInstanceId = await runTwentyNodes(stack);
     await stack.killCoreWorker();
     const ranBeforeRestart = stack.executions().length;
     await sleep(DOWNTIME_MS); // the outage itself, not a synchronisation
     await stack.startCoreWorker();
+    await expectEveryNodeOnce(stack, wfInstanceId, ranBeforeRestart);
+  });
 
-    const state = await client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId)).result() as DagState;
-    expect(state.status).toBe('SUCCEED');
-    expect(ranBeforeRestart).toBeLessThan(NODES);
-    const nodeInstances = state.dag.nodes.map((node) => node.instanceId);
-    expect(new Set(nodeInstances).size).toBe(NODES);
-    const executions = stack.executions();
-    for (const instanceId of nodeInstances) expect(executions.filter((e) => e.instanceId === instanceId), `instance ${instanceId}`).toHaveLength(1);
-    expect(executions).toHaveLength(NODES);
-    expect(await caller.data('fetchWfInstanceInfo', { wfInstanceId }, { form: true })).toMatchObject({ status: 4 });
+  it('the same with the Temporal dev server killed too and restarted on its database file', { timeout: 180_000 }, async () => {
+    await stack?.close();
+    stack = await startCrashableStack('dag-server-faults');
+    const wfInstanceId = await runTwentyNodes(stack);
+    await stack.killCoreWorker();
+    await stack.killServer();
+    const ranBeforeRestart = stack.executions().length;
+    await sleep(DOWNTIME_MS); // the outage itself, not a synchronisation
+    await stack.startServer();
+    await stack.startCoreWorker();
+    await expectEveryNodeOnce(stack, wfInstanceId, ranBeforeRestart);
   });
 });

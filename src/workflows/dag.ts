@@ -147,10 +147,10 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
       record({ dag });
       if (step.outcome.status !== 'RUNNING') {
         if (running.size === 0) return step.outcome;
-        // FAIL_FAST: nothing new starts, and what still runs is stopped.
+        // FAIL_FAST (or a node's instance stopped by hand): nothing new starts, and what still runs is stopped.
         nodeScope.cancel();
         await condition(() => running.size === 0);
-        foldEnded(STOPPED_BY_FAILURE);
+        foldEnded(step.outcome.status === 'STOPPED' ? WorkflowSystemResult.stoppedByUser : STOPPED_BY_FAILURE);
         return step.outcome;
       }
       await condition(() => ended.length > 0 || stopRequested);
