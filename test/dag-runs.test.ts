@@ -318,6 +318,25 @@ describe('workflow instance operations', () => {
     expect(retried.body.message).toContain('already successful: only a FAILED or STOPPED workflow instance can be retried');
   });
 
+  it('retryWfInstance carries a failed nested run on under its own id: only its failed node runs again', async () => {
+    failing.add('innerFlaky');
+    const inner = await saveDag({ innerOk: {}, innerFlaky: { params: { failWhileListed: true } } }, [['innerOk', 'innerFlaky']]);
+    const { workflowId } = await saveDag({ nestFlaky: { type: 3, jobId: inner.workflowId }, afterNest: {} }, [['nestFlaky', 'afterNest']]);
+    const wfInstanceId = await run(workflowId);
+    await finished(wfInstanceId);
+    const failed = await info(wfInstanceId);
+    expect(failed.status).toBe(3);
+    const nestedRun = Number(nodesOf(failed)['nestFlaky']!.instanceId);
+    expect((await info(nestedRun)).status).toBe(3);
+
+    failing.delete('innerFlaky');
+    await api.data('retryWfInstance', { wfInstanceId }, { form: true });
+    await expect.poll(async () => (await info(wfInstanceId)).status, { timeout: 10_000 }).toBe(4);
+    expect(Number(nodesOf(await info(wfInstanceId))['nestFlaky']!.instanceId)).toBe(nestedRun);
+    expect(await info(nestedRun)).toMatchObject({ status: 4, parentWfInstanceId: wfInstanceId });
+    expect([ran('innerOk').length, ran('innerFlaky').length, ran('afterNest').length]).toEqual([1, 2, 1]);
+  });
+
   it('markWorkflowNodeAsSuccess: the run stays FAILED, the node SUCCEED; a retry carries on past it', async () => {
     const { workflowId, ids } = await saveDag({ broken: { params: { fail: true } }, behind: {} }, [['broken', 'behind']]);
     const wfInstanceId = await run(workflowId);

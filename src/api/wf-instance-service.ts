@@ -1,9 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
-import { type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, isWorkflowRunning, markNodeSucceeded, parseInitParams, retryDag } from '../domain/dag.js';
+import {
+  type PEWorkflowDAG, WorkflowInstanceStatus, contextSizeProblem, isWorkflowRunning, markNodeSucceeded, nodeStatusOf, nodeTypeOf, parseInitParams,
+  retryDag,
+} from '../domain/dag.js';
 import { freshId, keyedId } from '../domain/ids.js';
 import { snapshotOf } from '../domain/job.js';
-import { type DagInput, type DagState, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
+import { type DagInput, type DagState, type NestedResume, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
 import { MemoKey, type WfRunMemo } from '../contract/memo.js';
 import { stopWfInstanceUpdate } from '../contract/messages.js';
 import { wfInstanceWorkflowId } from '../contract/names.js';
@@ -144,7 +147,25 @@ export class WfInstanceService {
       appId: app.appId, appName: app.appName, ...frozen, context: state.context,
       maxWfInstanceNum: workflow.maxWfInstanceNum,
       retriedBy: idempotency?.key ?? null,
+      resumeNested: await this.nestedResumes(app, change.dag),
     }, run, state);
+  }
+
+  /**
+   * The nested runs a retry carries on, as PowerJob does: each NESTED_WORKFLOW node the retry
+   * runs again that had a run keeps it, retried (its failed and stopped nodes only), and so on
+   * down. A nested run that is gone, or cannot be retried, runs anew.
+   */
+  private async nestedResumes(app: AuthenticatedApp, dag: PEWorkflowDAG, into: Record<string, NestedResume> = {}): Promise<Record<string, NestedResume>> {
+    for (const node of dag.nodes) {
+      if (nodeTypeOf(node) !== 'NESTED_WORKFLOW' || node.instanceId == null || nodeStatusOf(node) !== 'WAITING_DISPATCH') continue;
+      const nested = await this.get(app, node.instanceId).catch((err: unknown) => { if (err instanceof NotFoundError) return undefined; throw err; });
+      const change = nested && retryDag(nested.state.dag, nested.state.status, nested.state.result);
+      if (!nested || !change?.ok) continue;
+      into[String(node.instanceId)] = { dag: change.dag, context: nested.state.context, round: nested.run.round + 1, actualTriggerTime: nested.state.actualTriggerTime };
+      await this.nestedResumes(app, change.dag, into);
+    }
+    return into;
   }
 
   /**
@@ -169,7 +190,7 @@ export class WfInstanceService {
   /** A new run of a finished workflow instance, under the same id. */
   private async startAgain(
     wfInstanceId: number,
-    fields: Pick<DagInput, 'appId' | 'appName' | 'workflow' | 'dag' | 'context' | 'jobs' | 'nested' | 'maxWfInstanceNum' | 'retriedBy' | 'recorded'>,
+    fields: Pick<DagInput, 'appId' | 'appName' | 'workflow' | 'dag' | 'context' | 'jobs' | 'nested' | 'maxWfInstanceNum' | 'retriedBy' | 'recorded' | 'resumeNested'>,
     run: WfRunMemo,
     state: DagState,
   ): Promise<void> {

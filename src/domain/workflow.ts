@@ -131,6 +131,19 @@ export interface DagInput {
   actualTriggerTime: number | null;
   /** markWorkflowNodeAsSuccess: this run only records the state and ends. */
   recorded?: DagState;
+  /**
+   * retryWfInstance: the nested runs (by wfInstanceId, at any depth below this one) that run
+   * again under their own ids, from where they ended, instead of anew.
+   */
+  resumeNested?: Record<string, NestedResume>;
+}
+
+/** A nested run a retry carries on: its retried DAG, context and next round. */
+export interface NestedResume {
+  dag: PEWorkflowDAG;
+  context: WorkflowContextData;
+  round: number;
+  actualTriggerTime: number | null;
 }
 
 /** What a run records as it goes (memo `wf`) and returns. */

@@ -24,7 +24,7 @@ import {
 } from '../domain/dag.js';
 import { keyedId } from '../domain/ids.js';
 import { SystemResult, cutResult, newInstanceInput } from '../domain/instance.js';
-import { type DagInput, type DagState, nodeTime } from '../domain/workflow.js';
+import { type DagInput, type DagState, type NestedResume, nodeTime } from '../domain/workflow.js';
 
 /**
  * One run of a workflow (a PowerJob workflow instance). Its history reads as the DAG's
@@ -180,10 +180,12 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
   function start(dag: PEWorkflowDAG, node: PEWorkflowNode): PEWorkflowDAG {
     const now = Date.now();
     const nodeType = nodeTypeOf(node) === 'NESTED_WORKFLOW' ? 'NESTED_WORKFLOW' : 'JOB';
-    const childId = keyedId(nodeType === 'JOB' ? 'wf-node' : 'wf-nested', input.wfInstanceId, node.nodeId, input.round);
+    // A retry carries a failed or stopped nested run on under its own id; anything else starts anew.
+    const resume = nodeType === 'NESTED_WORKFLOW' && node.instanceId != null ? input.resumeNested?.[String(node.instanceId)] : undefined;
+    const childId = resume ? node.instanceId! : keyedId(nodeType === 'JOB' ? 'wf-node' : 'wf-nested', input.wfInstanceId, node.nodeId, input.round);
     const child: Promise<Omit<NodeEnd, 'instanceId' | 'nodeType'>> = nodeType === 'JOB'
       ? nodeScope.run(() => runJobNode(node, childId, now))
-      : nodeScope.run(() => runNestedNode(node, childId, now));
+      : nodeScope.run(() => runNestedNode(node, childId, now, resume));
     running.add(childId);
     void child
       .then(
@@ -216,7 +218,12 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
     return { status, result: end.result, finishedTime: nodeTime(end.finishedTime ?? Date.now()) };
   }
 
-  async function runNestedNode(node: PEWorkflowNode, wfInstanceId: number, now: number): Promise<Omit<NodeEnd, 'instanceId' | 'nodeType'>> {
+  async function runNestedNode(
+    node: PEWorkflowNode,
+    wfInstanceId: number,
+    now: number,
+    resume: NestedResume | undefined,
+  ): Promise<Omit<NodeEnd, 'instanceId' | 'nodeType'>> {
     const workflow = input.nested[String(node.jobId)];
     if (!workflow) return { status: 'FAILED', result: `can't find nested workflow ${node.jobId}`, finishedTime: nodeTime(now) };
     const handle = await startChild<DagWorkflow>(WorkflowType.dag, {
@@ -224,19 +231,20 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
         ...input,
         wfInstanceId,
         workflow,
-        dag: newRunDag(workflow.dag, (jobId) => input.jobs[String(jobId)]?.jobParams),
+        dag: resume?.dag ?? newRunDag(workflow.dag, (jobId) => input.jobs[String(jobId)]?.jobParams),
         // PowerJob hands a nested workflow its parent's context as it is.
-        context: state.context,
+        context: resume?.context ?? state.context,
         initParams: contextJson(state.context),
         maxWfInstanceNum: 0,
         expectedTriggerTime: now,
         createdAt: now,
         createdBy: null,
         parentWfInstanceId: input.wfInstanceId,
-        round: 0,
+        round: resume?.round ?? 0,
         retriedBy: null,
-        actualTriggerTime: null,
+        actualTriggerTime: resume?.actualTriggerTime ?? null,
       }),
+      ...(resume ? { workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const } : {}),
     });
     const end = await handle.result();
     const status = end.status === 'SUCCEED' || end.status === 'STOPPED' ? end.status : 'FAILED';
