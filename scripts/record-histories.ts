@@ -434,6 +434,22 @@ try {
     wfName: 'fail-fast', timeExpressionType: 'API', dag: { nodes: [{ nodeId: failing }, { nodeId: held }], edges: [] },
   });
   const failFastRun = await caller.data<number>('runWorkflow', { workflowId: failFastWorkflow, delay: 500 });
+  // A nested run carried on by a retry: the nested workflow's failing node is marked successful on
+  // the nested run itself, then the parent is retried and resumes that run under its own id.
+  const [nestedFail, nestedAfter] = (await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId: failJobId }, { type: 1, jobId: wfJob }]))
+    .map((node) => node.id);
+  const innerFailing = await caller.data<number>('saveWorkflow', { wfName: 'inner-failing', timeExpressionType: 'API', dag: chain([nestedFail!, nestedAfter!]) });
+  const [outerNest] = await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 3, jobId: innerFailing }]);
+  const outerWorkflow = await caller.data<number>('saveWorkflow', { wfName: 'outer', timeExpressionType: 'API', dag: chain([outerNest!.id]) });
+  const outerRun = await caller.data<number>('runWorkflow', { workflowId: outerWorkflow });
+  const outerState = await resultOf(wfInstanceWorkflowId(outerRun)) as { dag: { nodes: { instanceId: number | null }[] } };
+  const innerRun = outerState.dag.nodes[0]!.instanceId!;
+  await caller.data('markWorkflowNodeAsSuccess', { wfInstanceId: innerRun, nodeId: nestedFail });
+  await caller.data('retryWfInstance', { wfInstanceId: outerRun });
+  await until('the outer run to succeed', async () =>
+    (await client.workflow.getHandle(wfInstanceWorkflowId(outerRun)).describe()).status.name === 'COMPLETED'
+    && ((await resultOf(wfInstanceWorkflowId(outerRun))) as { status: string }).status === 'SUCCEED');
+
   // A CRON workflow firing every second: its first fire, a scheduledWorkflowRunWorkflow starting a run.
   const [tick] = await caller.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId: wfJob }]);
   const cronWorkflow = await caller.data<number>('saveWorkflow', {
@@ -466,6 +482,8 @@ try {
   await save('dagWorkflow', 'retried-then-stopped', wfInstanceWorkflowId(failFastRun));
   await save('jobSlotsWorkflow', 'workflow-slots', workflowSlotsWorkflowId(decisionWorkflow));
   await save('scheduledWorkflowRunWorkflow', 'cron-fire', cronWorkflowFire);
+  await save('dagWorkflow', 'retry-resumes-nested', wfInstanceWorkflowId(outerRun));
+  await save('dagWorkflow', 'nested-resumed', wfInstanceWorkflowId(innerRun));
 
   // Open, long-lived: recorded last, with everything they saw.
   await save('workflowNodesWorkflow', 'saved-bound-copied', workflowNodesWorkflowId(caller.appId));
