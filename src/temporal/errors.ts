@@ -14,12 +14,26 @@ import {
  */
 
 /** gRPC status codes (grpc.status) we act on. */
-const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
+const grpcStatus = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
 
+/**
+ * The gRPC status of the call that failed: the error's own, or that of the ServiceError the
+ * client wrapped it in. Over grpc-js it is a grpc ServiceError; over a NativeConnection
+ * (every process that runs workers, connectTemporal) an Error with a numeric `code`.
+ */
 function grpcCode(err: unknown): number | undefined {
-  if (isGrpcServiceError(err)) return err.code;
+  for (const candidate of [err, (err as { cause?: unknown } | null)?.cause]) {
+    if (isGrpcServiceError(candidate)) return candidate.code;
+    const code = (candidate as { code?: unknown } | null)?.code;
+    if (candidate instanceof Error && typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+/** A NativeConnection ends a call that outlived its `withDeadline` as CANCELLED, "Timeout expired". */
+function isNativeDeadline(err: unknown): boolean {
   const cause = (err as { cause?: unknown } | null)?.cause;
-  return isGrpcServiceError(cause) ? cause.code : undefined;
+  return grpcCode(err) === grpcStatus.CANCELLED && [err, cause].some((e) => e instanceof Error && /timeout expired/i.test(e.message));
 }
 
 /** A workflow or schedule with this id exists already (id uniqueness, the basis of every idempotent create). */
@@ -52,5 +66,5 @@ export function isUpdateUnanswered(err: unknown): boolean {
 /** Temporal did not answer in time or was unreachable: the same call may succeed when retried. */
 export function isTransient(err: unknown): boolean {
   const code = grpcCode(err);
-  return code === grpcStatus.DEADLINE_EXCEEDED || code === grpcStatus.UNAVAILABLE;
+  return code === grpcStatus.DEADLINE_EXCEEDED || code === grpcStatus.UNAVAILABLE || isNativeDeadline(err);
 }
