@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { bareBroadcast } from './bare/workflows.js';
 import { report } from './report.js';
 import { freePort, postOpenApi, startBareWorker } from './stack.js';
-import { percentile } from './stats.js';
+import { percentile, wholeNumber } from './stats.js';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,15 +45,9 @@ import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
 const { values } = parseArgs({
   options: { workers: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' } },
 });
-const count = (raw: string | undefined, fallback: number, min: number, name: string) => {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number >= ${min}, got "${raw}"`);
-  return value;
-};
-const WORKERS = count(values.workers ?? process.env.BENCH_BROADCAST_WORKERS, 20, 2, 'workers');
-const RUNS = count(values.runs ?? process.env.BENCH_BROADCAST_RUNS, 15, 1, 'runs');
-const WARMUP = count(values.warmup ?? process.env.BENCH_BROADCAST_WARMUP, 2, 0, 'warmup');
+const WORKERS = wholeNumber(values.workers ?? process.env.BENCH_BROADCAST_WORKERS, 20, 2, 'workers');
+const RUNS = wholeNumber(values.runs ?? process.env.BENCH_BROADCAST_RUNS, 15, 1, 'runs');
+const WARMUP = wholeNumber(values.warmup ?? process.env.BENCH_BROADCAST_WARMUP, 2, 0, 'warmup');
 
 // ERROR: every Worker without workflows (processor and bare ones) warns that it hosts none.
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });

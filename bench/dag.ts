@@ -34,20 +34,14 @@ import { wfInstanceWorkflowId } from '../src/contract/names.js';
 import type { bareDagChain, bareDagFanOut } from './bare/workflows.js';
 import { report } from './report.js';
 import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
-import { percentile } from './stats.js';
+import { percentile, wholeNumber } from './stats.js';
 
 const { values } = parseArgs({
   options: { size: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, 'temporal-address': { type: 'string' } },
 });
-const count = (raw: string | undefined, fallback: number, min: number, name: string) => {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number >= ${min}, got "${raw}"`);
-  return value;
-};
-const SIZE = count(values.size ?? process.env.BENCH_DAG_SIZE, 100, 2, 'size');
-const RUNS = count(values.runs ?? process.env.BENCH_DAG_RUNS, 5, 1, 'runs');
-const WARMUP = count(values.warmup ?? process.env.BENCH_DAG_WARMUP, 1, 0, 'warmup');
+const SIZE = wholeNumber(values.size ?? process.env.BENCH_DAG_SIZE, 100, 2, 'size');
+const RUNS = wholeNumber(values.runs ?? process.env.BENCH_DAG_RUNS, 5, 1, 'runs');
+const WARMUP = wholeNumber(values.warmup ?? process.env.BENCH_DAG_WARMUP, 1, 0, 'warmup');
 const TEMPORAL_ADDRESS = benchTemporalAddress(values['temporal-address']);
 const TARGET = 0.7;
 

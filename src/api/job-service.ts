@@ -17,7 +17,7 @@ import { reconfigureSignal } from '../contract/messages.js';
 import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { targetingProblem } from '../domain/targeting.js';
 import { isNotFound } from '../temporal/errors.js';
-import { describeSchedule } from './schedule-reads.js';
+import { describeSchedule, readAppSchedules } from './schedule-reads.js';
 import type { AuthenticatedApp } from './auth.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
@@ -114,14 +114,9 @@ export class JobService {
   }
 
   async list(app: AuthenticatedApp): Promise<JobDefinition[]> {
-    const ids: number[] = [];
-    for await (const summary of this.client.schedule.list({ query: `${SA.appId.name} = ${app.appId}` })) {
-      const id = Number(summary.scheduleId.replace(/^tempojob-job-/, ''));
-      if (Number.isSafeInteger(id)) ids.push(id);
-    }
     // Listing is eventually consistent anyway: the per-replica cache saves a schedule
     // describe per job when clients poll lists (PowerJob's client gives up after 2 s).
-    const jobs = await mapLimit(ids, 16, (id) => this.findCached(id));
+    const jobs = await readAppSchedules(this.client, app.appId, jobScheduleId, (id) => this.findCached(id));
     return jobs.filter((job): job is JobDefinition => job?.appId === app.appId).sort((a, b) => a.id - b.id);
   }
 
@@ -346,17 +341,4 @@ function toDefinition(
     advancedRuntimeConfig: request.advancedRuntimeConfig ?? null,
     gmtModified: Date.now(),
   };
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

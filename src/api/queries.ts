@@ -60,6 +60,11 @@ export function matchesJobQuery(job: JobDefinition, q: JobQuery, nextTriggerTime
     && eq(job.tag, q.tagEq);
 }
 
+/** A query's `sortBy`: one of `fields`, by default `gmtCreate`. */
+function sortField<const F extends readonly [string, ...string[]]>(fields: F) {
+  return z.enum(fields, { message: `sortBy must be one of ${fields.join(', ')}` }).nullish().transform((v) => v ?? 'gmtCreate');
+}
+
 const SORTABLE_INSTANCE_FIELDS = [
   'instanceId', 'jobId', 'status', 'gmtCreate', 'gmtModified', 'expectedTriggerTime', 'actualTriggerTime', 'finishedTime', 'runningTimes',
 ] as const;
@@ -73,8 +78,7 @@ export const instanceQuerySchema = z.object({
   gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
   index: num.pipe(z.number().int().min(0, 'index must be >= 0')).nullish().transform((v) => v ?? 0),
   pageSize: num.pipe(z.number().int().min(1, 'pageSize must be >= 1').max(1000, 'pageSize must be <= 1000')).nullish().transform((v) => v ?? 10),
-  sortBy: z.enum(SORTABLE_INSTANCE_FIELDS, { message: `sortBy must be one of ${SORTABLE_INSTANCE_FIELDS.join(', ')}` }).nullish()
-    .transform((v) => v ?? 'gmtCreate'),
+  sortBy: sortField(SORTABLE_INSTANCE_FIELDS),
   asc: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).nullish().transform((v) => v ?? false),
 });
 export type InstanceQuery = z.infer<typeof instanceQuerySchema>;
@@ -110,8 +114,7 @@ export const workflowQuerySchema = z.object({
   gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
   index: instanceQuerySchema.shape.index,
   pageSize: instanceQuerySchema.shape.pageSize,
-  sortBy: z.enum(SORTABLE_WORKFLOW_FIELDS, { message: `sortBy must be one of ${SORTABLE_WORKFLOW_FIELDS.join(', ')}` }).nullish()
-    .transform((v) => v ?? 'gmtCreate'),
+  sortBy: sortField(SORTABLE_WORKFLOW_FIELDS),
   asc: instanceQuerySchema.shape.asc,
 });
 export type WorkflowQuery = z.infer<typeof workflowQuerySchema>;
@@ -149,8 +152,7 @@ export const wfInstanceQuerySchema = z.object({
   gmtCreateLt: date.nullish(), gmtCreateGt: date.nullish(), gmtModifiedLt: date.nullish(), gmtModifiedGt: date.nullish(),
   index: instanceQuerySchema.shape.index,
   pageSize: instanceQuerySchema.shape.pageSize,
-  sortBy: z.enum(SORTABLE_WF_INSTANCE_FIELDS, { message: `sortBy must be one of ${SORTABLE_WF_INSTANCE_FIELDS.join(', ')}` }).nullish()
-    .transform((v) => v ?? 'gmtCreate'),
+  sortBy: sortField(SORTABLE_WF_INSTANCE_FIELDS),
   asc: instanceQuerySchema.shape.asc,
 });
 export type WfInstanceQuery = z.infer<typeof wfInstanceQuerySchema>;

@@ -1,4 +1,5 @@
 import type { Client, ScheduleDescription } from '@temporalio/client';
+import { SA } from '../contract/search-attributes.js';
 import { isNotFound, isTransient } from '../temporal/errors.js';
 
 /**
@@ -24,4 +25,28 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
       throw err;
     }
   }
+}
+
+/**
+ * The app's definitions stored as schedules whose ids are `idOf(<number>)` (jobs, workflows):
+ * their ids from visibility, then each read with `read` at most 16 at a time — each read
+ * describes a schedule, a query on Temporal's own worker, which a burst would swamp.
+ */
+export async function readAppSchedules<T>(client: Client, appId: number, idOf: (id: number) => string, read: (id: number) => Promise<T>): Promise<T[]> {
+  const prefix = idOf(0).replace(/0$/, '');
+  const ids: number[] = [];
+  for await (const summary of client.schedule.list({ query: `${SA.appId.name} = ${appId}` })) {
+    if (!summary.scheduleId.startsWith(prefix)) continue;
+    const id = Number(summary.scheduleId.slice(prefix.length));
+    if (Number.isSafeInteger(id)) ids.push(id);
+  }
+  const results = new Array<T>(ids.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(16, ids.length) }, async () => {
+    while (next < ids.length) {
+      const index = next++;
+      results[index] = await read(ids[index]!);
+    }
+  }));
+  return results;
 }

@@ -21,15 +21,13 @@ import type { AuthenticatedApp } from './auth.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import { CREATE_ATTEMPTS, type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { ruleOf, type JobService } from './job-service.js';
-import { describeSchedule } from './schedule-reads.js';
+import { describeSchedule, readAppSchedules } from './schedule-reads.js';
 import type { SaveWorkflowRequest, saveWorkflowNodeSchema } from './schemas.js';
 import type { z } from 'zod';
 
 type SaveNodeRequest = z.infer<typeof saveWorkflowNodeSchema>;
 /** A saveWorkflow request, its DAG as the model has it (copyWorkflow builds one). */
 type WorkflowRequest = Omit<SaveWorkflowRequest, 'dag'> & { dag?: PEWorkflowDAG | null };
-
-const SCHEDULE_PREFIX = workflowScheduleId(0).replace(/0$/, '');
 
 /**
  * Workflow (DAG) definitions, stored as the jobs are: one Temporal Schedule per workflow
@@ -145,13 +143,7 @@ export class WorkflowService {
   }
 
   async list(app: AuthenticatedApp): Promise<WorkflowDefinition[]> {
-    const ids: number[] = [];
-    for await (const summary of this.client.schedule.list({ query: `${SA.appId.name} = ${app.appId}` })) {
-      if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
-      const id = Number(summary.scheduleId.slice(SCHEDULE_PREFIX.length));
-      if (Number.isSafeInteger(id)) ids.push(id);
-    }
-    const found = await Promise.all(ids.map((id) => this.find(id)));
+    const found = await readAppSchedules(this.client, app.appId, workflowScheduleId, (id) => this.find(id));
     return found.filter((workflow): workflow is WorkflowDefinition => workflow?.appId === app.appId);
   }
 
