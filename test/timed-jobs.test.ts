@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenApiCaller } from './support/api-client.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';
+import { describeSchedule } from '../src/api/schedule-reads.js';
+import { jobScheduleId } from '../src/contract/names.js';
 
 /**
  * Time-driven jobs on Temporal Schedules: one-second CRON, FIXED_RATE on its grid,
@@ -159,23 +161,30 @@ describe('time-driven jobs', () => {
     }
   });
 
+  /** The job's schedule, read as the API reads it: a stalled describe is asked again. */
+  async function scheduleOf(jobId: number) {
+    const description = await describeSchedule(stack.client, jobScheduleId(jobId));
+    if (!description) throw new Error(`job ${jobId} has no schedule`);
+    return description;
+  }
+
   it('shows the schedule in Temporal and links every fire to its job', async () => {
     const jobId = await saveTimed('CRON', '0 0 3 L * ?', 'tick', { timeZone: 'Europe/Berlin', enable: false });
-    const description = await stack.client.schedule.getHandle(`tempojob-job-${jobId}`).describe();
+    const description = await scheduleOf(jobId);
     expect(description.state.paused).toBe(true);
     expect(description.spec.timezone).toBe('Europe/Berlin');
     expect(description.policies.catchupWindow).toBeLessThan(365 * 24 * 3600 * 1000);
     const dto = await api.data<{ nextTriggerTime: number | null; timeZone: string }>('fetchJob', { jobId });
     expect(dto).toMatchObject({ nextTriggerTime: null, timeZone: 'Europe/Berlin' });
     await api.data('enableJob', { jobId });
-    expect((await stack.client.schedule.getHandle(`tempojob-job-${jobId}`).describe()).state.paused).toBe(false);
+    expect((await scheduleOf(jobId)).state.paused).toBe(false);
     const next = (await api.data<{ nextTriggerTime: number }>('fetchJob', { jobId })).nextTriggerTime;
     const wall = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', day: 'numeric', hour: 'numeric', month: 'numeric', year: 'numeric' }).formatToParts(next);
     const day = Number(wall.find((p) => p.type === 'day')!.value);
     const lastDay = new Date(Date.UTC(Number(wall.find((p) => p.type === 'year')!.value), Number(wall.find((p) => p.type === 'month')!.value), 0)).getUTCDate();
     expect(day).toBe(lastDay);
     await api.data('deleteJob', { jobId });
-    const deleted = await stack.client.schedule.getHandle(`tempojob-job-${jobId}`).describe();
+    const deleted = await scheduleOf(jobId);
     expect(deleted.state.paused).toBe(true);
     expect(deleted.spec.calendars ?? []).toEqual([]);
   });
