@@ -340,10 +340,12 @@ describe('workflow instance operations', () => {
   it('markWorkflowNodeAsSuccess: the run stays FAILED, the node SUCCEED; a retry carries on past it', async () => {
     const { workflowId, ids } = await saveDag({ broken: { params: { fail: true } }, behind: {} }, [['broken', 'behind']]);
     const wfInstanceId = await run(workflowId);
-    await finished(wfInstanceId);
+    // Marked as soon as the API reads FAILED, as a user would: that is a moment before the run's
+    // Temporal workflow closes (it still releases its maxWfInstanceNum slot).
+    await expect.poll(async () => (await info(wfInstanceId)).status, { timeout: 10_000, interval: 20 }).toBe(3);
+    await api.data('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId: ids['broken'] }, { form: true });
     const refused = await api.call('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId: ids['behind'] }, { form: true });
     expect(refused.body.message).toMatch(/node \d+ "behind" is WAITING_DISPATCH: only a FAILED node without skipWhenFailed can be marked successful/);
-    await api.data('markWorkflowNodeAsSuccess', { wfInstanceId, nodeId: ids['broken'] }, { form: true });
     await expect.poll(async () => nodesOf(await info(wfInstanceId))['broken']!.status, { timeout: 10_000 }).toBe(5);
     const marked = await info(wfInstanceId);
     expect(marked.status).toBe(3);

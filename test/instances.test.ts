@@ -141,6 +141,16 @@ describe('runs', () => {
     expect(recorder.of(instanceId).map((e) => e.attempt)).toEqual([1, 2]);
   });
 
+  it('retryInstance as soon as the API reads FAILED, while the run still releases its maxInstanceNum slot, runs it again', async () => {
+    const jobId = await saveJob('reportsFailure', { maxInstanceNum: 1 });
+    const instanceId = await api.data<number>('runJob', { jobId }, { form: true });
+    await expect.poll(() => status(instanceId), { timeout: 10_000, interval: 20 }).toBe(4);
+    await api.data('retryInstance', { instanceId }, { form: true });
+    await stack.finished(instanceId);
+    expect(await info(instanceId)).toMatchObject({ status: 4, runningTimes: 2 });
+    expect(recorder.of(instanceId).map((e) => e.attempt)).toEqual([1, 2]);
+  });
+
   it('an unknown processor name fails clearly instead of hanging', async () => {
     const jobId = await saveJob('no.such.processor');
     const instanceId = await api.data<number>('runJob', { jobId }, { form: true });

@@ -16,7 +16,8 @@ import { SA } from '../contract/search-attributes.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
 import { supportsEagerStart } from '../temporal/connection.js';
-import { isAlreadyStarted, isNotFound, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
+import { isAlreadyStarted, isNotFound, isTransient, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
+import { startAgain } from '../temporal/start-again.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { InstanceView } from './dto.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
@@ -197,15 +198,16 @@ export class InstanceService {
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
     };
     try {
-      await this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
+      await startAgain(this.client, instanceWorkflowId(instanceId), this.callTimeoutMs, () => this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
         ...instanceStartOptions(input),
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
         requestEagerStart: this.eagerStart,
-      });
+      }));
     } catch (err) {
       if (isAlreadyStarted(err)) throw new StateConflictError(`instance ${instanceId} is already being retried`);
+      if (isTransient(err)) throw new UnavailableError(`instance ${instanceId}'s last run did not close, or Temporal did not answer, within ${this.callTimeoutMs} ms; retry the call`);
       throw err;
     }
   }

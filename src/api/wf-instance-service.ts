@@ -14,6 +14,7 @@ import { SA } from '../contract/search-attributes.js';
 import { dagStartOptions } from '../contract/start-options.js';
 import { type DagWorkflow, WorkflowType } from '../contract/workflows.js';
 import { isAlreadyStarted, isNotFound, isTransient, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
+import { startAgain } from '../temporal/start-again.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { WfInstanceView } from './dto.js';
 import { InvalidRequestError, NotFoundError, StateConflictError, UnavailableError } from './errors.js';
@@ -207,12 +208,12 @@ export class WfInstanceService {
       actualTriggerTime: state.actualTriggerTime,
     };
     try {
-      const handle = await this.client.workflow.start<DagWorkflow>(WorkflowType.dag, {
+      const handle = await startAgain(this.client, wfInstanceWorkflowId(wfInstanceId), this.callTimeoutMs, () => this.client.workflow.start<DagWorkflow>(WorkflowType.dag, {
         ...dagStartOptions(input),
         taskQueue: this.coreTaskQueue,
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
-      });
+      }));
       // A run that only records a mark ends in its first task: answer once it has, so a retry right after finds it closed.
       if (input.recorded) await this.client.withDeadline(Date.now() + this.callTimeoutMs, () => handle.result());
     } catch (err) {
