@@ -5,9 +5,9 @@ import type { DagState } from '../src/domain/workflow.js';
 import { startCrashableStack, type CrashableStack } from './support/crashable-stack.js';
 
 /**
- * A 20-node DAG survives its core worker, or the Temporal dev server with it, being killed
- * (SIGKILL) mid-run and started again: nothing is lost and nothing runs twice, counted by the
- * processor itself.
+ * A 20-node DAG survives its core worker, its processor worker, or the Temporal dev server,
+ * being killed (SIGKILL) mid-run and started again: nothing is lost and nothing runs twice,
+ * counted by the processor itself.
  */
 
 const NODES = 20;
@@ -16,14 +16,16 @@ const DOWNTIME_MS = 2_000;
 let stack: CrashableStack | undefined;
 afterAll(() => stack?.close());
 
-/** A chain of 5, a fan-out of 10 and a chain of 5; each node's processor waits 150 ms, so a crash lands mid-DAG. */
-async function runTwentyNodes(target: CrashableStack): Promise<number> {
+/** A chain of 5, a fan-out of 10 and a chain of 5; each node's processor waits `waitMs`, so a crash lands mid-DAG. */
+async function runTwentyNodes(target: CrashableStack, waitMs = 150): Promise<number> {
   const { caller } = target;
   const jobId = await caller.data<number>('saveJob', {
     jobName: 'record', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
+    // A node whose worker dies mid-run fails that attempt ("worker lost"): one retry runs it again.
+    instanceRetryNum: 1,
   });
   const nodes = await caller.data<{ id: number }[]>('addWorkflowNode',
-    Array.from({ length: NODES }, (_, i) => ({ type: 1, jobId, nodeName: `n${i}`, nodeParams: '150' })));
+    Array.from({ length: NODES }, (_, i) => ({ type: 1, jobId, nodeName: `n${i}`, nodeParams: String(waitMs) })));
   const ids = nodes.map((node) => node.id);
   const edges = [
     ...ids.slice(1, 5).map((to, i) => ({ from: ids[i]!, to })),
@@ -35,7 +37,6 @@ async function runTwentyNodes(target: CrashableStack): Promise<number> {
     wfName: 'twenty', timeExpressionType: 'API', dag: { nodes: ids.map((nodeId) => ({ nodeId })), edges },
   });
   const wfInstanceId = await caller.data<number>('runWorkflow', { workflowId }, { form: true });
-  await expect.poll(() => target.executions().length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(3);
   return wfInstanceId;
 }
 
@@ -56,6 +57,7 @@ describe('a DAG across crashes', () => {
   it('runs every node exactly once across a core-worker SIGKILL, and ends SUCCEED', { timeout: 180_000 }, async () => {
     stack = await startCrashableStack('dag-faults');
     const wfInstanceId = await runTwentyNodes(stack);
+    await expect.poll(() => stack!.executions().length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(3);
     await stack.killCoreWorker();
     const ranBeforeRestart = stack.executions().length;
     await sleep(DOWNTIME_MS); // the outage itself, not a synchronisation
@@ -67,6 +69,7 @@ describe('a DAG across crashes', () => {
     await stack?.close();
     stack = await startCrashableStack('dag-server-faults');
     const wfInstanceId = await runTwentyNodes(stack);
+    await expect.poll(() => stack!.executions().length, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(3);
     await stack.killCoreWorker();
     await stack.killServer();
     const ranBeforeRestart = stack.executions().length;
@@ -74,5 +77,28 @@ describe('a DAG across crashes', () => {
     await stack.startServer();
     await stack.startCoreWorker();
     await expectEveryNodeOnce(stack, wfInstanceId, ranBeforeRestart);
+  });
+
+  it('the same with the processor worker killed in the middle of a node: that node runs again and finishes once', { timeout: 180_000 }, async () => {
+    await stack?.close();
+    stack = await startCrashableStack('dag-processor-faults');
+    const target = stack;
+    const wfInstanceId = await runTwentyNodes(target, 1_000);
+    // In the leading chain, once two nodes finished and the third is inside its one-second wait.
+    const inFlight = () => {
+      const finished = new Set(target.executions().map((e) => e.instanceId));
+      return target.starts().filter((s) => !finished.has(s.instanceId)).map((s) => s.instanceId);
+    };
+    await expect.poll(() => target.executions().length >= 2 && inFlight().length > 0, { timeout: 30_000, interval: 20 }).toBe(true);
+    const killedMidNode = inFlight();
+    await target.killWorkers();
+    const ranBeforeRestart = target.executions().length;
+    await sleep(DOWNTIME_MS); // the outage itself, not a synchronisation
+    await target.startWorkers();
+    await expectEveryNodeOnce(target, wfInstanceId, ranBeforeRestart);
+    // The node cut off started again on the new worker (after its heartbeat timed out); no other node started twice.
+    const starts = target.starts();
+    for (const instanceId of killedMidNode) expect(starts.filter((s) => s.instanceId === instanceId).length, `instance ${instanceId}`).toBe(2);
+    expect(starts).toHaveLength(NODES + killedMidNode.length);
   });
 });

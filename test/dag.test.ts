@@ -30,6 +30,8 @@ import {
   type PEWorkflowNode,
   type WorkflowOutcome,
 } from '../src/domain/dag.js';
+import { dagMemoChanges, dagStateOfMemo } from '../src/contract/memo.js';
+import type { DagState } from '../src/domain/workflow.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders: node n is named "n<n>" and runs job 500 + n; decision n is named "d<n>".
@@ -687,5 +689,55 @@ describe('findNestedWorkflowCycle', () => {
   it('reports a cycle among the workflows the saved one reaches', () => {
     const others = stored({ 2: dagOf([nested(21, 3)]), 3: dagOf([nested(31, 2)]) });
     expect(findNestedWorkflowCycle(1, dagOf([nested(11, 2)]), others)?.path.map((hop) => hop.workflowId)).toEqual([2, 3, 2]);
+  });
+});
+
+describe('the memo of a running workflow instance (dagMemoChanges, dagStateOfMemo)', () => {
+  const stateOf = (dag: PEWorkflowDAG, patch: Partial<DagState> = {}): DagState => ({
+    status: 'RUNNING', result: null, dag, context: { initParams: null }, actualTriggerTime: 1, finishedTime: null, ...patch,
+  });
+  const chain = (length: number) => dagOf(
+    Array.from({ length }, (_, i) => job(i + 1)),
+    Array.from({ length: length - 1 }, (_, i) => edge(i + 1, i + 2)),
+  );
+
+  it('records only the nodes, edges, context and status that changed, and reads back the whole state', () => {
+    const started = stateOf(newRunDag(dagOf([job(1), decision(2), job(3), job(4)], [edge(1, 2), edge(2, 3, 'true'), edge(2, 4, 'false')])));
+    const memo: Record<string, unknown> = { wf: started };
+    let previous = started;
+    const step = (next: DagState) => {
+      const changes = dagMemoChanges(previous, next);
+      Object.assign(memo, changes);
+      previous = next;
+      return Object.keys(changes).sort();
+    };
+    expect(step(stateOf(start(started.dag, 1)))).toEqual(['wfNode:1']);
+    expect(step(stateOf(finish(previous.dag, 1, 'SUCCEED'), { context: { initParams: null, k: 'v' } }))).toEqual(['wfContext', 'wfNode:1']);
+    const decided = applyDecision(previous.dag, 2, true, { finishedTime: 't' });
+    expect(step({ ...previous, dag: decided })).toEqual(['wfEdges', 'wfNode:2', 'wfNode:4']);
+    expect(step({ ...previous })).toEqual([]);
+    const ended = { ...previous, status: 'SUCCEED' as const, result: 'done', finishedTime: 9 };
+    expect(step(ended)).toEqual(['wfNow']);
+    expect(dagStateOfMemo(memo)).toEqual(ended);
+  });
+
+  it('a 300-node chain writes each node a bounded number of times, not the whole DAG per step', () => {
+    let state = stateOf(newRunDag(chain(300)));
+    let written = 0;
+    for (let nodeId = 1; nodeId <= 300; nodeId++) {
+      for (const next of [stateOf(start(state.dag, nodeId)), stateOf(finish(start(state.dag, nodeId), nodeId, 'SUCCEED'))]) {
+        written += JSON.stringify(dagMemoChanges(state, next)).length;
+        state = next;
+      }
+    }
+    // Two writes of one node per node (~200 characters each), against 300 × 300 nodes for whole-DAG memos.
+    expect(written).toBeLessThan(300 * 2 * 400);
+    expect(JSON.stringify(state.dag).length * 300).toBeGreaterThan(written * 50);
+  });
+
+  it('an instance recorded before memos by change (whole state under "wf") reads as it was', () => {
+    const whole = stateOf(finish(start(newRunDag(chain(2)), 1), 1, 'SUCCEED'));
+    expect(dagStateOfMemo({ wf: whole })).toEqual(whole);
+    expect(dagStateOfMemo({})).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import {
 import { freshId, keyedId } from '../domain/ids.js';
 import { snapshotOf } from '../domain/job.js';
 import { type DagInput, type DagState, type NestedResume, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
-import { MemoKey, type WfRunMemo } from '../contract/memo.js';
+import { MemoKey, type WfRunMemo, dagStateOfMemo } from '../contract/memo.js';
 import { stopWfInstanceUpdate } from '../contract/messages.js';
 import { wfInstanceWorkflowId } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
@@ -272,7 +272,7 @@ function runMemo(execution: ExecutionFacts): WfRunMemo | undefined {
 
 function viewOf(wfInstanceId: number, execution: ExecutionFacts): WfInstanceView | undefined {
   const run = runMemo(execution);
-  const state = execution.memo?.[MemoKey.wf] as DagState | undefined;
+  const state = dagStateOfMemo(execution.memo);
   return run && state ? { wfInstanceId, run, state: closedState(state, execution) } : undefined;
 }
 

@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -11,7 +12,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { CoreActivities } from '../contract/activities.js';
-import { MemoKey } from '../contract/memo.js';
+import { MemoKey, dagMemoChanges } from '../contract/memo.js';
 import { appendWorkflowContextSignal, releaseSlotSignal, stopWfInstanceUpdate } from '../contract/messages.js';
 import { workflowSlotsWorkflowId } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
@@ -45,6 +46,12 @@ const { evaluateDecision } = proxyActivities<CoreActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5, maximumInterval: '5 seconds' },
 });
+
+/**
+ * Runs started with this patch record only what changed at each step (`dagMemoChanges`)
+ * instead of their whole DAG and context, so their history stays small.
+ */
+const DAG_MEMO_BY_CHANGE = 'dag-memo-by-change';
 
 /** The result of nodes still running when another node's failure ends a FAIL_FAST run. */
 const STOPPED_BY_FAILURE = 'stopped: another node failed and the workflow fails fast';
@@ -93,9 +100,17 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
     }
   });
 
+  const byChange = patched(DAG_MEMO_BY_CHANGE);
+  let recorded: DagState = { ...state };
   const record = (patch: Partial<DagState>, statusChanged = false) => {
     Object.assign(state, patch);
-    upsertMemo({ [MemoKey.wf]: { ...state } });
+    if (byChange) {
+      const changes = dagMemoChanges(recorded, state);
+      if (Object.keys(changes).length > 0) upsertMemo(changes);
+      recorded = { ...state };
+    } else {
+      upsertMemo({ [MemoKey.wf]: { ...state } });
+    }
     if (statusChanged) upsertSearchAttributes([{ key: SA.status, value: state.status }]);
   };
   const finish = (outcome: Ending): DagState => {

@@ -29,8 +29,10 @@ export interface Execution {
 export interface CrashableStack {
   client: Client;
   caller: OpenApiCaller;
-  /** Every execution of the `record` processor so far, across crashes and restarts. */
+  /** Every execution of the `record` processor that finished so far, across crashes and restarts. */
   executions(): Execution[];
+  /** Every execution of the `record` processor that started so far (finished or not). */
+  starts(): Execution[];
   startServer(): Promise<void>;
   /** SIGKILL of the dev server. */
   killServer(): Promise<void>;
@@ -48,11 +50,13 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const recordFile = join(dir, 'executions.jsonl');
+  const startsFile = join(dir, 'starts.jsonl');
   const appName = uniqueName(prefix);
   const coreQueue = uniqueName('core');
   const env = {
     TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: coreQueue,
-    TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath'), RECORD_FILE: recordFile, RECORD_APP: appName,
+    TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath'), RECORD_FILE: recordFile, RECORD_STARTS_FILE: startsFile,
+    RECORD_APP: appName,
   };
   let server: DevServer | undefined;
   let workers: ChildHandle[] = [];
@@ -91,9 +95,8 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
     ...stack,
     client,
     caller: await OpenApiCaller.login(api.url, appName, password),
-    executions: () => existsSync(recordFile)
-      ? readFileSync(recordFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Execution)
-      : [],
+    executions: () => readRecords(recordFile),
+    starts: () => readRecords(startsFile),
     async close() {
       await closeServer(api.server);
       await client.connection.close();
@@ -102,4 +105,8 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function readRecords(file: string): Execution[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Execution) : [];
 }
