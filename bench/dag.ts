@@ -19,7 +19,7 @@
  * task → its last, on the same workflow clock; request → closed is start sent → closed.
  *
  * Runs go one at a time, rotating which of the four goes first, so drift hits them alike.
- * Printed per shape: p50 and max (ms), the ratio bare ÷ tempojob on the p50 (throughput-wise,
+ * Printed per shape: p50 and max (ms), the run's own history size (KiB), the ratio bare ÷ tempojob on the p50 (throughput-wise,
  * higher is better) against the 0.7 target, and the load average before and after. Exits 1 if
  * a run failed or a target was missed.
  *
@@ -29,6 +29,8 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { wfInstanceWorkflowId } from '../src/contract/names.js';
 import type { bareDagChain, bareDagFanOut } from './bare/workflows.js';
@@ -51,6 +53,12 @@ Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 interface Sample {
   fireToFinish: number;
   closed: number;
+  /** The size of the run's own history (the DAG workflow's, not its children's), in bytes. */
+  historyBytes: number;
+}
+
+async function historyBytes(handle: WorkflowHandle): Promise<number> {
+  return proto.temporal.api.history.v1.History.encode(await handle.fetchHistory()).finish().length;
 }
 
 /** What this benchmark reads of fetchWfInstanceInfo's answer (PowerJob's WorkflowInstanceInfoDTO). */
@@ -112,7 +120,8 @@ async function tempojobDag(stack: BenchStack, name: ShapeName): Promise<() => Pr
   return async () => {
     const sent = Date.now();
     const wfInstanceId = await postOpenApi<number>(stack.url, 'runWorkflow', { workflowId }, stack.authHeaders);
-    await stack.client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId)).result();
+    const handle = stack.client.workflow.getHandle(wfInstanceWorkflowId(wfInstanceId));
+    await handle.result();
     const closed = Date.now() - sent;
     const info = await postOpenApi<WfInstanceInfo>(stack.url, 'fetchWfInstanceInfo', { wfInstanceId }, stack.authHeaders);
     const notSucceeded = (JSON.parse(info.dag) as { nodes: { nodeId: number; status?: number | null }[] }).nodes
@@ -122,7 +131,7 @@ async function tempojobDag(stack: BenchStack, name: ShapeName): Promise<() => Pr
         + `${notSucceeded.length} nodes not SUCCEED (${notSucceeded.slice(0, 5).map((node) => `${node.nodeId}: ${node.status}`).join(', ')}), `
         + `actualTriggerTime ${info.actualTriggerTime}, finishedTime ${info.finishedTime}`);
     }
-    return { fireToFinish: info.finishedTime - info.actualTriggerTime, closed };
+    return { fireToFinish: info.finishedTime - info.actualTriggerTime, closed, historyBytes: await historyBytes(handle) };
   };
 }
 
@@ -132,12 +141,13 @@ function bareDag(stack: BenchStack, taskQueue: string, name: ShapeName): () => P
   let next = 0;
   return async () => {
     const sent = Date.now();
-    const { ran, fireToFinishMs } = await stack.client.workflow.execute<typeof bareDagChain | typeof bareDagFanOut>(shape.bareWorkflow, {
+    const handle = await stack.client.workflow.start<typeof bareDagChain | typeof bareDagFanOut>(shape.bareWorkflow, {
       taskQueue, workflowId: `${taskQueue}-${name}-${next++}`, args: [SIZE],
     });
+    const { ran, fireToFinishMs } = await handle.result();
     const closed = Date.now() - sent;
     if (ran !== shape.nodes) throw new Error(`bare ${shape.label}: ${ran}/${shape.nodes} nodes succeeded`);
-    return { fireToFinish: fireToFinishMs, closed };
+    return { fireToFinish: fireToFinishMs, closed, historyBytes: await historyBytes(handle) };
   };
 }
 
@@ -168,15 +178,16 @@ async function main(): Promise<number> {
 
     const loadAfter = loadavg()[0]!;
     const command = `npm run bench:dag -- --size ${SIZE} --runs ${RUNS} --warmup ${WARMUP}${TEMPORAL_ADDRESS ? ` --temporal-address ${TEMPORAL_ADDRESS}` : ''}`;
-    const lines = [`\nDAG of no-op JOB nodes, fire → finish, ${RUNS} runs each (ms)\n`, '| shape | run | fire→finish p50 | max | request→closed p50 |', '|---|---|---|---|---|'];
+    const lines = [`\nDAG of no-op JOB nodes, fire → finish, ${RUNS} runs each (ms)\n`, '| shape | run | fire→finish p50 | max | request→closed p50 | history KiB |', '|---|---|---|---|---|---|'];
     const verdicts: string[] = [];
     let missed = false;
     for (const [name, ours, theirs] of [['chain', 'chain', 'bareChain'], ['fan', 'fan', 'bareFan']] as const) {
       const shape = SHAPES[name];
       const t = stats(samples[ours].map((s) => s.fireToFinish));
       const b = stats(samples[theirs].map((s) => s.fireToFinish));
-      lines.push(`| ${shape.label} | tempojob | ${t.p50} | ${t.max} | ${percentile(samples[ours].map((s) => s.closed), 50)} |`);
-      lines.push(`| ${shape.label} | bare Temporal | ${b.p50} | ${b.max} | ${percentile(samples[theirs].map((s) => s.closed), 50)} |`);
+      const kib = (kind: keyof typeof samples) => Math.round(percentile(samples[kind].map((s) => s.historyBytes), 50) / 1024);
+      lines.push(`| ${shape.label} | tempojob | ${t.p50} | ${t.max} | ${percentile(samples[ours].map((s) => s.closed), 50)} | ${kib(ours)} |`);
+      lines.push(`| ${shape.label} | bare Temporal | ${b.p50} | ${b.max} | ${percentile(samples[theirs].map((s) => s.closed), 50)} | ${kib(theirs)} |`);
       const ratio = b.p50 / t.p50;
       const met = ratio >= TARGET;
       missed ||= !met;
@@ -184,8 +195,8 @@ async function main(): Promise<number> {
       report({
         benchmark: 'bench:dag',
         measure: `DAG workflow, ${shape.label} no-op JOB nodes, ${RUNS} runs: fire → finish (ratio: bare ÷ tempojob p50)`,
-        tempojob: `p50 ${t.p50} ms, max ${t.max} ms (target ≥ ${TARGET}× bare: ${met ? 'met' : 'MISSED'})`,
-        bare: `p50 ${b.p50} ms, max ${b.max} ms (a child workflow per node, one no-op activity each)`,
+        tempojob: `p50 ${t.p50} ms, max ${t.max} ms, history ${kib(ours)} KiB (target ≥ ${TARGET}× bare: ${met ? 'met' : 'MISSED'})`,
+        bare: `p50 ${b.p50} ms, max ${b.max} ms, history ${kib(theirs)} KiB (a child workflow per node, one no-op activity each)`,
         ratio,
         command,
       });

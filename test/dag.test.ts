@@ -30,7 +30,7 @@ import {
   type PEWorkflowNode,
   type WorkflowOutcome,
 } from '../src/domain/dag.js';
-import { dagMemoChanges, dagStateOfMemo } from '../src/contract/memo.js';
+import { dagMemoChanges, dagStartMemo, dagStateOfMemo, startedDagOfMemo } from '../src/contract/memo.js';
 import type { DagState } from '../src/domain/workflow.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -692,52 +692,61 @@ describe('findNestedWorkflowCycle', () => {
   });
 });
 
-describe('the memo of a running workflow instance (dagMemoChanges, dagStateOfMemo)', () => {
+describe('the memo of a running workflow instance (dagStartMemo, dagMemoChanges, dagStateOfMemo)', () => {
   const stateOf = (dag: PEWorkflowDAG, patch: Partial<DagState> = {}): DagState => ({
     status: 'RUNNING', result: null, dag, context: { initParams: null }, actualTriggerTime: 1, finishedTime: null, ...patch,
   });
   const chain = (length: number) => dagOf(
-    Array.from({ length }, (_, i) => job(i + 1)),
+    Array.from({ length }, (_, i) => job(i + 1, { nodeParams: 'x'.repeat(200) })),
     Array.from({ length: length - 1 }, (_, i) => edge(i + 1, i + 2)),
   );
 
-  it('records only the nodes, edges, context and status that changed, and reads back the whole state', () => {
-    const started = stateOf(newRunDag(dagOf([job(1), decision(2), job(3), job(4)], [edge(1, 2), edge(2, 3, 'true'), edge(2, 4, 'false')])));
-    const memo: Record<string, unknown> = { wf: started };
+  it('starts without the DAG, records only what changed, and reads back the whole state with the DAG it started with', () => {
+    const startedDag = newRunDag(dagOf([job(1), decision(2), job(3), job(4)], [edge(1, 2), edge(2, 3, 'true'), edge(2, 4, 'false')]));
+    const started = stateOf(startedDag, { status: 'WAITING', actualTriggerTime: null });
+    const memo: Record<string, unknown> = dagStartMemo(started);
+    expect(JSON.stringify(memo)).not.toContain('nodeId');
     let previous = started;
     const step = (next: DagState) => {
-      const changes = dagMemoChanges(previous, next);
+      const changes = dagMemoChanges(previous, next, startedDag);
       Object.assign(memo, changes);
       previous = next;
       return Object.keys(changes).sort();
     };
-    expect(step(stateOf(start(started.dag, 1)))).toEqual(['wfNode:1']);
+    expect(step(stateOf(startedDag))).toEqual(['wfNow']);
+    expect(step(stateOf(start(startedDag, 1)))).toEqual(['wfNode:1']);
+    expect(memo['wfNode:1']).toEqual({ status: NodeStatus.codes.RUNNING, instanceId: 1001, startTime: 't0' });
     expect(step(stateOf(finish(previous.dag, 1, 'SUCCEED'), { context: { initParams: null, k: 'v' } }))).toEqual(['wfContext', 'wfNode:1']);
     const decided = applyDecision(previous.dag, 2, true, { finishedTime: 't' });
     expect(step({ ...previous, dag: decided })).toEqual(['wfEdges', 'wfNode:2', 'wfNode:4']);
     expect(step({ ...previous })).toEqual([]);
     const ended = { ...previous, status: 'SUCCEED' as const, result: 'done', finishedTime: 9 };
     expect(step(ended)).toEqual(['wfNow']);
-    expect(dagStateOfMemo(memo)).toEqual(ended);
+    expect(dagStateOfMemo(memo, startedDag)).toEqual(ended);
   });
 
-  it('a 300-node chain writes each node a bounded number of times, not the whole DAG per step', () => {
-    let state = stateOf(newRunDag(chain(300)));
+  it('a 300-node chain writes a few small fields per node, not its whole DAG per step', () => {
+    const startedDag = newRunDag(chain(300));
+    let state = stateOf(startedDag);
     let written = 0;
     for (let nodeId = 1; nodeId <= 300; nodeId++) {
       for (const next of [stateOf(start(state.dag, nodeId)), stateOf(finish(start(state.dag, nodeId), nodeId, 'SUCCEED'))]) {
-        written += JSON.stringify(dagMemoChanges(state, next)).length;
+        written += JSON.stringify(dagMemoChanges(state, next, startedDag)).length;
         state = next;
       }
     }
-    // Two writes of one node per node (~200 characters each), against 300 × 300 nodes for whole-DAG memos.
-    expect(written).toBeLessThan(300 * 2 * 400);
-    expect(JSON.stringify(state.dag).length * 300).toBeGreaterThan(written * 50);
+    // Under 200 characters per node over its two changes (its node params stay out), against the whole DAG (300 × ~400) at each of 600 steps.
+    expect(written).toBeLessThan(300 * 200);
+    expect(JSON.stringify(state.dag).length).toBeGreaterThan(300 * 400);
   });
 
-  it('an instance recorded before memos by change (whole state under "wf") reads as it was', () => {
+  it('an instance started before memos without the DAG (whole state under "wf") reads as it was, with or without changes since', () => {
     const whole = stateOf(finish(start(newRunDag(chain(2)), 1), 1, 'SUCCEED'));
-    expect(dagStateOfMemo({ wf: whole })).toEqual(whole);
-    expect(dagStateOfMemo({})).toBeUndefined();
+    expect(startedDagOfMemo({ wf: whole })).toBe(whole.dag);
+    expect(dagStateOfMemo({ wf: whole }, whole.dag)).toEqual(whole);
+    const later = stateOf(start(whole.dag, 2));
+    expect(dagStateOfMemo({ wf: whole, ...dagMemoChanges(whole, later, whole.dag) }, whole.dag)).toEqual(later);
+    expect(startedDagOfMemo({})).toBeUndefined();
+    expect(dagStateOfMemo({}, whole.dag)).toBeUndefined();
   });
 });

@@ -28,7 +28,7 @@ const RUN_CACHE_MS = 1_000;
 const RUN_CACHE_SIZE = 10_000;
 
 /** Time types and execute types this release runs; the rest are refused, never silently accepted. */
-const SUPPORTED_TIME_TYPES = ['API', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
+const SUPPORTED_TIME_TYPES = ['API', 'WORKFLOW', 'CRON', 'FIXED_RATE', 'FIXED_DELAY', 'DAILY_TIME_INTERVAL'] as const;
 const SUPPORTED_EXECUTE_TYPES = ['STANDALONE', 'BROADCAST', 'MAP_REDUCE', 'MAP'] as const;
 const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 
@@ -36,8 +36,8 @@ const SUPPORTED_PROCESSOR_TYPES = ['BUILT_IN'] as const;
 /**
  * Jobs. Each job is one Temporal Schedule (`tempojob-job-<id>`): the definition travels in
  * the schedule's action arguments, disabled means paused. CRON, DAILY_TIME_INTERVAL and
- * FIXED_RATE jobs are timed by the schedule's spec; API jobs have none (they run through
- * runJob); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
+ * FIXED_RATE jobs are timed by the schedule's spec; API and WORKFLOW jobs have none (they run
+ * through runJob, and WORKFLOW jobs as workflow nodes); FIXED_DELAY jobs are timed by a clock workflow. Reads by id are strongly
  * consistent; listing goes through Temporal's visibility index, which trails writes.
  */
 export class JobService {
@@ -137,7 +137,7 @@ export class JobService {
   preview(input: z.infer<typeof previewSchema>): { epochMs: number; local: string }[] {
     const timeZone = this.timeZoneOf(input.timeZone);
     const rule = ruleOf(input);
-    if (rule.type === 'API' || rule.type === 'FIXED_DELAY') {
+    if (rule.type === 'API' || rule.type === 'WORKFLOW' || rule.type === 'FIXED_DELAY') {
       throw new InvalidRequestError(`${rule.type} jobs have no fire times of their own to preview`);
     }
     const lifeCycle = input.lifeCycle ? { start: input.lifeCycle.start ?? undefined, end: input.lifeCycle.end ?? undefined } : null;
@@ -262,6 +262,7 @@ function pauseNote(job: JobDefinition): string {
   if (job.status === 'DELETED') return 'deleted';
   if (job.status === 'DISABLE') return 'disabled';
   if (job.timeExpressionType === 'API') return 'API job: runs only through runJob';
+  if (job.timeExpressionType === 'WORKFLOW') return 'WORKFLOW job: runs as a workflow node (or through runJob)';
   if (job.timeExpressionType === 'FIXED_DELAY') return `FIXED_DELAY job: timed by workflow ${fixedDelayClockId(job.id)}`;
   return `${job.timeExpressionType} ${job.timeExpression} (${job.timeZone})`;
 }
@@ -312,7 +313,7 @@ function toDefinition(
     jobDescription: request.jobDescription,
     jobParams: request.jobParams,
     timeExpressionType: request.timeExpressionType,
-    timeExpression: request.timeExpressionType === 'API' ? null : request.timeExpression?.trim() ?? null,
+    timeExpression: request.timeExpressionType === 'API' || request.timeExpressionType === 'WORKFLOW' ? null : request.timeExpression?.trim() ?? null,
     executeType: request.executeType,
     processorType: request.processorType,
     processorInfo: request.processorInfo,

@@ -7,7 +7,7 @@ import {
 import { freshId, keyedId } from '../domain/ids.js';
 import { snapshotOf } from '../domain/job.js';
 import { type DagInput, type DagState, type NestedResume, type WorkflowDefinition, freezeRun } from '../domain/workflow.js';
-import { MemoKey, type WfRunMemo, dagStateOfMemo } from '../contract/memo.js';
+import { MemoKey, type WfRunMemo, dagStateOfMemo, startedDagOfMemo } from '../contract/memo.js';
 import { stopWfInstanceUpdate } from '../contract/messages.js';
 import { wfInstanceWorkflowId } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
@@ -87,9 +87,27 @@ export class WfInstanceService {
   /** The workflow instance of this app, or NotFoundError: another app's does not exist for the caller. */
   async get(app: AuthenticatedApp, wfInstanceId: number): Promise<WfInstanceView> {
     const description = await this.describe(wfInstanceId);
-    const view = description && viewOf(wfInstanceId, description);
-    if (!view || view.run.appId !== app.appId) throw new NotFoundError(`workflow instance ${wfInstanceId} not found in app ${app.appName}`);
+    const run = description && runMemo(description);
+    const view = run?.appId === app.appId ? viewOf(wfInstanceId, description!, await this.startedDag(description!)) : undefined;
+    if (!view) throw new NotFoundError(`workflow instance ${wfInstanceId} not found in app ${app.appName}`);
     return view;
+  }
+
+  /**
+   * The DAG a run started with: in its memo for runs started before `dagStartMemo`, else in
+   * its input, the first event of its history.
+   */
+  private async startedDag(execution: ExecutionFacts & Pick<WorkflowExecutionInfo, 'workflowId' | 'runId'>): Promise<PEWorkflowDAG> {
+    const inMemo = startedDagOfMemo(execution.memo);
+    if (inMemo) return inMemo;
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId: execution.workflowId, runId: execution.runId },
+      maximumPageSize: 1,
+    });
+    const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new Error(`workflow instance ${execution.workflowId} (run ${execution.runId}) has no input in its first history event`);
+    return this.client.options.loadedDataConverter.payloadConverter.fromPayload<DagInput>(payload).dag;
   }
 
   /**
@@ -241,17 +259,20 @@ export class WfInstanceService {
       const seen = latest.get(execution.workflowId);
       if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
     }
-    const views: WfInstanceView[] = [];
+    // Filtered and sorted on what the memos say; the DAGs are read for the page's runs only.
+    const listed: { view: WfInstanceView; execution: WorkflowExecutionInfo }[] = [];
     for (const execution of latest.values()) {
       const id = Number(execution.typedSearchAttributes.get(SA.wfInstanceId));
-      const view = Number.isSafeInteger(id) ? viewOf(id, execution) : undefined;
+      const view = Number.isSafeInteger(id) ? viewOf(id, execution, NO_DAG) : undefined;
       if (!view || view.run.appId !== app.appId || !matchesWfInstanceQuery(view, q)) continue;
-      views.push(view);
+      listed.push({ view, execution });
     }
     const key = wfInstanceSortKey(q.sortBy);
     const direction = q.asc ? 1 : -1;
-    views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.wfInstanceId - b.wfInstanceId));
-    return page(views, q.index, q.pageSize);
+    listed.sort((a, b) => direction * ((key(a.view) ?? -Infinity) - (key(b.view) ?? -Infinity)) || direction * (a.view.wfInstanceId - b.view.wfInstanceId));
+    const found = page(listed, q.index, q.pageSize);
+    const data = await Promise.all(found.data.map(async ({ view, execution }) => viewOf(view.wfInstanceId, execution, await this.startedDag(execution))!));
+    return { ...found, data };
   }
 
   private async describe(wfInstanceId: number): Promise<WorkflowExecutionDescription | undefined> {
@@ -270,9 +291,12 @@ function runMemo(execution: ExecutionFacts): WfRunMemo | undefined {
   return execution.type === WorkflowType.dag ? (execution.memo?.[MemoKey.wfRun] as WfRunMemo | undefined) : undefined;
 }
 
-function viewOf(wfInstanceId: number, execution: ExecutionFacts): WfInstanceView | undefined {
+/** What a listed run's DAG reads as until its page is known. */
+const NO_DAG: PEWorkflowDAG = { nodes: [], edges: [] };
+
+function viewOf(wfInstanceId: number, execution: ExecutionFacts, startedDag: PEWorkflowDAG): WfInstanceView | undefined {
   const run = runMemo(execution);
-  const state = dagStateOfMemo(execution.memo);
+  const state = dagStateOfMemo(execution.memo, startedDag);
   return run && state ? { wfInstanceId, run, state: closedState(state, execution) } : undefined;
 }
 

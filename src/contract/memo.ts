@@ -1,7 +1,7 @@
 import type { InstanceInput } from '../domain/instance.js';
 import type { CreatedBy } from '../domain/job.js';
 import type { MapCounts } from '../domain/map.js';
-import type { PEWorkflowNode } from '../domain/dag.js';
+import type { PEWorkflowDAG, PEWorkflowNode } from '../domain/dag.js';
 import type { DagState } from '../domain/workflow.js';
 
 /**
@@ -9,8 +9,9 @@ import type { DagState } from '../domain/workflow.js';
  * instance: `run` (what was asked, a RunMemo) and `instance` (an InstanceState);
  * broadcast share: `share` (a BroadcastShare); map batch: `batch` (a BatchMemo);
  * app directory: `apps` (AppRecord[]); workflow node registry: `nodes` (WorkflowNodeRecord[]);
- * workflow instance: `wfRun` (a WfRunMemo) and `wf` (a DagState as it started), then what
- * changed as it runs (`dagMemoChanges`): `wfNow`, `wfContext`, `wfEdges`, `wfNode:<nodeId>`.
+ * workflow instance: `wfRun` (a WfRunMemo), its state without the DAG (`dagStartMemo`: `wfNow`,
+ * `wfContext`; runs started before it: `wf`, a whole DagState), then what changed as it runs
+ * (`dagMemoChanges`): `wfNow`, `wfContext`, `wfEdges`, `wfNode:<nodeId>`.
  */
 export const MemoKey = {
   run: 'run',
@@ -28,39 +29,67 @@ export const MemoKey = {
 
 const WF_NODE_PREFIX = 'wfNode:';
 
-/** A running workflow instance's state fields besides its DAG and context (memo `wfNow`). */
+/** A workflow instance's state fields besides its DAG and context (memo `wfNow`). */
 type DagStateNow = Pick<DagState, 'status' | 'result' | 'actualTriggerTime' | 'finishedTime'>;
 
+function nowOf(state: DagState): DagStateNow {
+  return { status: state.status, result: state.result, actualTriggerTime: state.actualTriggerTime, finishedTime: state.finishedTime };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
 /**
- * The memo fields to upsert for a workflow instance's state going from `before` to `after`:
- * only what changed, each node under its own key, so a run's history grows with what its
- * steps change, not with nodes × steps. Empty when nothing changed.
+ * A workflow instance's memo when it starts: its state without the DAG, which is in the run's
+ * input (the first event of its history). A memo that held the DAG would be rewritten, whole,
+ * by Temporal at every event of the run (hundreds of KiB for a few hundred nodes).
  */
-export function dagMemoChanges(before: DagState, after: DagState): Record<string, unknown> {
+export function dagStartMemo(state: DagState): Record<string, unknown> {
+  return { [MemoKey.wfNow]: nowOf(state), [MemoKey.wfContext]: state.context };
+}
+
+/**
+ * The memo fields to upsert as a workflow instance's state goes from `before` to `after`: only
+ * what changed — status fields, context, edges, and each changed node as its fields that differ
+ * from the DAG the run started with (`startedDag`), under its own key — so that the memo stays
+ * small and the run's history grows with what its steps change, not with nodes × steps.
+ * Empty when nothing changed.
+ */
+export function dagMemoChanges(before: DagState, after: DagState, startedDag: PEWorkflowDAG): Record<string, unknown> {
   const changes: Record<string, unknown> = {};
-  const now: DagStateNow = { status: after.status, result: after.result, actualTriggerTime: after.actualTriggerTime, finishedTime: after.finishedTime };
-  const was: DagStateNow = { status: before.status, result: before.result, actualTriggerTime: before.actualTriggerTime, finishedTime: before.finishedTime };
-  if (JSON.stringify(now) !== JSON.stringify(was)) changes[MemoKey.wfNow] = now;
-  if (after.context !== before.context && JSON.stringify(after.context) !== JSON.stringify(before.context)) changes[MemoKey.wfContext] = after.context;
-  if (JSON.stringify(after.dag.edges) !== JSON.stringify(before.dag.edges)) changes[MemoKey.wfEdges] = after.dag.edges;
-  const previous = new Map(before.dag.nodes.map((node) => [node.nodeId, JSON.stringify(node)]));
+  if (!same(nowOf(after), nowOf(before))) changes[MemoKey.wfNow] = nowOf(after);
+  if (after.context !== before.context && !same(after.context, before.context)) changes[MemoKey.wfContext] = after.context;
+  if (!same(after.dag.edges, before.dag.edges)) changes[MemoKey.wfEdges] = after.dag.edges;
+  const started = new Map(startedDag.nodes.map((node) => [node.nodeId, node]));
+  const previous = new Map(before.dag.nodes.map((node) => [node.nodeId, node]));
   for (const node of after.dag.nodes) {
-    if (previous.get(node.nodeId) !== JSON.stringify(node)) changes[`${WF_NODE_PREFIX}${node.nodeId}`] = node;
+    if (same(node, previous.get(node.nodeId))) continue;
+    const base = started.get(node.nodeId) as Record<string, unknown> | undefined;
+    changes[`${WF_NODE_PREFIX}${node.nodeId}`] = Object.fromEntries(Object.entries(node).filter(([key, value]) => !same(value, base?.[key])));
   }
   return changes;
 }
 
-/** A workflow instance's state from its memo: `wf` as it started, overlaid with what `dagMemoChanges` recorded since. */
-export function dagStateOfMemo(memo: Record<string, unknown> | undefined): DagState | undefined {
-  const started = memo?.[MemoKey.wf] as DagState | undefined;
-  if (!memo || !started) return undefined;
-  const now = memo[MemoKey.wfNow] as DagStateNow | undefined;
-  const nodes = started.dag.nodes.map((node) => (memo[`${WF_NODE_PREFIX}${node.nodeId}`] as PEWorkflowNode | undefined) ?? node);
+/** The DAG a workflow instance started with when its memo holds it (`wf`: runs started before dagStartMemo); else undefined. */
+export function startedDagOfMemo(memo: Record<string, unknown> | undefined): PEWorkflowDAG | undefined {
+  return (memo?.[MemoKey.wf] as DagState | undefined)?.dag;
+}
+
+/**
+ * A workflow instance's state from its memo and the DAG it started with: the memo at start
+ * (`wf`, or `wfNow` and `wfContext`) overlaid with what `dagMemoChanges` recorded since.
+ * Undefined when the memo is not a workflow instance's.
+ */
+export function dagStateOfMemo(memo: Record<string, unknown> | undefined, startedDag: PEWorkflowDAG): DagState | undefined {
+  const whole = memo?.[MemoKey.wf] as DagState | undefined;
+  const now = memo?.[MemoKey.wfNow] as DagStateNow | undefined;
+  const context = (memo?.[MemoKey.wfContext] as DagState['context'] | undefined) ?? whole?.context;
+  const fields = now ?? whole;
+  if (!memo || !fields || !context) return undefined;
+  const nodes = startedDag.nodes.map((node) => ({ ...node, ...(memo[`${WF_NODE_PREFIX}${node.nodeId}`] as Partial<PEWorkflowNode> | undefined) }));
   return {
-    ...started,
-    ...now,
-    context: (memo[MemoKey.wfContext] as DagState['context'] | undefined) ?? started.context,
-    dag: { nodes, edges: (memo[MemoKey.wfEdges] as DagState['dag']['edges'] | undefined) ?? started.dag.edges },
+    ...nowOf({ ...fields, dag: startedDag, context }),
+    context,
+    dag: { nodes, edges: (memo[MemoKey.wfEdges] as DagState['dag']['edges'] | undefined) ?? startedDag.edges },
   };
 }
 

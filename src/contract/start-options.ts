@@ -3,7 +3,7 @@ import type { InstanceInput } from '../domain/instance.js';
 import { initialInstanceState } from '../domain/instance.js';
 import type { DagInput, DagState } from '../domain/workflow.js';
 import type { BatchMemo, RunMemo, WfRunMemo } from './memo.js';
-import { MemoKey } from './memo.js';
+import { MemoKey, dagStartMemo } from './memo.js';
 import { broadcastShareWorkflowId, instanceWorkflowId, wfInstanceWorkflowId } from './names.js';
 import { SA } from './search-attributes.js';
 import type { MapBatchInput, ShareInput } from './workflows.js';
@@ -104,7 +104,7 @@ export function dagStartOptions(input: DagInput) {
   return {
     workflowId: wfInstanceWorkflowId(input.wfInstanceId),
     args: [input] as [DagInput],
-    memo: { [MemoKey.wfRun]: run, [MemoKey.wf]: state },
+    memo: { [MemoKey.wfRun]: run, ...dagStartMemo(state) },
     typedSearchAttributes: [
       { key: SA.appId, value: input.appId },
       { key: SA.appName, value: input.appName },

@@ -15,6 +15,8 @@ import { fromWallTime, toWallTime } from './schedule/zoned-time.js';
  */
 export type TimeRule =
   | { type: 'API' }
+  /** PowerJob's time type for jobs meant as workflow nodes: no fires of its own, as API. */
+  | { type: 'WORKFLOW' }
   | { type: 'CRON'; cron: CronExpression }
   | { type: 'DAILY_TIME_INTERVAL'; daily: DailyTimeInterval }
   | { type: 'FIXED_RATE'; everyMs: number }
@@ -31,6 +33,7 @@ export function parseTimeExpression(type: TimeExpressionTypeName, expression: st
   const text = expression?.trim() ?? '';
   switch (type) {
     case 'API':
+    case 'WORKFLOW':
       return { type };
     case 'CRON':
       if (!text) throw new TimeExpressionError('a CRON job needs a timeExpression, e.g. "0 0 2 * * ?" (every day at 02:00)');
@@ -50,8 +53,6 @@ export function parseTimeExpression(type: TimeExpressionTypeName, expression: st
       }
       return { type, delayMs: ms };
     }
-    case 'WORKFLOW':
-      throw new TimeExpressionError('timeExpressionType WORKFLOW is not supported by this server yet');
   }
 }
 

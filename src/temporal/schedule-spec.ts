@@ -92,7 +92,7 @@ function dailyCalendars(daily: DailyTimeInterval): CalendarSpec[] {
   return calendars;
 }
 
-/** The Temporal spec that fires this job (or CRON workflow), or undefined when Temporal does not time it (API, FIXED_DELAY). */
+/** The Temporal spec that fires this job (or CRON workflow), or undefined when Temporal does not time it (API, WORKFLOW, FIXED_DELAY). */
 export function scheduleSpecOf(job: Pick<JobDefinition, 'lifeCycle' | 'timeZone'>, rule: TimeRule): ScheduleSpec | undefined {
   const window = {
     ...(job.lifeCycle?.start != null ? { startAt: new Date(job.lifeCycle.start) } : {}),

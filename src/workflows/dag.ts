@@ -105,7 +105,7 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
   const record = (patch: Partial<DagState>, statusChanged = false) => {
     Object.assign(state, patch);
     if (byChange) {
-      const changes = dagMemoChanges(recorded, state);
+      const changes = dagMemoChanges(recorded, state, input.dag);
       if (Object.keys(changes).length > 0) upsertMemo(changes);
       recorded = { ...state };
     } else {

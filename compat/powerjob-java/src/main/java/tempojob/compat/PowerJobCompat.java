@@ -337,17 +337,22 @@ public final class PowerJobCompat {
 
     private String saveWorkflowNode() {
         long echo = need(echoJobId, "echo job");
+        // PowerJob's time type for a job that only runs as a workflow node.
+        SaveJobInfoRequest nodeJob = jobRequest("compat-wf-node-" + suffix, "demo.echo");
+        nodeJob.setTimeExpressionType(TimeExpressionType.WORKFLOW);
+        long wfJob = create(nodeJob);
+        eq(TimeExpressionType.WORKFLOW.getV(), fetch(wfJob).getTimeExpressionType(), "timeExpressionType of a WORKFLOW job");
         List<SaveWorkflowNodeRequest> nodes = List.of(
                 node(1, echo, "first", null),
                 node(2, null, "go?", "context.get(\"go\") === \"yes\""),
-                node(1, echo, "yes-branch", null),
+                node(1, wfJob, "yes-branch", null),
                 node(1, echo, "no-branch", null));
         List<WorkflowNodeInfoDTO> saved = data(client.saveWorkflowNode(nodes), "saveWorkflowNode");
         check(saved != null && saved.size() == 4, "saveWorkflowNode returned %s", saved);
         wfNodes = saved.stream().map(WorkflowNodeInfoDTO::getId).collect(Collectors.toList());
         check(wfNodes.stream().allMatch(Objects::nonNull), "a node came back without an id: %s", wfNodes);
         eq(echo, saved.get(0).getJobId(), "first node's jobId");
-        return "node ids " + wfNodes;
+        return "node ids " + wfNodes + ", the yes-branch's job " + wfJob + " of time type WORKFLOW";
     }
 
     private String saveWorkflow() {
