@@ -18,6 +18,10 @@ export TEMPOJOB_CLUSTER_PG_HOST="127.0.0.1"
 export TEMPOJOB_CLUSTER_PG_PORT="${TEMPOJOB_CLUSTER_PG_PORT:-55432}"
 export TEMPOJOB_CLUSTER_PG_USER="${TEMPOJOB_CLUSTER_PG_USER:-temporal}"
 export TEMPOJOB_CLUSTER_PG_PASSWORD="${TEMPOJOB_CLUSTER_PG_PASSWORD:-temporal}"
+# tempojob's instance log store: a database of its own in the same PostgreSQL, owned by the
+# role above (up.sh creates it; the API applies its schema at start-up).
+CLUSTER_LOG_DB="tempojob_logs"
+export TEMPOJOB_CLUSTER_LOG_DATABASE_URL="postgres://${TEMPOJOB_CLUSTER_PG_USER}:${TEMPOJOB_CLUSTER_PG_PASSWORD}@${TEMPOJOB_CLUSTER_PG_HOST}:${TEMPOJOB_CLUSTER_PG_PORT}/${CLUSTER_LOG_DB}"
 
 # Temporal service ports (frontend gRPC is what clients use). Kept away from the dev
 # server's 7233/8233 so `npm start` and `npm test` can run next to the cluster.

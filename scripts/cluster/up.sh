@@ -113,6 +113,10 @@ step_postgres_start() {
     psql_admin -c "CREATE ROLE \"${TEMPOJOB_CLUSTER_PG_USER}\" LOGIN CREATEDB PASSWORD '${TEMPOJOB_CLUSTER_PG_PASSWORD}'"
     log "    created role ${TEMPOJOB_CLUSTER_PG_USER}"
   fi
+  if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '${CLUSTER_LOG_DB}'")" != 1 ]]; then
+    psql_admin -c "CREATE DATABASE \"${CLUSTER_LOG_DB}\" OWNER \"${TEMPOJOB_CLUSTER_PG_USER}\""
+    log "    created database ${CLUSTER_LOG_DB} (instance logs)"
+  fi
 }
 
 # --- 5. Schema ------------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+/**
+ * The log store's schema, as versioned migrations kept in TypeScript (nothing to copy next to
+ * the build). Each is applied once, in its own transaction, and recorded in
+ * `tempojob_log_migrations`. Append new ones at the end; never edit an applied one.
+ */
+import type { SqlExecutor } from './sql.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'instance log lines',
+    sql: `
+      CREATE TABLE instance_log_lines (
+        id bigserial PRIMARY KEY,
+        app_id bigint NOT NULL,
+        instance_id bigint NOT NULL,
+        attempt integer NOT NULL,
+        task_id text NULL,
+        worker_id text NOT NULL,
+        stream text NOT NULL,
+        seq integer NOT NULL,
+        level smallint NOT NULL CHECK (level BETWEEN 1 AND 4),
+        time timestamptz NOT NULL,
+        message text NOT NULL,
+        fields jsonb NULL
+      );
+      -- What makes a line the same line (types.ts): a re-sent batch conflicts here and is skipped.
+      CREATE UNIQUE INDEX instance_log_lines_line_key ON instance_log_lines (instance_id, attempt, worker_id, stream, seq);
+      -- Reading an instance's lines (and tailing them) in store order, always within its app.
+      CREATE INDEX instance_log_lines_instance_order ON instance_log_lines (app_id, instance_id, id);
+      -- Purging lines older than the retention.
+      CREATE INDEX instance_log_lines_time ON instance_log_lines (time);
+    `,
+  },
+];
+
+/**
+ * Key of the transaction-scoped advisory lock migrations run under: API replicas starting
+ * together on one PostgreSQL take turns, and each re-checks what the other applied.
+ */
+const MIGRATION_LOCK_KEY = 7_466_330_981;
+
+const CREATE_MIGRATIONS_TABLE = `
+  CREATE TABLE IF NOT EXISTS tempojob_log_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`;
+
+/** Applies the migrations not applied yet, in order; returns the versions it applied. */
+export async function applyMigrations(db: SqlExecutor, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const didApply = await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      // Under the lock: two replicas racing on CREATE TABLE IF NOT EXISTS can both pass the
+      // check and one then fails on the catalog's unique index.
+      await tx.query(CREATE_MIGRATIONS_TABLE);
+      const done = await tx.query('SELECT 1 FROM tempojob_log_migrations WHERE version = $1', [migration.version]);
+      if (done.length > 0) return false;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO tempojob_log_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      return true;
+    });
+    if (didApply) applied.push(migration.version);
+  }
+  return applied;
+}
