@@ -114,7 +114,13 @@ function sqlLogStore(db: SqlExecutor): LogStore {
   return {
     async append(appId, lines) {
       if (lines.length === 0) return { stored: 0, duplicates: 0 };
-      const inserted = await db.query(APPEND, [
+      // Appends to one instance take turns (a transaction lock per instance, in id order so two
+      // appends never wait on each other crosswise): its lines' ids then become visible in id
+      // order, and a live tail that read past an id never misses a lower one committed later.
+      const instances = [...new Set(lines.map((l) => l.instanceId))].sort((a, b) => a - b);
+      const inserted = await db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS locked(id) ORDER BY id', [instances]);
+        return tx.query(APPEND, [
         appId,
         lines.map((l) => l.instanceId),
         lines.map((l) => l.attempt),
@@ -127,7 +133,8 @@ function sqlLogStore(db: SqlExecutor): LogStore {
         lines.map((l) => l.message),
         // As JSON text: both drivers pass a text[] through unchanged, and SQL casts it to jsonb.
         lines.map((l) => (l.fields === null ? null : JSON.stringify(l.fields))),
-      ]);
+        ]);
+      });
       return { stored: inserted.length, duplicates: lines.length - inserted.length };
     },
 
@@ -151,9 +158,7 @@ function sqlLogStore(db: SqlExecutor): LogStore {
       return { lines: rows.map(toLine), total: Number(counted[0]?.total ?? 0) };
     },
 
-    // Ids are drawn when a line is inserted but seen when its append commits: two appends to
-    // one instance overlapping on a PostgreSQL server (a broadcast's workers) can commit a lower
-    // id after a tail has read past it. PGlite runs one statement at a time, so it cannot.
+    // In id order = commit order per instance: appends to one instance take turns (see append).
     async after(appId, instanceId, afterId, limit) {
       const rows = await db.query<LineRow>(`${SELECT_LINE} WHERE app_id = $1 AND instance_id = $2 AND id > $3 ORDER BY id LIMIT $4`, [
         appId,
