@@ -48,8 +48,8 @@ describe("PowerJob's Java client 5.1.1", () => {
     expect(Number(summary![1])).toBeGreaterThanOrEqual(27);
     expect(code, output).toBe(0);
 
-    // Our own count, independent of the Java program: 3 jobs + 1 copy, each run started once.
-    await expect.poll(async () => (await api.data<unknown[]>('fetchAllJob')).length, { timeout: 10_000 }).toBe(4);
+    // Our own count, independent of the Java program: 3 jobs + 1 copy + the WORKFLOW-type node job, each run started once.
+    await expect.poll(async () => (await api.data<unknown[]>('fetchAllJob')).length, { timeout: 10_000 }).toBe(5);
     const perInstance = new Map<number, number>();
     for (const e of recorder.executions) perInstance.set(e.instanceId, (perInstance.get(e.instanceId) ?? 0) + 1);
     const { count } = await stack.client.workflow.count(`${SA.appId.name} = ${api.appId} AND WorkflowType = 'instanceWorkflow'`);
