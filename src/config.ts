@@ -37,6 +37,10 @@ export const configSchema = z.object({
     .describe('how long the API waits for Temporal before answering with an error'),
   TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(200)
     .describe('workflows a core worker keeps in memory between tasks (~430 KB each); the rest are replayed from history when they wake'),
+  TEMPOJOB_API_URL: z.string().url('TEMPOJOB_API_URL must be a URL, e.g. http://tempojob:7700').optional()
+    .describe('processor workers: the API their processors\' online log lines are shipped to (the part before /openApi); unset = lines go to the worker\'s own log'),
+  TEMPOJOB_APP_PASSWORD: z.string().min(1).optional()
+    .describe('processor workers: their app\'s password, to ship online log lines to TEMPOJOB_API_URL'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
 });

@@ -1,5 +1,5 @@
 import type { InstanceInput } from '../domain/instance.js';
-import type { RetryBackoff } from '../domain/job.js';
+import type { LogConfig, RetryBackoff } from '../domain/job.js';
 
 /**
  * What every dispatch of an instance carries, shared by activity requests (activities.ts)
@@ -18,6 +18,11 @@ export interface ProcessTarget {
   instanceParams: string | null;
   /** The workflow instance whose JOB node runs this (absent outside workflows). */
   wfInstanceId?: number;
+  /**
+   * Where the processor's ctx.logger lines go (the job's logConfig when the instance was
+   * created). Absent in instances created before instance logs, or null: online, at INFO.
+   */
+  logConfig?: LogConfig | null;
 }
 
 export function processTargetOf(input: InstanceInput): ProcessTarget {
@@ -25,12 +30,17 @@ export function processTargetOf(input: InstanceInput): ProcessTarget {
   return {
     instanceId, jobId: job.id, appName, processorInfo: job.processorInfo, jobParams: job.jobParams, instanceParams,
     ...(wfInstanceId !== undefined ? { wfInstanceId } : {}),
+    ...(job.logConfig !== undefined ? { logConfig: job.logConfig } : {}),
   };
 }
 
 /** The target fields alone (e.g. of a broadcast share's input), for an activity request. */
-export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams, wfInstanceId }: ProcessTarget): ProcessTarget {
-  return { instanceId, jobId, appName, processorInfo, jobParams, instanceParams, ...(wfInstanceId !== undefined ? { wfInstanceId } : {}) };
+export function processTarget({ instanceId, jobId, appName, processorInfo, jobParams, instanceParams, wfInstanceId, logConfig }: ProcessTarget): ProcessTarget {
+  return {
+    instanceId, jobId, appName, processorInfo, jobParams, instanceParams,
+    ...(wfInstanceId !== undefined ? { wfInstanceId } : {}),
+    ...(logConfig !== undefined ? { logConfig } : {}),
+  };
 }
 
 /** What a map task needs to create batches and what its batches inherit. */

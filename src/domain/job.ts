@@ -122,15 +122,18 @@ export type JobSnapshot = Pick<
   | 'retryBackoff'
   | 'designatedWorkers'
   | 'maxWorkerCount'
->;
+> & {
+  /** Absent in snapshots taken before instance logs (their processors log online, at INFO). */
+  logConfig?: LogConfig | null;
+};
 
 export function snapshotOf(job: JobDefinition): JobSnapshot {
   const {
     id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
-    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount, logConfig,
   } = job;
   return {
     id, appId, jobName, jobParams, executeType, processorType, processorInfo, maxInstanceNum,
-    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount,
+    concurrency, instanceTimeLimit, instanceRetryNum, taskRetryNum, retryBackoff, designatedWorkers, maxWorkerCount, logConfig,
   };
 }

@@ -2,7 +2,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ProcessRequest } from '../contract/activities.js';
 import { TAKEN_HEARTBEAT } from '../contract/activities.js';
+import type { LogShipper } from './log-shipper.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
+import { taskLogger } from './task-logger.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 
 /** How often a running processor tells Temporal it is alive (Temporal throttles further). */
@@ -23,9 +25,19 @@ export function processorFor(processors: Record<string, ProcessorDefinition>, re
   );
 }
 
+/** The worker an attempt runs on: its id, and its shipper of online log lines (absent when it has no API to ship to). */
+export interface AttemptWorker {
+  workerId: string;
+  shipper: LogShipper | undefined;
+}
+
 /** What every processor call sees of its attempt; `workflow` holds what it appends to a workflow context. */
-export function taskContextOf(request: ProcessRequest, workerId: string, workflow = new AttemptWorkflowContext(request)): TaskContext {
+export function taskContextOf(request: ProcessRequest, { workerId, shipper }: AttemptWorker, workflow = new AttemptWorkflowContext(request)): TaskContext {
   const activity = Context.current();
+  const logger = taskLogger(
+    { instanceId: request.instanceId, attempt: request.instanceAttempt ?? request.attempt, taskId: request.taskId ?? null, logConfig: request.logConfig },
+    { shipper, local: activity.log, stdout: (text) => process.stdout.write(text) },
+  );
   return {
     jobId: request.jobId,
     instanceId: request.instanceId,
@@ -35,7 +47,7 @@ export function taskContextOf(request: ProcessRequest, workerId: string, workflo
     maxAttempts: request.maxAttempts,
     idempotencyKey: request.idempotencyKey,
     signal: activity.cancellationSignal,
-    logger: activity.log,
+    logger,
     workerId,
     workflowContext: workflow.context,
     appendWorkflowContext: (key, value) => workflow.append(key, value),

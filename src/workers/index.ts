@@ -1,7 +1,10 @@
 /** The worker SDK: what users import to run their processors. */
 export { createWorker } from './processor-worker.js';
 export { UnknownProcessorError } from './attempt.js';
-export type { CreateWorkerOptions, ProcessorWorker } from './processor-worker.js';
+export type { CreateWorkerOptions, ProcessorWorker, WorkerLogOptions } from './processor-worker.js';
+export { LogShipper } from './log-shipper.js';
+export type { LogEntry, LogShipperOptions, LogTransport } from './log-shipper.js';
+export type { TaskLogger } from './task-logger.js';
 export { broadcastProcessor, defaultBroadcastResult, mapProcessor } from './task-context.js';
 export type {
   BroadcastProcessor, MapProcessor, MapTaskContext, Processor, ProcessorDefinition, ProcessResult, TaskContext, TaskResult,

@@ -8,7 +8,7 @@ import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, Workflo
 import { MAP_LIMITS } from '../domain/map.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
-import { type AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptMemory, type AttemptWorker, checkResult, processorFor, taskContextOf } from './attempt.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
@@ -34,7 +34,8 @@ export class MapCallError extends Error {
 const MAP_TASKS_CANNOT_APPEND =
   'appendWorkflowContext: a map task cannot append to the workflow context (its sub-tasks would overwrite each other); append from reduce, or from a STANDALONE node after the map';
 
-export function mapActivities(workerId: string, processors: Record<string, ProcessorDefinition>, client: Client, memory: AttemptMemory): MapActivities {
+export function mapActivities(worker: AttemptWorker, processors: Record<string, ProcessorDefinition>, client: Client, memory: AttemptMemory): MapActivities {
+  const { workerId } = worker;
   const slots = new InstanceSlots();
 
   /** One run of a map task; a processor that throws is a failed attempt that still reports the batches it started. */
@@ -43,7 +44,7 @@ export function mapActivities(workerId: string, processors: Record<string, Proce
     let calls = 0;
     let mapped = 0;
     const ctx: MapTaskContext = {
-      ...taskContextOf(request, workerId, new AttemptWorkflowContext(request, MAP_TASKS_CANNOT_APPEND)),
+      ...taskContextOf(request, worker, new AttemptWorkflowContext(request, MAP_TASKS_CANNOT_APPEND)),
       taskId: request.taskId,
       taskName: request.taskName,
       isRootTask: request.taskId === TASK.root.id,
@@ -86,7 +87,7 @@ export function mapActivities(workerId: string, processors: Record<string, Proce
         );
       }
       const workflow = new AttemptWorkflowContext(request);
-      const ctx = taskContextOf(request, workerId, workflow);
+      const ctx = taskContextOf(request, worker, workflow);
       const result = await memory.deliver(request.idempotencyKey, async () => {
         try {
           return await reduce.call(processor, ctx, await resultsOf(client, request));

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { TempojobClient } from '../client/client.js';
 import type { ProcessOutcome, ProcessRequest, ProcessorActivities } from '../contract/activities.js';
 import { appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
 import { loadConfigPart } from '../config.js';
 import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
-import { AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptWorker, AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { LogShipper, type LogTransport } from './log-shipper.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
@@ -32,8 +34,26 @@ export interface CreateWorkerOptions {
   tags?: string[];
   /** Attempts run at once on this worker, per queue it polls (default 100). */
   maxConcurrentTasks?: number;
-  /** On shutdown, how long running processors may finish before they are aborted (default 10 s). */
+  /**
+   * On shutdown, how long running processors may finish before they are aborted (default
+   * 10 s), and then how long the lines they logged may take to reach the API.
+   */
   shutdownGraceMs?: number;
+  /**
+   * Where processors' online log lines (ctx.logger, jobs with logConfig ONLINE, the default)
+   * are shipped: the API (the part before `/openApi`) and this app's password. Default
+   * $TEMPOJOB_API_URL and $TEMPOJOB_APP_PASSWORD; with neither, those lines go to the
+   * worker's own log. `maxBufferedLines` (default 10,000) bounds the lines held while the
+   * API is slow or down; lines beyond are dropped and their count written to their instance's log.
+   */
+  logs?: WorkerLogOptions;
+}
+
+export interface WorkerLogOptions {
+  apiUrl: string;
+  /** A string, or a function read at every (re-)authentication, so a rotated password is picked up. */
+  password: string | (() => string | Promise<string>);
+  maxBufferedLines?: number;
 }
 
 export interface ProcessorWorker {
@@ -43,9 +63,12 @@ export interface ProcessorWorker {
   readonly worker: Worker;
   /** The Worker on this worker's own queue `app:<appName>:w:<workerId>` (broadcast shares, designated runs). */
   readonly ownQueueWorker: Worker;
-  /** Polls until shutdown() or SIGINT/SIGTERM; resolves once drained. */
+  /** Polls until shutdown() or SIGINT/SIGTERM; resolves once drained and the logged lines are shipped (or shutdownGraceMs passed). */
   run(): Promise<void>;
+  /** Stops polling; resolves once running attempts finished and their logged lines are shipped (or shutdownGraceMs passed). */
   shutdown(): Promise<void>;
+  /** Resolves once every line logged so far reached the API, or after `timeoutMs` (default shutdownGraceMs), with how many did not. */
+  flushLogs(timeoutMs?: number): Promise<number>;
 }
 
 type Phase = 'process' | 'preProcess' | 'postProcess';
@@ -59,12 +82,14 @@ export function processorActivities(
   workerId: string,
   processors: Record<string, ProcessorDefinition>,
   client: Client,
+  shipper?: LogShipper,
 ): ProcessorActivities {
   const memory = new AttemptMemory();
+  const worker: AttemptWorker = { workerId, shipper };
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
     const processor = processorFor(processors, request, workerId);
     const workflow = new AttemptWorkflowContext(request);
-    const ctx = taskContextOf(request, workerId, workflow);
+    const ctx = taskContextOf(request, worker, workflow);
     // These attempts are not movable: a heartbeat timeout after user code began counts as a failed attempt.
     const result = await memory.deliver(request.idempotencyKey, async () => {
       try {
@@ -81,7 +106,7 @@ export function processorActivities(
     runBroadcastPreProcess: (request) => run('preProcess', request),
     runBroadcastProcess: (request) => run('process', request),
     runBroadcastPostProcess: (request) => run('postProcess', request, request.results),
-    ...mapActivities(workerId, processors, client, memory),
+    ...mapActivities(worker, processors, client, memory),
   };
 }
 
@@ -121,7 +146,19 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       throw new Error(`createWorker: "${name}" is not a valid worker id or tag (1-200 characters, no spaces, commas or brackets)`);
     }
   }
-  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT']);
+  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD']);
+  const logs = options.logs ?? logOptionsOf(env);
+  const gracePeriodMs = options.shutdownGraceMs ?? 10_000;
+  const localLog = Runtime.instance().logger;
+  const shipper = logs && new LogShipper({
+    transport: apiTransport(options.appName, logs),
+    workerId,
+    logger: localLog,
+    ...(logs.maxBufferedLines !== undefined ? { maxBufferedLines: logs.maxBufferedLines } : {}),
+  });
+  if (!shipper) {
+    localLog.info(`online logs are off for app ${options.appName}: set TEMPOJOB_API_URL and TEMPOJOB_APP_PASSWORD (or createWorker({ logs }))`);
+  }
   const connection = options.connection ??
     (await NativeConnection.connect({ address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}` }));
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
@@ -131,9 +168,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     connection,
     namespace,
     identity: workerIdentity(workerId, tags),
-    activities: processorActivities(workerId, options.processors, client),
+    activities: processorActivities(workerId, options.processors, client, shipper),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
-    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    shutdownGraceTime: gracePeriodMs,
   };
   let worker: Worker;
   let ownQueueWorker: Worker;
@@ -147,22 +184,49 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   const shutdown = () => {
     for (const w of [worker, ownQueueWorker]) if (w.getState() === 'RUNNING') w.shutdown();
   };
+  const flushLogs = async (timeoutMs = gracePeriodMs) => (shipper ? shipper.flush(timeoutMs) : 0);
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    try {
+      // If one of the two stops (shutdown, or a fatal error), the other stops too.
+      const ended = await Promise.allSettled([worker, ownQueueWorker].map((w) => w.run().finally(shutdown)));
+      for (const end of ended) if (end.status === 'rejected') throw end.reason;
+    } finally {
+      // Attempts are over: what they logged goes out before the process may exit.
+      await flushLogs();
+      if (!options.connection) await connection.close();
+    }
+  };
   return {
     workerId,
     tags,
     worker,
     ownQueueWorker,
-    run: async () => {
-      try {
-        // If one of the two stops (shutdown, or a fatal error), the other stops too.
-        const ended = await Promise.allSettled([worker, ownQueueWorker].map((w) => w.run().finally(shutdown)));
-        for (const end of ended) if (end.status === 'rejected') throw end.reason;
-      } finally {
-        if (!options.connection) await connection.close();
-      }
-    },
+    run: () => (running = run()),
     shutdown: async () => {
       shutdown();
+      // run() rejects to its own caller; here it only says when the attempts and their lines are done.
+      if (running) await running.catch(() => undefined);
+      else await flushLogs();
     },
+    flushLogs,
+  };
+}
+
+/** Log shipping from the environment: both variables, or neither (online lines then stay local). */
+function logOptionsOf(env: { TEMPOJOB_API_URL?: string | undefined; TEMPOJOB_APP_PASSWORD?: string | undefined }): WorkerLogOptions | undefined {
+  const { TEMPOJOB_API_URL: apiUrl, TEMPOJOB_APP_PASSWORD: password } = env;
+  if (apiUrl && password) return { apiUrl, password };
+  if (apiUrl || password) {
+    throw new Error(`createWorker: ${apiUrl ? 'TEMPOJOB_API_URL' : 'TEMPOJOB_APP_PASSWORD'} is set but ${apiUrl ? 'TEMPOJOB_APP_PASSWORD' : 'TEMPOJOB_API_URL'} is not; set both to ship online logs, or neither`);
+  }
+  return undefined;
+}
+
+/** Lines to the API's shipInstanceLog, one try per send: the shipper backs off and sends again itself. */
+function apiTransport(appName: string, { apiUrl, password }: WorkerLogOptions): LogTransport {
+  const client = new TempojobClient({ baseUrl: apiUrl, appName, password, retry: { attempts: 1 }, timeoutMs: 10_000 });
+  return async (lines) => {
+    await client.call('shipInstanceLog', { lines });
   };
 }

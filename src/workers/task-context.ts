@@ -1,5 +1,5 @@
-import type { Logger } from '@temporalio/common';
 import type { TaskResult } from '../domain/tasks.js';
+import type { TaskLogger } from './task-logger.js';
 
 export type { TaskResult };
 
@@ -19,7 +19,11 @@ export interface TaskContext {
   idempotencyKey: string;
   /** Aborted when the instance is stopped, times out, or this worker shuts down. */
   signal: AbortSignal;
-  logger: Logger;
+  /**
+   * PowerJob's OmsLogger: lines go where the job's logConfig says (default: the instance's
+   * online log, at INFO and above), tagged with this attempt and task. Never throws, never waits.
+   */
+  logger: TaskLogger;
   /** Identity of the worker running this attempt. */
   workerId: string;
   /**
