@@ -5,16 +5,17 @@
  *   npx tsx scripts/record-histories.ts [--out test/histories] [--tag <name>] [--keep]
  *
  * It starts its own Temporal dev server (a fresh SQLite file in a temp folder, a free port),
- * the core worker with the workflows of this checkout, the in-process API and two processor
- * workers (w1, w2) of one app, then drives the scenarios below through the PowerJob API, as
- * users do, and writes each execution's history to `<out>/<workflowType>/<scenario>.json`
- * (proto3 JSON, as `temporal workflow show --output json` prints it, plus a top-level
- * `workflowId`; see test/support/history-json.ts). Long-lived workflows (app directory, job
- * slots, misfire ledger, a FIXED_DELAY clock) are recorded while still open: a history cut
- * anywhere is a valid replay input. Files of the same name are overwritten; `--tag <name>` writes
- * `<scenario>.<name>.json` instead, so histories of a new workflow version go next to the
- * old ones, which must stay (docs/replay.md). `--keep` leaves the temp folder (the dev
- * server's SQLite file) in place for inspection.
+ * the core worker with the workflows of this checkout (keeping an in-memory log store's
+ * retention), the in-process API and two processor workers (w1, w2) of one app, then drives
+ * the scenarios below through the PowerJob API, as users do, and writes each execution's
+ * history to `<out>/<workflowType>/<scenario>.json` (proto3 JSON, as `temporal workflow show
+ * --output json` prints it, plus a top-level `workflowId`; see test/support/history-json.ts).
+ * Long-lived workflows (app directory, job slots, misfire ledger, a FIXED_DELAY clock) are
+ * recorded while still open: a history cut anywhere is a valid replay input. Files of the
+ * same name are overwritten; `--tag <name>` writes `<scenario>.<name>.json` instead, so
+ * histories of a new workflow version go next to the old ones, which must stay
+ * (docs/replay.md). `--keep` leaves the temp folder (the dev server's SQLite file) in place
+ * for inspection.
  *
  * Run it from the checkout whose workflow code the histories should come from (for
  * histories of released code: a `git worktree` of that release), under the heavy-job lock:
@@ -42,6 +43,7 @@ import {
   instanceWorkflowId,
   jobScheduleId,
   jobSlotsWorkflowId,
+  logRetentionScheduleId,
   misfireLedgerId,
   wfInstanceWorkflowId,
   workflowNodesWorkflowId,
@@ -50,7 +52,8 @@ import {
 } from '../src/contract/names.js';
 import { liveAppWorkers } from '../src/activities/workers.js';
 import { misfireLedgerActivities } from '../src/activities/misfire-ledger.js';
-import type { ScheduledRunInput } from '../src/contract/workflows.js';
+import type { LogPurge, ScheduledRunInput } from '../src/contract/workflows.js';
+import { openLogStore } from '../src/logs/store.js';
 import { broadcastProcessor, createWorker, mapProcessor, type ProcessorWorker, type ProcessResult, type TaskContext } from '../src/workers/index.js';
 import { OpenApiCaller } from '../test/support/api-client.js';
 import { historyToJSON } from '../test/support/history-json.js';
@@ -173,7 +176,9 @@ const config = loadConfig({
 const temporal = await connectTemporal(targetOf(config));
 const { client } = temporal;
 const bundle = await bundleCoreWorkflows();
-let core = await startCoreWorker({ ...temporal, config, workflowBundle: bundle });
+// The core worker keeps the retention of this log store: it creates the log-retention schedule.
+const logStore = await openLogStore({});
+let core = await startCoreWorker({ ...temporal, config, workflowBundle: bundle, logStore });
 const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
 const secondConnection = await connectWorker(targetOf(config));
 const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
@@ -190,6 +195,7 @@ async function closeAll() {
     await done;
   }
   if (core.worker.getState() === 'RUNNING') await stopCore();
+  await logStore.close();
   await secondConnection.close();
   await temporal.close();
   await server.stop();
@@ -315,7 +321,20 @@ try {
   const delayInstance = callsOf('echo', { jobId: delayJob })[0]!.instanceId;
   await resultOf(instanceWorkflowId(delayInstance));
 
+  // logRetentionWorkflow: a fire of the log-retention schedule (triggered, not waited for) purges
+  // the line older than the retention (3 days) and keeps the other.
+  const logLine = (seq: number, time: number) => ({
+    instanceId: 1, attempt: 1, taskId: null, workerId: 'w1', stream: 'recorder', seq, level: 'INFO' as const, time, message: `line ${seq}`, fields: null,
+  });
+  await logStore.append(1, [logLine(1, Date.now() - 4 * 24 * 3_600_000), logLine(2, Date.now())]);
+  const retention = client.schedule.getHandle(logRetentionScheduleId(CORE_TASK_QUEUE));
+  await retention.trigger();
+  const retentionRun = await until('the log-retention fire', async () => (await retention.describe()).info.recentActions.at(-1)?.action.workflow.workflowId);
+  const purge = await resultOf(retentionRun) as LogPurge;
+  if (purge.purged !== 1) throw new Error(`the log-retention run purged ${purge.purged} lines, not the 1 old one`);
+
   console.log('recording…');
+  await save('logRetentionWorkflow', 'purged-old-line', retentionRun);
   for (const [scenario, instanceId] of Object.entries(instances)) {
     // The failed instance's first run; its latest is the retried one.
     await save('instanceWorkflow', scenario, instanceWorkflowId(instanceId), scenario === 'standalone-failed' ? failedRun : undefined);
@@ -352,7 +371,7 @@ try {
   await until('a first on-time fire', () => callsOf('echo', { jobId: misfireJob }).length >= 1);
   await stopCore();
   await sleep(6_000); // the outage itself
-  core = await startCoreWorker({ ...temporal, config, workflowBundle: bundle });
+  core = await startCoreWorker({ ...temporal, config, workflowBundle: bundle, logStore });
   await until('the misfire ledger to decide', async () => {
     try {
       return (await client.workflow.getHandle(misfireLedgerId(misfireJob)).fetchHistory()).events!.some((e) => e.workflowExecutionUpdateCompletedEventAttributes);

@@ -2,7 +2,7 @@ import type { LiveWorker, WorkerTargeting } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import type { WorkflowContextData } from '../domain/dag.js';
 import type { Frozen } from '../domain/workflow.js';
-import type { AcquireSlotResult, LateFire, MisfireDecision } from './workflows.js';
+import type { AcquireSlotResult, LateFire, LogPurge, MisfireDecision } from './workflows.js';
 import { stepIdempotencyKey } from './names.js';
 import { type MapScope, type ProcessTarget, processTarget } from './scopes.js';
 
@@ -146,4 +146,10 @@ export interface CoreActivities {
   decideLateFire(fire: LateFire): Promise<MisfireDecision>;
   /** The app's live workers that match the targeting, sorted by worker id. */
   liveWorkers(request: { appName: string; targeting: WorkerTargeting }): Promise<LiveWorker[]>;
+}
+
+/** What a core worker with a log store registers, on the log-retention queue only (logRetentionTaskQueue). */
+export interface LogRetentionActivities {
+  /** Deletes the instance log lines written before now minus the retention (TEMPOJOB_LOG_RETENTION_DAYS). */
+  purgeInstanceLogs(): Promise<LogPurge>;
 }

@@ -59,6 +59,25 @@ export function workflowSlotsWorkflowId(workflowId: number): string {
   return `tempojob-workflow-slots-${workflowId}`;
 }
 
+/**
+ * The schedule that purges instance log lines past TEMPOJOB_LOG_RETENTION_DAYS, and the queue
+ * its purge activity runs on: polled only by core workers that hold a log store, so a fire
+ * never lands on one without (which would fail it as an unregistered activity). One pair per
+ * core task queue: deployments sharing a namespace (test files side by side) each purge their
+ * own store. The default core queue keeps the plain name.
+ */
+export function logRetentionScheduleId(coreTaskQueue: string): string {
+  return logRetentionName(coreTaskQueue);
+}
+
+export function logRetentionTaskQueue(coreTaskQueue: string): string {
+  return logRetentionName(coreTaskQueue);
+}
+
+function logRetentionName(coreTaskQueue: string): string {
+  return coreTaskQueue === DEFAULT_CORE_TASK_QUEUE ? 'tempojob-log-retention' : `tempojob-log-retention:${coreTaskQueue}`;
+}
+
 /** The per-attempt idempotency key a processor sees: stable across replays and redeliveries. */
 export function attemptIdempotencyKey(instanceId: number, attempt: number): string {
   return `tempojob:${instanceId}:${attempt}`;

@@ -24,6 +24,7 @@ export const WorkflowType = {
   workflowNodes: 'workflowNodesWorkflow',
   scheduledWorkflowRun: 'scheduledWorkflowRunWorkflow',
   dag: 'dagWorkflow',
+  logRetention: 'logRetentionWorkflow',
 } as const;
 
 /** One run of a job (a PowerJob instance). */
@@ -217,4 +218,18 @@ export interface AppendedContext {
   instanceId: number;
   instanceAttempt: number;
   data: WorkflowContextData;
+}
+
+/** One purge of the instance log store, fired hourly by the log-retention schedule (logRetentionScheduleId). */
+export type LogRetentionWorkflow = (input: LogRetentionInput) => Promise<LogPurge>;
+
+export interface LogRetentionInput {
+  /** The queue of the purge activity (logRetentionTaskQueue): only core workers with a log store poll it. */
+  taskQueue: string;
+}
+
+export interface LogPurge {
+  purged: number;
+  /** Lines written before this (epoch ms) were deleted. */
+  before: number;
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../config.js';
+import { openLogStore } from '../logs/store.js';
 import { connectTemporal, targetOf } from '../temporal/connection.js';
 import { startCoreWorker } from './worker.js';
 
@@ -11,14 +12,18 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const target = targetOf(config);
   const { client, connection, close } = await connectTemporal(target);
+  // Only a shared PostgreSQL: an embedded store's folder belongs to the API process that writes it.
+  const logStore = config.TEMPOJOB_LOG_DATABASE_URL ? await openLogStore({ url: config.TEMPOJOB_LOG_DATABASE_URL }) : undefined;
   const { done } = await startCoreWorker({
     connection,
     client,
     config,
+    ...(logStore ? { logStore } : {}),
     ...(config.TEMPOJOB_WORKFLOW_BUNDLE ? { workflowBundle: { code: readFileSync(config.TEMPOJOB_WORKFLOW_BUNDLE, 'utf8') } } : {}),
   });
   console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
   await done;
+  await logStore?.close();
   await close();
 }
 

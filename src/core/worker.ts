@@ -3,6 +3,11 @@ import type { Client } from '@temporalio/client';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { createCoreActivities } from '../activities/index.js';
+import { logRetentionActivities } from '../activities/log-retention.js';
+import { logRetentionScheduleId, logRetentionTaskQueue } from '../contract/names.js';
+import { type LogRetentionWorkflow, WorkflowType } from '../contract/workflows.js';
+import type { LogStore } from '../logs/store.js';
+import { isAlreadyStarted } from '../temporal/errors.js';
 
 /**
  * The core worker runs tempojob's own workflows (instances, app directory, job slots)
@@ -58,20 +63,82 @@ export async function createCoreWorker(options: CoreWorkerOptions): Promise<Work
   });
 }
 
-/** Starts the core worker; `done` settles when it has stopped. */
+/**
+ * Starts the core worker; `done` settles when it has stopped. With a log store it also keeps
+ * the store's retention: it ensures the log-retention schedule exists and polls the purge
+ * activity's own queue with a second Worker, which stops when the core worker does.
+ */
 export async function startCoreWorker(options: {
   connection: NativeConnection;
   client: Client;
   config: Config;
   workflowBundle?: WorkflowBundle;
+  /** The instance log store this process shares (src/core/main.ts: TEMPOJOB_LOG_DATABASE_URL; npm start: the API's). */
+  logStore?: LogStore;
 }): Promise<{ worker: Worker; done: Promise<void> }> {
+  const { config } = options;
+  const taskQueue = config.TEMPOJOB_CORE_TASK_QUEUE;
+  if (options.logStore) await ensureLogRetentionSchedule(options.client, taskQueue);
   const worker = await createCoreWorker({
     connection: options.connection,
     client: options.client,
-    namespace: options.config.TEMPORAL_NAMESPACE,
-    taskQueue: options.config.TEMPOJOB_CORE_TASK_QUEUE,
-    maxCachedWorkflows: options.config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue,
+    maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
-  return { worker, done: worker.run() };
+  if (!options.logStore) return { worker, done: worker.run() };
+  const purger = await Worker.create({
+    connection: options.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: logRetentionTaskQueue(taskQueue),
+    activities: logRetentionActivities(options.logStore, config.TEMPOJOB_LOG_RETENTION_DAYS * DAY_MS),
+  });
+  return { worker, done: runTogether(worker, purger) };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const LOG_RETENTION_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * Creates the log-retention schedule of this core queue, or brings an existing one to the
+ * hourly interval. Every core worker with a store calls it at start, so one started at the
+ * same time by another finds it created (not an error), and an upgrade that changes the
+ * interval takes effect at the first restart.
+ */
+async function ensureLogRetentionSchedule(client: Client, coreTaskQueue: string): Promise<void> {
+  const scheduleId = logRetentionScheduleId(coreTaskQueue);
+  const spec = { intervals: [{ every: LOG_RETENTION_EVERY_MS }] };
+  try {
+    await client.schedule.create<LogRetentionWorkflow>({
+      scheduleId,
+      spec,
+      action: {
+        type: 'startWorkflow',
+        workflowType: WorkflowType.logRetention,
+        workflowId: scheduleId,
+        taskQueue: coreTaskQueue,
+        args: [{ taskQueue: logRetentionTaskQueue(coreTaskQueue) }],
+      },
+      // A purge covers every older line, so neither a second one at once nor one missed while Temporal was down is needed.
+      policies: { overlap: 'SKIP', catchupWindow: '1 minute' },
+    });
+    return;
+  } catch (err) {
+    if (!isAlreadyStarted(err)) throw err;
+  }
+  const handle = client.schedule.getHandle(scheduleId);
+  const { spec: current } = await handle.describe();
+  const hourly = current.intervals?.length === 1 && current.intervals[0]!.every === LOG_RETENTION_EVERY_MS && !current.calendars?.length;
+  if (!hourly) await handle.update((previous) => ({ ...previous, spec }));
+}
+
+/** Runs both Workers until either stops, then stops the other: callers stop the core worker alone. */
+async function runTogether(worker: Worker, purger: Worker): Promise<void> {
+  const stop = (w: Worker) => {
+    if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const results = await Promise.allSettled([worker.run().finally(() => stop(purger)), purger.run().finally(() => stop(worker))]);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }

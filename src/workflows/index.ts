@@ -14,3 +14,4 @@ export { mapBatchWorkflow } from './map.js';
 export { workflowNodesWorkflow } from './workflow-nodes.js';
 export { dagWorkflow } from './dag.js';
 export { scheduledWorkflowRunWorkflow } from './scheduled-workflow-run.js';
+export { logRetentionWorkflow } from './log-retention.js';
