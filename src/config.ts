@@ -37,6 +37,12 @@ export const configSchema = z.object({
     .describe('how long the API waits for Temporal before answering with an error'),
   TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(200)
     .describe('workflows a core worker keeps in memory between tasks (~430 KB each); the rest are replayed from history when they wake'),
+  TEMPOJOB_LOG_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'TEMPOJOB_LOG_DATABASE_URL must be a postgres:// URL').optional()
+    .describe('PostgreSQL database of instance logs (the API replicas share it); unset = an embedded PostgreSQL (PGlite) in TEMPOJOB_LOG_DIR'),
+  TEMPOJOB_LOG_DIR: z.string().min(1).optional()
+    .describe('data folder of the embedded log store when TEMPOJOB_LOG_DATABASE_URL is unset (`npm start`: <TEMPOJOB_DATA_DIR>/logs); unset too = in memory'),
+  TEMPOJOB_LOG_RETENTION_DAYS: z.coerce.number().positive().default(3)
+    .describe('instance log lines older than this are purged (default: the dev server namespace\'s retention, 3 days)'),
   TEMPOJOB_API_URL: z.string().url('TEMPOJOB_API_URL must be a URL, e.g. http://tempojob:7700').optional()
     .describe('processor workers: the API their processors\' online log lines are shipped to (the part before /openApi); unset = lines go to the worker\'s own log'),
   TEMPOJOB_APP_PASSWORD: z.string().min(1).optional()

@@ -9,15 +9,17 @@ interface RouterLayer { route?: { path: string; methods: Record<string, boolean>
 
 describe('OpenAPI 3.1 document', () => {
   it('describes every route the API serves under /openApi, and nothing else', async () => {
-    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, { post: unknown }> };
+    const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toBe('3.1.0');
     const { openApiRouter } = await import('../src/api/routes/openapi.js');
     const router = openApiRouter({} as never) as unknown as { stack: RouterLayer[] };
-    const served = router.stack.filter((layer) => layer.route?.methods.post).map((layer) => `/openApi${layer.route!.path}`);
-    const openApiRoutes = served.filter((path) => path.startsWith('/openApi/'));
-    expect(openApiRoutes.length).toBeGreaterThanOrEqual(17);
-    expect(Object.keys(doc.paths).sort()).toEqual(openApiRoutes.sort());
-    for (const path of openApiRoutes) expect(doc.paths[path]!.post, path).toBeDefined();
+    const served = router.stack
+      .filter((layer) => layer.route?.methods.post || layer.route?.methods.get)
+      .map((layer) => ({ path: `/openApi${layer.route!.path}`, method: layer.route!.methods.post ? 'post' : 'get' }));
+    const openApiRoutes = served.filter(({ path }) => path.startsWith('/openApi/'));
+    expect(openApiRoutes.length).toBeGreaterThanOrEqual(20);
+    expect(Object.keys(doc.paths).sort()).toEqual(openApiRoutes.map(({ path }) => path).sort());
+    for (const { path, method } of openApiRoutes) expect(doc.paths[path]![method], `${method} ${path}`).toBeDefined();
   });
 
   it('documents request bodies from the validating schemas, and serves a browsable page', async () => {

@@ -5,7 +5,7 @@ import { eventually } from './support/eventually.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
 /**
- * One app can never see or touch another app's jobs, instances or workflows: every operation of the
+ * One app can never see or touch another app's jobs, instances, workflows or logs: every operation of the
  * OpenAPI, called by an intruder with the victim's ids, answers as not found (or lists
  * nothing of the victim's), and the victim's data is unchanged afterwards.
  */
@@ -56,6 +56,12 @@ const attacks: Record<OperationName, () => { body: Body; refused: (res: { succes
   retryInstance: () => ({ body: { instanceId }, refused: notFound('instance') }),
   fetchInstanceStatus: () => ({ body: { instanceId }, refused: notFound('instance') }),
   fetchInstanceInfo: () => ({ body: { instanceId }, refused: notFound('instance') }),
+  fetchInstanceLog: () => ({ body: { instanceId, index: 0 }, refused: notFound('instance') }),
+  appendInstanceLog: () => ({ body: { instanceId, lines: ['planted'] }, refused: notFound('instance') }),
+  shipInstanceLog: () => ({
+    body: { lines: [{ instanceId, attempt: 0, taskId: null, workerId: 'intruder-worker', stream: 's', seq: 1, level: 'INFO', time: Date.now(), message: 'planted', fields: null }] },
+    refused: notFound('instance'),
+  }),
   // Reads no stored data at all: it only computes fire times from its own input.
   validateTimeExpression: () => ({
     body: { timeExpressionType: 'CRON', timeExpression: '0 0 1 * * ?' },
@@ -114,6 +120,7 @@ describe('ownership', () => {
     });
     expect(await victim.data('fetchWfInstanceInfo', { wfInstanceId }, { form: true })).toMatchObject({ workflowId, status: 1 });
     expect(await victim.data('fetchInstanceStatus', { instanceId })).toBe(1);
+    expect(await victim.data('fetchInstanceLog', { instanceId }, { form: true })).toEqual({ index: 0, totalPages: 0, data: '' });
     await expect.poll(async () => (await victim.data<unknown[]>('fetchAllJob')).length, { timeout: 5_000 }).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProcessors } from '../src/demo/processors.js';
@@ -20,8 +20,16 @@ const JAR = join(PROJECT, 'target', 'powerjob-compat.jar');
 let stack: TestStack;
 const recorder = new Recorder();
 
+/** Whether the jar is missing or older than a source file or the pom (a stale jar would test old code). */
+function jarIsStale(): boolean {
+  if (!existsSync(JAR)) return true;
+  const built = statSync(JAR).mtimeMs;
+  const sources = [join(PROJECT, 'pom.xml'), ...readdirSync(join(PROJECT, 'src'), { recursive: true, encoding: 'utf8' }).map((f) => join(PROJECT, 'src', f))];
+  return sources.some((file) => statSync(file).mtimeMs > built);
+}
+
 beforeAll(async () => {
-  if (!existsSync(JAR)) execFileSync('mvn', ['-q', '-B', 'package'], { cwd: PROJECT, stdio: 'inherit' });
+  if (jarIsStale()) execFileSync('mvn', ['-q', '-B', 'package'], { cwd: PROJECT, stdio: 'inherit' });
   stack = await startTestStack();
 }, 300_000);
 afterAll(() => stack?.close());

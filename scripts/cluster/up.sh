@@ -242,13 +242,16 @@ step_app() {
   for port in "${CLUSTER_API_PORTS[@]}"; do
     n=$((n + 1))
     start_app_process "api-${n}" "API ready" src/api/main.ts "${common[@]}" TEMPOJOB_PORT="${port}" TEMPOJOB_HOST=127.0.0.1 \
-      TEMPOJOB_JWT_SECRET="${TEMPOJOB_JWT_SECRET}" TEMPOJOB_ADMIN_TOKEN="${TEMPOJOB_ADMIN_TOKEN}" TEMPOJOB_APPS="demo:${TEMPOJOB_DEMO_PASSWORD}"
+      TEMPOJOB_JWT_SECRET="${TEMPOJOB_JWT_SECRET}" TEMPOJOB_ADMIN_TOKEN="${TEMPOJOB_ADMIN_TOKEN}" TEMPOJOB_APPS="demo:${TEMPOJOB_DEMO_PASSWORD}" \
+      TEMPOJOB_LOG_DATABASE_URL="${TEMPOJOB_CLUSTER_LOG_DATABASE_URL}"
   done
   for ((n = 1; n <= CLUSTER_CORE_WORKERS; n++)); do
-    start_app_process "core-${n}" "core worker ready" src/core/main.ts "${common[@]}" TEMPOJOB_WORKFLOW_BUNDLE="${bundle}"
+    start_app_process "core-${n}" "core worker ready" src/core/main.ts "${common[@]}" TEMPOJOB_WORKFLOW_BUNDLE="${bundle}" \
+      TEMPOJOB_LOG_DATABASE_URL="${TEMPOJOB_CLUSTER_LOG_DATABASE_URL}"
   done
   for ((n = 1; n <= CLUSTER_PROCESSOR_WORKERS; n++)); do
-    start_app_process "processor-${n}" "processor worker ready" "scripts/cluster/demo-worker.ts --worker-id demo-worker-${n}" "${common[@]}"
+    start_app_process "processor-${n}" "processor worker ready" "scripts/cluster/demo-worker.ts --worker-id demo-worker-${n}" "${common[@]}" \
+      TEMPOJOB_API_URL="http://127.0.0.1:${CLUSTER_API_PORTS[$(((n - 1) % ${#CLUSTER_API_PORTS[@]}))]}" TEMPOJOB_APP_PASSWORD="${TEMPOJOB_DEMO_PASSWORD}"
   done
   if [[ -f "${CLUSTER_RUN}/.starting" ]]; then
     local deadline=$((SECONDS + 120)) entry name ready

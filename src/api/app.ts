@@ -6,7 +6,9 @@ import { AppService } from './app-service.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
 import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
+import type { LogStore } from '../logs/store.js';
 import { InstanceService } from './instance-service.js';
+import { LogService } from './log-service.js';
 import { JobService } from './job-service.js';
 import { WorkflowService } from './workflow-service.js';
 import { WfInstanceService } from './wf-instance-service.js';
@@ -19,6 +21,8 @@ export interface ApiOptions {
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
     | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'>;
   jwtSecret: string;
+  /** Where instance logs are kept (openLogStore). */
+  logStore: LogStore;
   /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
   ready?: () => Promise<boolean>;
 }
@@ -29,7 +33,7 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api {
+export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOptions): Api {
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
@@ -42,6 +46,7 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   const wfInstances = new WfInstanceService(
     client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
+  const logs = new LogService(logStore, instances);
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -63,7 +68,7 @@ export function createApi({ client, config, jwtSecret, ready }: ApiOptions): Api
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances }));
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };

@@ -1,7 +1,8 @@
 /**
  * The API as its own process (production, replicas):
  * `TEMPORAL_ADDRESS=host:7233 TEMPOJOB_JWT_SECRET=… tsx src/api/main.ts`.
- * Replicas are interchangeable: they keep no state of their own.
+ * Replicas are interchangeable: they keep no state of their own (instance logs go to the
+ * PostgreSQL database of TEMPOJOB_LOG_DATABASE_URL, which they share).
  */
 import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
 import { closeServer, startApi } from './server.js';
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
   await ensureSearchAttributes(client);
   const api = await startApi({ client, config, jwtSecret: config.TEMPOJOB_JWT_SECRET });
   await api.apps.seed(parseSeedApps(config.TEMPOJOB_APPS));
+  if (!config.TEMPOJOB_LOG_DATABASE_URL) {
+    console.warn(`instance logs are kept ${config.TEMPOJOB_LOG_DIR ? `in ${config.TEMPOJOB_LOG_DIR}` : 'in memory'} by this replica alone: `
+      + 'set TEMPOJOB_LOG_DATABASE_URL (PostgreSQL) when running more than one replica or to keep logs across restarts');
+  }
   console.log(`API ready on ${api.url}`);
   const stop = async () => {
     await closeServer(api.server);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authAppOperation, operations, type OperationSpec } from './operations.js';
+import { fetchInstanceLogSchema } from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests
@@ -50,6 +51,24 @@ function operationObject(name: string, spec: OperationSpec, authenticated: boole
   };
 }
 
+/** The log tail and download: GETs whose query parameters are fetchInstanceLog's filters. */
+function logGet(operationId: string, summary: string, extra: object[], content: object) {
+  const { properties = {}, required = [] } = jsonSchema(fetchInstanceLogSchema.omit({ index: true }), 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  return {
+    operationId,
+    summary,
+    security: [{ appId: [], accessToken: [] }],
+    parameters: [
+      ...Object.entries(properties).map(([name, schema]) => ({ name, in: 'query', required: required.includes(name), schema })),
+      ...extra,
+    ],
+    responses: {
+      200: { description: summary, content },
+      default: { description: 'a refusal (unknown instance, bad filter) as the JSON envelope', content: { 'application/json': { schema: envelope({}) } } },
+    },
+  };
+}
+
 export function openApiDocument() {
   const paths: Record<string, unknown> = {
     '/openApi/authApp': { post: operationObject('authApp', authAppOperation, false) },
@@ -57,6 +76,16 @@ export function openApiDocument() {
   for (const [name, spec] of Object.entries(operations)) {
     paths[`/openApi/${name}`] = { post: operationObject(name, spec, true) };
   }
+  paths['/openApi/instanceLog/tail'] = {
+    get: logGet('tailInstanceLog', 'The live tail of an instance\'s log as Server-Sent Events: one `line` event per line (id: the line\'s store id; data: '
+      + '{id, time, level, attempt, workerId, taskId, message, fields, text}), resumed after `Last-Event-ID`; an `end` event once the run ended and its last lines arrived', [
+      { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'resume after this line id (EventSource sends it on reconnect)' },
+      { name: 'after', in: 'query', required: false, schema: { type: 'integer' }, description: 'resume after this line id (for clients that cannot set headers)' },
+    ], { 'text/event-stream': { schema: { type: 'string' } } }),
+  };
+  paths['/openApi/instanceLog/download'] = {
+    get: logGet('downloadInstanceLog', 'An instance\'s whole log (under the filters) as a plain-text file', [], { 'text/plain': { schema: { type: 'string' } } }),
+  };
   return {
     openapi: '3.1.0',
     info: {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, workflowInfoSchema, workflowNodeInfoSchema } from './dto.js';
 import { instanceQuerySchema, jobQuerySchema, wfInstanceQuerySchema, workflowQuerySchema } from './queries.js';
 import {
-  authAppSchema, instanceIdSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
+  appendInstanceLogSchema, authAppSchema, fetchInstanceLogSchema, instanceIdSchema, shipInstanceLogSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
   saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema,
 } from './schemas.js';
 
@@ -41,6 +41,18 @@ export const operations = {
   retryInstance: { summary: 'Run a finished instance again under the same id', input: instanceIdSchema, output: nothing, mutating: true, form: true },
   fetchInstanceStatus: { summary: 'Status code of an instance', input: instanceIdSchema, output: id.describe('InstanceStatus code'), mutating: false, form: true },
   fetchInstanceInfo: { summary: 'One instance', input: instanceIdSchema, output: instanceInfoSchema, mutating: false, form: true },
+  fetchInstanceLog: {
+    summary: 'A page of an instance\'s log (PowerJob\'s StringPage: 100 formatted lines, 0-based index), filtered by attempt, worker, task and lowest level',
+    input: fetchInstanceLogSchema, output: z.object({ index: id, totalPages: id, data: z.string() }), mutating: false, form: true,
+  },
+  appendInstanceLog: {
+    summary: 'Append lines from outside systems to an instance\'s log (beyond PowerJob)',
+    input: appendInstanceLogSchema, output: z.object({ stored: id }), mutating: true, form: false,
+  },
+  shipInstanceLog: {
+    summary: 'What processor workers send: their processors\' lines; a line already stored (same instance, attempt, worker, stream, seq) is skipped, so a re-send is safe',
+    input: shipInstanceLogSchema, output: z.object({ stored: id, duplicates: id }), mutating: false, form: false,
+  },
   queryInstance: { summary: 'Instances matching an InstancePageQuery, paged and sorted', input: instanceQuerySchema, output: pageSchema(instanceInfoSchema), mutating: false, form: false },
   addWorkflowNode: {
     summary: 'Create (no id) or change (id) workflow nodes (PowerJob\'s saveWorkflowNode); a node joins the workflow whose saved DAG lists it',

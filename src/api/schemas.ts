@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FAILURE_POLICIES, WorkflowNodeType } from '../domain/dag.js';
 import { DispatchStrategy, ExecuteType, ProcessorType, TimeExpressionType } from '../domain/enums.js';
+import { LOG_LEVELS, type LogLevelName } from '../logs/types.js';
 import { InvalidRequestError } from './errors.js';
 
 /**
@@ -191,3 +192,44 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T
   });
   throw new InvalidRequestError(`invalid request: ${problems.join('; ')}`);
 }
+
+/** At most this many characters in one log line; longer lines are refused (a worker cuts them first). */
+export const MAX_LOG_LINE_LENGTH = 16_384;
+/** At most this many lines in one shipment or append. */
+export const MAX_LOG_BATCH = 1_000;
+
+const logLevel = z.enum(Object.keys(LOG_LEVELS) as [LogLevelName, ...LogLevelName[]], { message: `level must be one of ${Object.keys(LOG_LEVELS).join(', ')}` });
+const logMessage = z.string({ message: 'a log line must be a string' }).max(MAX_LOG_LINE_LENGTH, `a log line must be at most ${MAX_LOG_LINE_LENGTH} characters`);
+
+/** shipInstanceLog: what a processor worker sends (src/logs/types.ts, ShippedLogLine). */
+export const shipInstanceLogSchema = z.object({
+  lines: z.array(z.object({
+    instanceId: id('instanceId'),
+    attempt: nonNegative('attempt'),
+    taskId: z.string().max(512).nullable(),
+    workerId: z.string().min(1).max(256),
+    stream: z.string().min(1).max(64),
+    seq: integer('seq').pipe(z.number().min(1, 'seq must be >= 1')),
+    level: logLevel,
+    time: nonNegative('time'),
+    message: logMessage,
+    fields: z.record(z.string(), z.unknown()).nullable(),
+  })).min(1, 'lines must not be empty').max(MAX_LOG_BATCH, `at most ${MAX_LOG_BATCH} lines per call`),
+});
+
+/** appendInstanceLog (beyond PowerJob, #1047): lines from outside systems into an instance's log. */
+export const appendInstanceLogSchema = z.object({
+  instanceId: id('instanceId'),
+  lines: z.array(logMessage).min(1, 'lines must not be empty').max(MAX_LOG_BATCH, `at most ${MAX_LOG_BATCH} lines per call`),
+  level: logLevel.nullish().transform((v) => v ?? 'INFO'),
+});
+
+/** fetchInstanceLog: PowerJob's 0-based page index (100 lines a page), plus filters. */
+export const fetchInstanceLogSchema = z.object({
+  instanceId: id('instanceId'),
+  index: nonNegative('index').nullish().transform((v) => v ?? 0),
+  attempt: nonNegative('attempt').nullish().transform((v) => v ?? undefined),
+  workerId: z.string().min(1).max(256).nullish().transform((v) => v ?? undefined),
+  taskId: z.string().min(1).max(512).nullish().transform((v) => v ?? undefined),
+  level: logLevel.nullish().transform((v) => v ?? undefined).describe('the lowest level shown'),
+});

@@ -2,24 +2,38 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApi } from './app.js';
 import type { Config } from '../config.js';
+import { type LogStore, openLogStore } from '../logs/store.js';
 
-/** Starts the API on host:port; resolves once it listens. */
+/**
+ * Starts the API on host:port; resolves once it listens. Its log store (TEMPOJOB_LOG_DATABASE_URL,
+ * else the embedded one in TEMPOJOB_LOG_DIR, else in memory) is opened first, with its
+ * migrations applied, and closed with the server.
+ */
 export async function startApi(options: {
   client: Client;
   config: Config;
   jwtSecret: string;
   port?: number;
   ready?: () => Promise<boolean>;
-}): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps'] }> {
-  const { app, apps } = createApi({ client: options.client, config: options.config, jwtSecret: options.jwtSecret, ready: options.ready });
+}): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
+  const { config } = options;
+  const logStore = await openLogStore({
+    ...(config.TEMPOJOB_LOG_DATABASE_URL ? { url: config.TEMPOJOB_LOG_DATABASE_URL } : {}),
+    ...(config.TEMPOJOB_LOG_DIR ? { dataDir: config.TEMPOJOB_LOG_DIR } : {}),
+  });
+  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {
     const listening = app.listen(port, options.config.TEMPOJOB_HOST, () => resolveListen(listening));
     listening.once('error', reject);
+  }).catch(async (err: unknown) => {
+    await logStore.close();
+    throw err;
   });
+  server.once('close', () => void logStore.close());
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  return { server, url: `http://127.0.0.1:${actualPort}`, apps };
+  return { server, url: `http://127.0.0.1:${actualPort}`, apps, logStore };
 }
 
 export function closeServer(server: Server): Promise<void> {

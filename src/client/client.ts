@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ErrorCode } from '../api/errors.js';
 import { authAppOperation, operations, type OperationName } from '../api/operations.js';
+import type { TailLine } from '../logs/types.js';
 import { TempojobError, TransportError } from './errors.js';
 
 type Operations = typeof operations;
@@ -33,6 +34,10 @@ export type WfInstanceInfo = OperationOutput<'fetchWfInstanceInfo'>;
 export type WfInstanceQuery = OperationInput<'queryWfInstance'>;
 export type WfInstancePage = OperationOutput<'queryWfInstance'>;
 export type InstanceId = OperationInput<'fetchInstanceInfo'>['instanceId'];
+/** Which lines of an instance's log: one attempt, worker or task, and the lowest level. */
+export type LogFilter = Omit<OperationInput<'fetchInstanceLog'>, 'instanceId' | 'index'>;
+/** A line of the live tail: the store's id (the SSE event id), its fields, and `text` as pages show it. */
+export type InstanceLogLine = TailLine;
 
 /** The subset of `fetch` the client uses, so tests and proxies can stand in for it. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -318,6 +323,88 @@ export class TempojobClient {
     return this.call('queryWfInstance', query, options);
   }
 
+  /** A page of the instance's log (PowerJob's StringPage: 100 formatted lines in `data`, 0-based `index`). */
+  fetchInstanceLog(instanceId: InstanceId, options: LogFilter & { index?: number } & ReadOptions = {}): Promise<OperationOutput<'fetchInstanceLog'>> {
+    const { signal, ...query } = options;
+    return this.call('fetchInstanceLog', { instanceId, ...query }, { signal });
+  }
+
+  /** Appends lines from outside systems to the instance's log (as worker "api"); with an idempotencyKey a re-send stores nothing twice. */
+  appendInstanceLog(
+    instanceId: InstanceId,
+    lines: string[],
+    options: { level?: OperationInput<'appendInstanceLog'>['level'] } & WriteOptions = {},
+  ): Promise<OperationOutput<'appendInstanceLog'>> {
+    const { signal, idempotencyKey, level } = options;
+    return this.call('appendInstanceLog', { instanceId, lines, level }, { signal, idempotencyKey });
+  }
+
+  /** The instance's whole log (under the filter) as plain text, one line per line. */
+  async downloadInstanceLog(instanceId: InstanceId, filter: LogFilter = {}, options: ReadOptions = {}): Promise<string> {
+    const res = await this.get('instanceLog/download', { instanceId, ...filter }, {}, options.signal);
+    return res.text();
+  }
+
+  /**
+   * The instance's log as it is written: every line so far, then each new one within about a
+   * second, until the run has ended and its last lines arrived. A dropped connection is
+   * resumed after the last line received (Server-Sent Events' Last-Event-ID), so no line is
+   * missed or repeated. Stop early with `signal` or by leaving the loop.
+   */
+  async *tailInstanceLog(instanceId: InstanceId, filter: LogFilter = {}, options: ReadOptions = {}): AsyncGenerator<InstanceLogLine> {
+    let lastId: string | undefined;
+    for (let failures = 0; ;) {
+      let res: Response;
+      try {
+        res = await this.get('instanceLog/tail', { instanceId, ...filter }, lastId ? { 'Last-Event-ID': lastId } : {}, options.signal);
+      } catch (err) {
+        if (!(err instanceof TransportError) || !err.retryable || ++failures >= this.attempts) throw err;
+        await this.backoff(failures, options.signal);
+        continue;
+      }
+      try {
+        for await (const event of serverSentEvents(res)) {
+          if (event.event === 'end') return;
+          if (event.event !== 'line') continue;
+          failures = 0;
+          lastId = event.id ?? lastId;
+          yield JSON.parse(event.data) as InstanceLogLine;
+        }
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (++failures >= this.attempts) throw new TransportError(`tailInstanceLog: the stream broke (${(err as Error).message})`, 'tailInstanceLog', true, failures, undefined, undefined, { cause: err });
+      }
+      // The stream ended without its end event (the API went away): resume after the last line.
+      await this.backoff(Math.max(1, failures), options.signal);
+    }
+  }
+
+  /** An authenticated GET under /openApi (the log download and tail); a refusal as TempojobError, a broken exchange as TransportError. */
+  private async get(path: string, query: Record<string, string | number | null | undefined>, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<Response> {
+    signal?.throwIfAborted();
+    for (let reauthenticated = false; ;) {
+      const session = this.authenticate();
+      const { appId, token } = await session;
+      const params = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v == null ? [] : [[k, String(v)]])));
+      let res: Response;
+      try {
+        res = await this.fetchImpl(`${this.baseUrl}/openApi/${path}?${params}`, { method: 'GET', headers: { [HEADERS.appId]: String(appId), [HEADERS.token]: token, ...headers }, ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        throw new TransportError(`${path}: request failed (${(err as Error).message})`, path, true, 1, undefined, undefined, { cause: err });
+      }
+      if (res.ok) return res;
+      const envelope = parseEnvelope(await res.text());
+      if (envelope && !reauthenticated && STALE_TOKEN_CODES.includes(envelope.code)) {
+        reauthenticated = true;
+        if (this.session === session) this.session = undefined;
+        continue;
+      }
+      if (envelope) throw new TempojobError(envelope.message ?? `${path} failed`, envelope.code, path, undefined);
+      throw new TransportError(`${path}: HTTP ${res.status}`, path, res.status >= 500, 1, undefined, res.status);
+    }
+  }
+
   private async login(): Promise<Session> {
     const { password, appName } = this.options;
     const secret = typeof password === 'function' ? await password() : password;
@@ -372,6 +459,32 @@ export class TempojobClient {
       await sleep(base / 2 + Math.random() * (base / 2), undefined, signal ? { signal } : undefined);
     } catch (err) {
       throw signal?.aborted ? signal.reason : err;
+    }
+  }
+}
+
+/** The events of a Server-Sent Events response, as the stream delivers them. */
+async function* serverSentEvents(res: Response): AsyncGenerator<{ id?: string; event: string; data: string }> {
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let id: string | undefined;
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        if (colon === 0) continue;
+        const [field, value] = colon < 0 ? [line, ''] : [line.slice(0, colon), line.slice(colon + 1).replace(/^ /, '')];
+        if (field === 'id') id = value;
+        else if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length > 0 || event !== 'message') yield { ...(id !== undefined ? { id } : {}), event, data: data.join('\n') };
     }
   }
 }

@@ -11,6 +11,7 @@ export {
   type JobId, type InstanceId,
   type SaveWorkflowRequest, type SaveWorkflowNodeRequest, type WorkflowQuery, type WorkflowInfo, type WorkflowNodeInfo, type WorkflowPage,
   type WorkflowId, type WfInstanceId, type WfInstanceInfo, type WfInstanceQuery, type WfInstancePage,
+  type LogFilter, type InstanceLogLine,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 export { operations, type OperationName } from '../api/operations.js';

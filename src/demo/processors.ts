@@ -13,12 +13,15 @@ export const demoProcessors: Record<string, Processor> = {
   'demo.sleep': async (ctx) => {
     const ms = Number((ctx.workflowContext ? ctx.jobParams : ctx.instanceParams ?? ctx.jobParams) ?? 1000);
     if (!Number.isFinite(ms) || ms < 0) return { success: false, msg: `demo.sleep: instanceParams must be milliseconds, got "${ctx.instanceParams}"` };
+    ctx.logger.info(`sleeping ${ms} ms`, { attempt: ctx.attempt });
     await sleep(ms, undefined, { signal: ctx.signal });
+    ctx.logger.info('woke up');
     return { success: true, msg: `slept ${ms} ms` };
   },
 
-  /** Always fails: try instanceRetryNum and retryInstance with it. */
-  'demo.fail': () => {
+  /** Always fails: try instanceRetryNum and retryInstance with it (and read why in its log). */
+  'demo.fail': (ctx) => {
+    ctx.logger.error('about to fail on purpose', { attempt: ctx.attempt });
     throw new Error('demo.fail: failing on purpose');
   },
 

@@ -42,3 +42,17 @@ export interface StoredLogLine extends ShippedLogLine {
   id: number;
   appId: number;
 }
+
+/** One line as the live tail sends it (an SSE event's data; the event id is `id`). */
+export interface TailLine {
+  id: number;
+  time: number;
+  level: LogLevelName;
+  attempt: number;
+  workerId: string;
+  taskId: string | null;
+  message: string;
+  fields: Record<string, unknown> | null;
+  /** The line as fetchInstanceLog formats it. */
+  text: string;
+}

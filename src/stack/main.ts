@@ -57,14 +57,20 @@ async function main(): Promise<void> {
   const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE });
   cleanups.push(() => temporal.close());
   const { client, connection } = temporal;
-  const core = await startCoreWorker({ connection, client, config });
-  cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const jwtSecret = config.TEMPOJOB_JWT_SECRET ?? secrets.jwtSecret;
   const adminToken = config.TEMPOJOB_ADMIN_TOKEN ?? secrets.adminToken;
   let ready = false;
-  const api = await startApi({ client, config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken }, jwtSecret, ready: async () => ready });
+  const api = await startApi({
+    client,
+    config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken, TEMPOJOB_LOG_DIR: config.TEMPOJOB_LOG_DIR ?? join(dataDir, 'logs') },
+    jwtSecret,
+    ready: async () => ready,
+  });
   cleanups.push(() => closeServer(api.server));
+  // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
+  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore });
+  cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const seeds = parseSeedApps(config.TEMPOJOB_APPS);
   if (!seeds.some((seed) => seed.appName === DEMO_APP) && !(await api.apps.byName(DEMO_APP))) {
@@ -72,7 +78,11 @@ async function main(): Promise<void> {
   }
   await api.apps.seed(seeds);
 
-  const demo = await createWorker({ appName: DEMO_APP, processors: demoProcessors, connection, namespace: config.TEMPORAL_NAMESPACE, workerId: 'demo-worker' });
+  const demoPassword = seeds.find((seed) => seed.appName === DEMO_APP)?.password ?? secrets.demoPassword;
+  const demo = await createWorker({
+    appName: DEMO_APP, processors: demoProcessors, connection, namespace: config.TEMPORAL_NAMESPACE, workerId: 'demo-worker',
+    logs: { apiUrl: api.url, password: demoPassword },
+  });
   const demoDone = demo.run();
   cleanups.push(async () => { await demo.shutdown(); await demoDone; });
   ready = true;

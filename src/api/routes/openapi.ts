@@ -1,4 +1,5 @@
-import express, { Router, type Response } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
+import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { InstanceStatus } from '../../domain/enums.js';
 import type { AppService } from '../app-service.js';
@@ -9,12 +10,15 @@ import { ok } from '../envelope.js';
 import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
 import { idempotencyOf, type Idempotency } from '../idempotency.js';
 import type { InstanceService } from '../instance-service.js';
+import { type LogService, tailLineOf } from '../log-service.js';
+import { formatLogLine } from '../../logs/format.js';
+import type { LogFilter } from '../../logs/store.js';
 import type { JobService } from '../job-service.js';
 import type { WorkflowService } from '../workflow-service.js';
 import type { WfInstanceService } from '../wf-instance-service.js';
 import { authAppOperation, operations, type OperationName } from '../operations.js';
 import { matchesJobQuery, matchesWorkflowQuery, page, sortBy } from '../queries.js';
-import { parse } from '../schemas.js';
+import { fetchInstanceLogSchema, parse } from '../schemas.js';
 
 export interface OpenApiDeps {
   apps: AppService;
@@ -23,6 +27,7 @@ export interface OpenApiDeps {
   instances: InstanceService;
   workflows: WorkflowService;
   wfInstances: WfInstanceService;
+  logs: LogService;
 }
 
 type Handler<K extends OperationName> = (
@@ -31,7 +36,7 @@ type Handler<K extends OperationName> = (
   idempotency: Idempotency | null,
 ) => Promise<unknown>;
 
-function handlers({ jobs, instances, workflows, wfInstances }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+function handlers({ jobs, instances, workflows, wfInstances, logs }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
   return {
     saveJob: (app, input, key) => jobs.save(app, input, key),
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
@@ -81,6 +86,9 @@ function handlers({ jobs, instances, workflows, wfInstances }: OpenApiDeps): { [
       await wfInstances.markNodeSucceeded(app, wfInstanceId, nodeId, key);
       return null;
     },
+    fetchInstanceLog: (app, { instanceId, index, ...filter }) => logs.page(app, instanceId, logFilter(filter), index),
+    appendInstanceLog: (app, input, key) => logs.append(app, input, key),
+    shipInstanceLog: (app, { lines }) => logs.ship(app, lines),
     queryWfInstance: async (app, query) => {
       const result = await wfInstances.query(app, query);
       return { ...result, data: result.data.map(wfInstanceInfoDTO) };
@@ -89,6 +97,71 @@ function handlers({ jobs, instances, workflows, wfInstances }: OpenApiDeps): { [
 }
 
 const appOf = (res: Response) => res.locals.app as AuthenticatedApp;
+
+function logFilter({ attempt, workerId, taskId, level }: Omit<z.infer<typeof fetchInstanceLogSchema>, 'instanceId' | 'index'>): LogFilter {
+  return {
+    ...(attempt !== undefined ? { attempt } : {}),
+    ...(workerId !== undefined ? { workerId } : {}),
+    ...(taskId !== undefined ? { taskId } : {}),
+    ...(level !== undefined ? { minLevel: level } : {}),
+  };
+}
+
+/** The live tail polls the store this often; a line reaches a subscriber within about this plus the worker's batching (200 ms). */
+const TAIL_POLL_MS = 200;
+/** Lines read per poll. */
+const TAIL_BATCH = 500;
+/** After the run ended, the tail waits this long without a new line (late shipments) before it ends. */
+const TAIL_END_QUIET_MS = 2_000;
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const TAIL_KEEPALIVE_MS = 15_000;
+
+/**
+ * GET /openApi/instanceLog/tail?instanceId=…[&attempt&workerId&taskId&level][&after=<id>]: Server-Sent
+ * Events, one `line` event per log line (its id the store's, data a TailLine), resuming after
+ * `Last-Event-ID` (or `after`); an `end` event (data: the instance's status) closes it once the
+ * run has ended and its last lines arrived.
+ */
+async function tail(logs: LogService, req: Request, res: Response): Promise<void> {
+  const app = appOf(res);
+  const { instanceId, index: _index, ...query } = parse(fetchInstanceLogSchema, req.query);
+  const filter = logFilter(query);
+  const resumeFrom = req.get('Last-Event-ID') ?? (typeof req.query['after'] === 'string' ? req.query['after'] : '0');
+  let after = /^\d+$/.test(resumeFrom) ? Number(resumeFrom) : 0;
+  await logs.own(app, instanceId);
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.flushHeaders();
+  const gone = new AbortController();
+  req.on('close', () => gone.abort());
+  let quietSince = Date.now();
+  let endedAt: number | undefined;
+  let lastWrite = Date.now();
+  while (!gone.signal.aborted) {
+    const batch = await logs.after(app, instanceId, filter, after, TAIL_BATCH);
+    for (const line of batch.lines) res.write(`id: ${line.id}\nevent: line\ndata: ${JSON.stringify(tailLineOf(line))}\n\n`);
+    if (batch.last !== after) { after = batch.last; quietSince = Date.now(); lastWrite = Date.now(); }
+    if (batch.full) continue;
+    endedAt ??= (await logs.finished(app, instanceId)) ? Date.now() : undefined;
+    if (endedAt !== undefined && Date.now() - Math.max(endedAt, quietSince) >= TAIL_END_QUIET_MS) {
+      res.write(`event: end\ndata: ${JSON.stringify({ instanceId })}\n\n`);
+      break;
+    }
+    if (Date.now() - lastWrite >= TAIL_KEEPALIVE_MS) { res.write(': keep-alive\n\n'); lastWrite = Date.now(); }
+    await sleep(TAIL_POLL_MS, undefined, { signal: gone.signal }).catch(() => undefined);
+  }
+  res.end();
+}
+
+/** GET /openApi/instanceLog/download?instanceId=…[&filters]: every line as plain text, a file named after the instance. */
+async function download(logs: LogService, req: Request, res: Response): Promise<void> {
+  const app = appOf(res);
+  const { instanceId, index: _index, ...query } = parse(fetchInstanceLogSchema, req.query);
+  const lines = logs.all(app, instanceId, logFilter(query));
+  const first = await lines.next();
+  res.type('text/plain; charset=utf-8').attachment(`instance-${instanceId}.log`);
+  for (let batch = first; !batch.done; batch = await lines.next()) res.write(`${batch.value.map(formatLogLine).join('\n')}\n`);
+  res.end();
+}
 
 const bodyParsers = [express.json({ limit: '1mb' }), express.urlencoded({ extended: false, limit: '1mb' })];
 
@@ -110,6 +183,9 @@ export function openApiRouter(deps: OpenApiDeps): Router {
   });
 
   router.use(requireApp(apps, tokens), ...bodyParsers);
+
+  router.get('/instanceLog/tail', (req, res) => tail(deps.logs, req, res));
+  router.get('/instanceLog/download', (req, res) => download(deps.logs, req, res));
 
   const table = handlers(deps);
   for (const name of Object.keys(operations) as OperationName[]) {
