@@ -38,6 +38,7 @@ const BENCHMARKS: Benchmark[] = values.quick
     { script: 'bench/map.ts', args: ['--sizes', '2000'] },
     { script: 'bench/broadcast.ts', args: ['--workers', '10', '--runs', '5', '--warmup', '1'] },
     { script: 'bench/dag.ts', args: ['--runs', '1', '--warmup', '0'] },
+    { script: 'bench/logs.ts', args: ['--lines', '50000', '--runs', '150', '--warmup', '20'] },
     { script: 'bench/cron-second.ts', args: ['--seconds', '15'] },
     { script: 'bench/cron-fleet.ts', args: [], env: { BENCH_CRON_JOBS: '200' } },
   ]
@@ -47,6 +48,7 @@ const BENCHMARKS: Benchmark[] = values.quick
     { script: 'bench/map.ts', args: ['--sizes', '10000'] },
     { script: 'bench/broadcast.ts', args: [] },
     { script: 'bench/dag.ts', args: [] },
+    { script: 'bench/logs.ts', args: [] },
     { script: 'bench/cron-second.ts', args: [] },
     { script: 'bench/cron-fleet.ts', args: [] },
   ];

@@ -14,7 +14,8 @@ import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { closeServer, startApi } from '../src/api/server.js';
 import { startCoreWorker } from '../src/core/worker.js';
-import { createWorker, type ProcessorDefinition } from '../src/workers/index.js';
+import { createWorker, type ProcessorDefinition, type ProcessorWorker } from '../src/workers/index.js';
+import type { LogStore } from '../src/logs/store.js';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 
@@ -32,11 +33,16 @@ export interface BenchStack {
   authHeaders: Record<string, string>;
   appId: number;
   appName: string;
+  /** The app's password (for more workers that ship their log lines to the API). */
+  appPassword: string;
   jobId: number;
   /** The job as the API would freeze it into an instance (for the direct baseline). */
   job: JobSnapshot;
   /** The private dev server's process and SQLite file (absent with a Temporal address). */
   devServer?: { pid: number; dbFile: string };
+  /** The app's processor worker, and the API's instance log store (in memory). */
+  worker: ProcessorWorker;
+  logStore: LogStore;
   close(): Promise<void>;
 }
 
@@ -69,12 +75,14 @@ export async function postOpenApi<T>(url: string, operation: string, body: unkno
 
 /**
  * With `temporalAddress`, runs against that Temporal (e.g. a real cluster) instead of a
- * private dev server; `processors` are registered on the app's worker besides `noop`.
+ * private dev server; `processors` are registered on the app's worker besides `noop`. With
+ * `shipLogs`, the worker ships its processors' ctx.logger lines to the API (default buffer).
  */
 export async function startBenchStack(
   log: (line: string) => void,
   temporalAddress?: string,
   processors: Record<string, ProcessorDefinition> = {},
+  { shipLogs = false }: { shipLogs?: boolean } = {},
 ): Promise<BenchStack> {
   // Cleanups run in reverse order, also when start-up fails halfway.
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -130,6 +138,7 @@ export async function startBenchStack(
       namespace: config.TEMPORAL_NAMESPACE,
       workerId: 'bench-worker',
       shutdownGraceMs: 0,
+      ...(shipLogs ? { logs: { apiUrl: api.url, password } } : {}),
     });
     const workerDone = worker.run();
     cleanups.push(async () => { await worker.shutdown(); await workerDone; });
@@ -149,7 +158,10 @@ export async function startBenchStack(
     const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
     const job = snapshotOf(await jobs.get({ appId, appName }, jobId));
 
-    return { client, connection, config, url: api.url, authHeaders, appId, appName, jobId, job, ...(devServerFacts ? { devServer: devServerFacts } : {}), close };
+    return {
+      client, connection, config, url: api.url, authHeaders, appId, appName, appPassword: password, jobId, job,
+      ...(devServerFacts ? { devServer: devServerFacts } : {}), worker, logStore: api.logStore, close,
+    };
   } catch (err) {
     await close();
     throw err;
