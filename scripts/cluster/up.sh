@@ -280,3 +280,4 @@ step_namespace
 ((WITH_APP)) && step_app
 log "ready in $((SECONDS - started_at)) s: Temporal ${CLUSTER_TEMPORAL_ADDRESS} (namespace ${TEMPORAL_NAMESPACE_NAME}), PostgreSQL ${TEMPOJOB_CLUSTER_PG_HOST}:${TEMPOJOB_CLUSTER_PG_PORT}; stop with scripts/cluster/down.sh"
 echo "TEMPORAL_ADDRESS=${CLUSTER_TEMPORAL_ADDRESS}"
+echo "TEMPOJOB_LOG_DATABASE_URL=${TEMPOJOB_CLUSTER_LOG_DATABASE_URL}"

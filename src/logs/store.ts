@@ -102,13 +102,15 @@ function toLine(row: LineRow): StoredLogLine {
  * follow the batch's order (ORDER BY ord), which is the order the worker wrote the lines.
  */
 const APPEND = `
+  WITH inserted AS (
   INSERT INTO instance_log_lines (app_id, instance_id, attempt, task_id, worker_id, stream, seq, level, time, message, fields)
-  SELECT $1, u.instance_id, u.attempt, u.task_id, u.worker_id, u.stream, u.seq, u.level, ${FROM_MS('u.time_ms')}, u.message, u.fields::jsonb
+  SELECT $1, u.instance_id, u.attempt, u.task_id, u.worker_id, u.stream, u.seq, u.level, ${FROM_MS('u.time_ms')}, u.message, u.fields::json
   FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::smallint[], $9::bigint[], $10::text[], $11::text[])
     WITH ORDINALITY AS u(instance_id, attempt, task_id, worker_id, stream, seq, level, time_ms, message, fields, ord)
   ORDER BY u.ord
-  ON CONFLICT (instance_id, attempt, worker_id, stream, seq) DO NOTHING
-  RETURNING id`;
+  ON CONFLICT (instance_id, attempt, stream, seq) DO NOTHING
+  RETURNING 1)
+  SELECT count(*) AS stored FROM inserted`;
 
 function sqlLogStore(db: SqlExecutor): LogStore {
   return {
@@ -118,9 +120,9 @@ function sqlLogStore(db: SqlExecutor): LogStore {
       // appends never wait on each other crosswise): its lines' ids then become visible in id
       // order, and a live tail that read past an id never misses a lower one committed later.
       const instances = [...new Set(lines.map((l) => l.instanceId))].sort((a, b) => a - b);
-      const inserted = await db.transaction(async (tx) => {
+      const [counted] = await db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS locked(id) ORDER BY id', [instances]);
-        return tx.query(APPEND, [
+        return tx.query<{ stored: string | number }>(APPEND, [
         appId,
         lines.map((l) => l.instanceId),
         lines.map((l) => l.attempt),
@@ -131,11 +133,13 @@ function sqlLogStore(db: SqlExecutor): LogStore {
         lines.map((l) => LOG_LEVELS[l.level]),
         lines.map((l) => l.time),
         lines.map((l) => l.message),
-        // As JSON text: both drivers pass a text[] through unchanged, and SQL casts it to jsonb.
+        // As JSON text: both drivers pass a text[] through unchanged, and SQL casts it to json.
         lines.map((l) => (l.fields === null ? null : JSON.stringify(l.fields))),
         ]);
       });
-      return { stored: inserted.length, duplicates: lines.length - inserted.length };
+      // Counted in SQL: one row back, not one per line.
+      const stored = Number(counted?.stored ?? 0);
+      return { stored, duplicates: lines.length - stored };
     },
 
     async read(appId, instanceId, filter, offset, limit) {

@@ -64,6 +64,10 @@ export default async function setup(project: TestProject) {
   });
   const address = /^TEMPORAL_ADDRESS=(\S+)$/m.exec(output)?.[1];
   if (!address) throw new Error('scripts/cluster/up.sh did not print TEMPORAL_ADDRESS=…');
+  const logDatabaseUrl = /^TEMPOJOB_LOG_DATABASE_URL=(\S+)$/m.exec(output)?.[1];
+  if (!logDatabaseUrl) throw new Error('scripts/cluster/up.sh did not print TEMPOJOB_LOG_DATABASE_URL=…');
+  // Test files that start an API process of their own store its logs there too.
+  process.env.TEMPOJOB_CLUSTER_LOG_DATABASE_URL = logDatabaseUrl;
   console.log(`[cluster] Temporal cluster ready in ${Math.round((Date.now() - started) / 1000)} s at ${address}`);
 
   // The usual setup (workflow bundle, CLI path), pointed at the cluster instead of a dev server.
@@ -94,14 +98,15 @@ export default async function setup(project: TestProject) {
 
   try {
     const apiPorts: number[] = [];
-    const apiEnv = { ...common, TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_JWT_SECRET: jwtSecret, TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN };
+    // Every replica shares the cluster PostgreSQL's log database, as in production.
+    const apiEnv = { ...common, TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_JWT_SECRET: jwtSecret, TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN, TEMPOJOB_LOG_DATABASE_URL: logDatabaseUrl };
     for (let i = 1; i <= API_REPLICAS; i++) {
       const port = await freePort();
       apiPorts.push(port);
       start(`api-${i}`, 'src/api/main.ts', { ...apiEnv, TEMPOJOB_PORT: String(port) }, /API ready/);
     }
     for (let i = 1; i <= CORE_WORKERS; i++) {
-      start(`core-${i}`, 'src/core/main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: workflowBundlePath }, /core worker ready/);
+      start(`core-${i}`, 'src/core/main.ts', { TEMPOJOB_WORKFLOW_BUNDLE: workflowBundlePath, TEMPOJOB_LOG_DATABASE_URL: logDatabaseUrl }, /core worker ready/);
     }
     recorder.workerIds.forEach((workerId) => {
       start(workerId, 'test/fixtures/recording-worker.ts', { RECORD_FILE: recordFile, RECORD_APP: recorder.appName, RECORD_WORKER_ID: workerId }, /processor worker ready/);
