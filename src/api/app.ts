@@ -7,6 +7,7 @@ import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
 import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
 import type { LogStore } from '../logs/store.js';
+import { InstanceOwners } from './instance-owners.js';
 import { InstanceService } from './instance-service.js';
 import { LogService } from './log-service.js';
 import { JobService } from './job-service.js';
@@ -37,8 +38,9 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
+  const owners = new InstanceOwners();
   const instances = new InstanceService(
-    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
+    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners,
   );
   const workflows = new WorkflowService(
     client, config.TEMPOJOB_CORE_TASK_QUEUE, jobs, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
@@ -46,7 +48,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   const wfInstances = new WfInstanceService(
     client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
-  const logs = new LogService(logStore, instances);
+  const logs = new LogService(logStore, instances, owners);
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>

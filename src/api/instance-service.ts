@@ -22,6 +22,7 @@ import type { AuthenticatedApp } from './auth.js';
 import type { InstanceView } from './dto.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { NotFoundError, StateConflictError, UnavailableError } from './errors.js';
+import { InstanceOwners } from './instance-owners.js';
 import type { JobService } from './job-service.js';
 import type { InstanceQuery, Page } from './queries.js';
 import { page } from './queries.js';
@@ -43,6 +44,7 @@ export class InstanceService {
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
     private readonly callTimeoutMs: number,
+    private readonly owners = new InstanceOwners(),
   ) {
     this.eagerStart = supportsEagerStart(client);
   }
@@ -55,7 +57,7 @@ export class InstanceService {
     const receivedAt = Date.now();
     const job = await this.jobs.getForRun(app, request.jobId);
     if (job.status === 'DELETED') throw new StateConflictError(`job ${job.id} was deleted; it cannot run`);
-    return createIdempotently({
+    const instanceId = await createIdempotently({
       idempotency,
       idOf: (attempt) => idempotency ? keyedId('run', app.appId, job.id, idempotency.key, attempt) : freshId(receivedAt, randomInt(1024)),
       create: (instanceId) => this.client.workflow.start<InstanceWorkflow>(WorkflowType.instance, {
@@ -82,12 +84,15 @@ export class InstanceService {
         return run?.jobId === job.id ? run.createdBy : null;
       },
     });
+    this.owners.remember(instanceId, app.appId);
+    return instanceId;
   }
 
   async get(app: AuthenticatedApp, instanceId: number): Promise<InstanceView> {
     const description = await this.describe(instanceId);
     const view = description && viewOf(instanceId, description, description.raw.pendingActivities ?? []);
     if (!view || view.appId !== app.appId) throw new NotFoundError(`instance ${instanceId} not found in app ${app.appName}`);
+    this.owners.remember(instanceId, view.appId);
     if (view.executeType !== 'MAP' && view.executeType !== 'MAP_REDUCE') return view;
     if (description.status.name === 'RUNNING' && view.status === 'RUNNING') return { ...view, map: await this.mapProgress(view) };
     // Stopped (or ended before its batches reported): the counts as its batches last wrote

@@ -5,12 +5,11 @@ import type { LogFilter, LogStore } from '../logs/store.js';
 import { LOG_LEVELS, type LogLevelName, type ShippedLogLine, type StoredLogLine, type TailLine } from '../logs/types.js';
 import type { AuthenticatedApp } from './auth.js';
 import type { Idempotency } from './idempotency.js';
+import type { InstanceOwners } from './instance-owners.js';
 import type { InstanceService } from './instance-service.js';
 
 /** PowerJob's page of an instance log: 100 lines. */
 export const LOG_PAGE_LINES = 100;
-/** Instances whose app is known, per API replica (an instance never changes app). */
-const OWNERS_CACHED = 10_000;
 /** The worker id of lines appended through the API (appendInstanceLog). */
 export const APPENDED_BY = 'api';
 
@@ -26,16 +25,12 @@ export function tailLineOf(line: StoredLogLine): TailLine {
  * store only under the caller's app id.
  */
 export class LogService {
-  private readonly owners = new Map<number, number>();
+  constructor(private readonly store: LogStore, private readonly instances: InstanceService, private readonly owners: InstanceOwners) {}
 
-  constructor(private readonly store: LogStore, private readonly instances: InstanceService) {}
-
-  /** NotFoundError unless the instance is the app's. */
+  /** NotFoundError unless the instance is the app's (known to this replica, or read from Temporal). */
   async own(app: AuthenticatedApp, instanceId: number): Promise<void> {
-    if (this.owners.get(instanceId) === app.appId) return;
+    if (this.owners.appOf(instanceId) === app.appId) return;
     await this.instances.get(app, instanceId);
-    if (this.owners.size >= OWNERS_CACHED) this.owners.delete(this.owners.keys().next().value!);
-    this.owners.set(instanceId, app.appId);
   }
 
   /** A worker's shipment: every instance in it must be the worker's app's; lines already stored are skipped. */
