@@ -354,6 +354,20 @@ describe('TaskLogger', () => {
     expect([none.shipped, none.local.length, none.stdout.length]).toEqual([0, 0, 0]);
   });
 
+  it('takes Temporal\'s Logger forms too: trace as DEBUG, log(level, …); LOCAL lines carry the job\'s loggerName', async () => {
+    const { store, shipper, to } = sinks();
+    const logger = taskLogger(scope(config(LOG_TYPES.ONLINE, LOG_LEVELS.DEBUG)), to);
+    logger.trace('t');
+    logger.log('TRACE', 'lt');
+    logger.log('WARN', 'lw', { k: 'v' });
+    await shipper.flush(30_000);
+    expect(store.stored.map((line) => [line.level, line.message, line.fields])).toEqual([['DEBUG', 't', null], ['DEBUG', 'lt', null], ['WARN', 'lw', { k: 'v' }]]);
+
+    const named = sinks();
+    taskLogger(scope({ type: LOG_TYPES.LOCAL, level: LOG_LEVELS.INFO, loggerName: 'billing.invoices' }), named.to).info('x');
+    expect(named.local.lines).toEqual([{ level: 'INFO', message: 'x', meta: { instanceId: 11, instanceAttempt: 2, loggerName: 'billing.invoices' } }]);
+  });
+
   it('without an API to ship to, ONLINE lines go to the worker log', () => {
     const { local, to } = sinks(false);
     writeAll(taskLogger(scope(undefined), to));

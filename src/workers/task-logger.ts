@@ -11,10 +11,14 @@ import type { LogShipper } from './log-shipper.js';
  * written against that keep compiling. A call never throws and never waits.
  */
 export interface TaskLogger {
+  /** As DEBUG: PowerJob has no lower level. */
+  trace(message: string, fields?: Record<string, unknown>): void;
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** Temporal's Logger form, level by name (TRACE as DEBUG). */
+  log(level: 'TRACE' | LogLevelName, message: string, fields?: Record<string, unknown>): void;
 }
 
 /** Which attempt a TaskLogger writes for. */
@@ -56,7 +60,12 @@ export function taskLogger(scope: TaskLogScope, sinks: TaskLogSinks): TaskLogger
         sinks.shipper.enqueue({ instanceId: scope.instanceId, attempt: scope.attempt, taskId: scope.taskId, level, time, message: text, fields: json });
       }
       if (local) {
-        const meta = { ...json, instanceId: scope.instanceId, instanceAttempt: scope.attempt, ...(scope.taskId !== null ? { taskId: scope.taskId } : {}) };
+        const meta = {
+          ...json, instanceId: scope.instanceId, instanceAttempt: scope.attempt,
+          ...(scope.taskId !== null ? { taskId: scope.taskId } : {}),
+          // PowerJob names the local logger; Temporal's logger has no names, so the name goes with each line.
+          ...(scope.logConfig?.loggerName ? { loggerName: scope.logConfig.loggerName } : {}),
+        };
         const method = level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error';
         sinks.local[method](text, meta);
       }
@@ -70,10 +79,12 @@ export function taskLogger(scope: TaskLogScope, sinks: TaskLogSinks): TaskLogger
     }
   };
   return {
+    trace: (message, fields) => write('DEBUG', message, fields),
     debug: (message, fields) => write('DEBUG', message, fields),
     info: (message, fields) => write('INFO', message, fields),
     warn: (message, fields) => write('WARN', message, fields),
     error: (message, fields) => write('ERROR', message, fields),
+    log: (level, message, fields) => write(level === 'TRACE' ? 'DEBUG' : level, message, fields),
   };
 }
 
