@@ -17,7 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'instance log lines',
     sql: `
       CREATE TABLE instance_log_lines (
-        id bigserial PRIMARY KEY,
+        id bigserial,
         app_id bigint NOT NULL,
         instance_id bigint NOT NULL,
         attempt integer NOT NULL,
@@ -35,8 +35,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- A stream is one worker process's, so the worker id adds nothing to the key.
       CREATE UNIQUE INDEX instance_log_lines_line_key ON instance_log_lines (instance_id, attempt, stream, seq);
       -- Reading an instance's lines (and tailing them) in store order; instance ids are unique
-      -- across apps, and every read also checks app_id on the rows it finds.
-      CREATE INDEX instance_log_lines_instance_order ON instance_log_lines (instance_id, id);
+      -- across apps, and every read also checks app_id on the rows it finds. The key is this
+      -- order, so no other index is kept for it.
+      ALTER TABLE instance_log_lines ADD PRIMARY KEY (instance_id, id);
       -- Purging lines older than the retention: lines arrive roughly in time order, so a BRIN
       -- index (a few pages, nearly free to maintain) finds the old ones.
       CREATE INDEX instance_log_lines_time ON instance_log_lines USING brin (time);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '@temporalio/common';
 import { ErrorCode } from '../api/errors.js';
 import { MAX_LOG_BATCH } from '../api/schemas.js';
@@ -62,8 +62,11 @@ interface FlushWaiter {
  * processor's path waits: `enqueue` only appends, sending happens on timers.
  */
 export class LogShipper {
-  /** This process's own id for its lines: a restarted worker with the same id writes a new stream. */
-  readonly stream = randomUUID();
+  /**
+   * This process's own id for its lines: a restarted worker with the same id writes a new
+   * stream. 96 random bits, as 16 characters: it is in every stored line and its key.
+   */
+  readonly stream = randomBytes(12).toString('base64url');
   private readonly maxBuffered: number;
   private readonly lingerMs: number;
   private readonly initialBackoffMs: number;
