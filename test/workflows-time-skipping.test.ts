@@ -179,7 +179,8 @@ describe('the attempt loop (instanceWorkflow, STANDALONE)', () => {
       let during: InstanceState | undefined;
       await until('the first attempt to fail', async () => {
         during = await memoState(handle);
-        return during.status === 'WAITING_DISPATCH' && calls.length === 1;
+        // WAITING_DISPATCH before the first attempt too: the attempt count tells the two apart.
+        return during.status === 'WAITING_DISPATCH' && during.instanceAttempt === 1 && calls.length === 1;
       });
       await handle.executeUpdate(stopInstanceUpdate);
       return { state: await finalState(handle), during };
