@@ -16,7 +16,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
 import { bareFires, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
 import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
-import { report } from './report.js';
+import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { 'temporal-address': { type: 'string' } } });
@@ -178,7 +178,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark('bench:cron', main);

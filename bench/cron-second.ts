@@ -10,7 +10,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SA } from '../src/contract/search-attributes.js';
 import { bareFires, duplicates, instanceFires, latenessFigure, latenessOf, latenessRow } from './fires.js';
 import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, NOOP_PROCESSOR, type BenchStack } from './stack.js';
-import { report } from './report.js';
+import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, 'temporal-address': { type: 'string' } } });
@@ -84,7 +84,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark('bench:cron:second', main);

@@ -34,7 +34,7 @@ import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { wfInstanceWorkflowId } from '../src/contract/names.js';
 import type { bareDagChain, bareDagFanOut } from './bare/workflows.js';
-import { report } from './report.js';
+import { report, runBenchmark } from './report.js';
 import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
 import { percentile, wholeNumber } from './stats.js';
 
@@ -213,7 +213,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark('bench:dag', main);

@@ -17,7 +17,7 @@ import { instanceWorkflowId } from '../src/contract/names.js';
 import type { InstanceWorkflow } from '../src/contract/workflows.js';
 import { createWorker, type ProcessorDefinition, type ProcessorWorker, type TaskContext } from '../src/workers/index.js';
 import { benchTemporalAddress, postOpenApi, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
-import { report } from './report.js';
+import { report, runBenchmark } from './report.js';
 import { percentile, wholeNumber } from './stats.js';
 
 const { values } = parseArgs({
@@ -327,10 +327,4 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error('bench:logs failed:', err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+runBenchmark('bench:logs', main);

@@ -21,3 +21,14 @@ export function report(row: ReportRow): void {
   if (!file) return;
   appendFileSync(file, `${JSON.stringify({ ...row, load: Number(loadavg()[0]!.toFixed(1)) })}\n`);
 }
+
+/** Runs a benchmark's `main` and exits with its code (1: a target missed), or 1 saying why it failed. */
+export function runBenchmark(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`${name} failed:`, err);
+      process.exit(1);
+    },
+  );
+}

@@ -20,7 +20,7 @@ import { instanceStartOptions } from '../src/contract/start-options.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
 import { type InstanceWorkflow, WorkflowType } from '../src/contract/workflows.js';
 import { benchTemporalAddress, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
-import { report } from './report.js';
+import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
 
 interface Options {
@@ -386,10 +386,4 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error('bench failed:', err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);
+runBenchmark('bench', main);
