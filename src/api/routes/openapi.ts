@@ -113,6 +113,8 @@ const TAIL_POLL_MS = 200;
 const TAIL_BATCH = 500;
 /** After the run ended, the tail waits this long without a new line (late shipments) before it ends. */
 const TAIL_END_QUIET_MS = 2_000;
+/** Whether the run has ended is read (from Temporal) at most this often, not at every poll of the store. */
+const TAIL_STATUS_EVERY_MS = 1_000;
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const TAIL_KEEPALIVE_MS = 15_000;
 
@@ -136,12 +138,16 @@ async function tail(logs: LogService, req: Request, res: Response): Promise<void
   let quietSince = Date.now();
   let endedAt: number | undefined;
   let lastWrite = Date.now();
+  let statusReadAt = 0;
   while (!gone.signal.aborted) {
     const batch = await logs.after(app, instanceId, filter, after, TAIL_BATCH);
     for (const line of batch.lines) res.write(`id: ${line.id}\nevent: line\ndata: ${JSON.stringify(tailLineOf(line))}\n\n`);
     if (batch.last !== after) { after = batch.last; quietSince = Date.now(); lastWrite = Date.now(); }
     if (batch.full) continue;
-    endedAt ??= (await logs.finished(app, instanceId)) ? Date.now() : undefined;
+    if (endedAt === undefined && Date.now() - statusReadAt >= TAIL_STATUS_EVERY_MS) {
+      statusReadAt = Date.now();
+      if (await logs.finished(app, instanceId)) endedAt = statusReadAt;
+    }
     if (endedAt !== undefined && Date.now() - Math.max(endedAt, quietSince) >= TAIL_END_QUIET_MS) {
       res.write(`event: end\ndata: ${JSON.stringify({ instanceId })}\n\n`);
       break;
