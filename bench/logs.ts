@@ -266,7 +266,7 @@ async function main(): Promise<number> {
       `end to end ${rate(f.lines - f.dropped, f.endToEndMs)} (${(f.endToEndMs / 1000).toFixed(2)} s first line written → last stored); ` +
       `written in ${(f.writeMs / 1000).toFixed(2)} s; enqueue ${rate(f.lines, f.callMs)} (time inside ctx.logger.info)`;
     console.log(`
-Instance logs, all in one process (processor worker, API, embedded PGlite store in memory); ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}
+Instance logs, all in one process (processor worker, API, embedded PGlite store on disk, as npm start keeps it); ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}
 Shipping, one run, buffer ${options.lines + 10}: ${floodLine(unbounded)}
 Shipping, one run, default buffer ${DEFAULT_BUFFER}: ${floodLine(bounded)}
 runJob → SUCCEED, ${options.runs} runs per path, ${options.concurrency} clients, ${options.rounds} rounds rotating the order:

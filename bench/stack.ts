@@ -102,9 +102,9 @@ export async function startBenchStack(
   try {
     let address = temporalAddress;
     let devServerFacts: BenchStack['devServer'];
+    const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     if (!address) {
-      const dir = mkdtempSync(join(tmpdir(), 'tempojob-bench-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const cliPath = await ensureTemporalCli(log);
       const port = await freePort();
       log(`Starting a Temporal dev server on 127.0.0.1:${port} (SQLite in ${dir})…`);
@@ -116,7 +116,8 @@ export async function startBenchStack(
     }
 
     // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
-    const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1' });
+    // The log store on disk, where `npm start` keeps it (.data/logs), not in memory.
+    const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_LOG_DIR: join(dir, 'logs') });
     const temporal = await connectTemporal(targetOf(config));
     cleanups.push(() => temporal.close());
     const { client, connection } = temporal;

@@ -280,8 +280,10 @@ describe('LogShipper', () => {
     const store = new FakeStore();
     const { shipper } = shipperFor(store);
     for (let i = 0; i < 200; i++) shipper.enqueue(entry(9, 'é'.repeat(MAX_LOG_LINE_LENGTH)));
+    // Characters JSON escapes to six bytes each: control characters and lone surrogates.
+    for (let i = 0; i < 100; i++) shipper.enqueue(entry(9, (i % 2 === 0 ? '\u0001' : '\ud800').repeat(MAX_LOG_LINE_LENGTH)));
     await shipper.flush(30_000);
-    expect(store.of(9)).toHaveLength(200);
+    expect(store.of(9)).toHaveLength(300);
     for (const batch of store.batches) expect(Buffer.byteLength(JSON.stringify({ lines: batch }))).toBeLessThan(1024 * 1024);
   });
 });
@@ -372,6 +374,20 @@ describe('TaskLogger', () => {
     const { local, to } = sinks(false);
     writeAll(taskLogger(scope(undefined), to));
     expect(local.lines.map((line) => line.message)).toEqual(['i', 'w', 'e']);
+  });
+
+  it('ships fields as JSON keeps them, copied when the line is written', async () => {
+    const { store, shipper, to } = sinks();
+    const logger = taskLogger(scope(undefined), to);
+    const fields: Record<string, unknown> = { n: 1, s: 'text', ok: true, none: null, gone: undefined, nan: Number.NaN };
+    logger.info('flat', fields);
+    fields.n = 2;
+    logger.info('nested', { deep: { n: 1 }, list: [1, 'a'] });
+    await shipper.flush(30_000);
+    expect(store.stored.map((line) => line.fields)).toEqual([
+      { n: 1, s: 'text', ok: true, none: null, nan: null },
+      { deep: { n: 1 }, list: [1, 'a'] },
+    ]);
   });
 
   it('cuts a line that is too long, saying by how much, and never throws on odd input', async () => {

@@ -10,6 +10,8 @@ import pg from 'pg';
 export interface SqlSession {
   /** One parameterised statement; its rows. */
   query<R>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** One parameterised statement that returns no rows (an INSERT, a DELETE); how many rows it changed. */
+  change(sql: string, params?: unknown[]): Promise<number>;
   /** A script of several statements without parameters (a migration). */
   exec(sql: string): Promise<void>;
 }
@@ -40,6 +42,9 @@ function poolExecutor(url: string): SqlExecutor {
   const session = (client: pg.Pool | pg.PoolClient): SqlSession => ({
     async query<R>(sql: string, params: unknown[] = []) {
       return (await client.query(sql, params)).rows as R[];
+    },
+    async change(sql: string, params: unknown[] = []) {
+      return (await client.query(sql, params)).rowCount ?? 0;
     },
     async exec(sql: string) {
       // No parameters: `pg` sends it with the simple query protocol, which runs several statements.
@@ -74,6 +79,9 @@ async function pgliteExecutor(dataDir: string | undefined): Promise<SqlExecutor>
   const session = (target: Pick<Transaction, 'query' | 'exec'>): SqlSession => ({
     async query<R>(sql: string, params: unknown[] = []) {
       return (await target.query<R>(sql, params)).rows;
+    },
+    async change(sql: string, params: unknown[] = []) {
+      return (await target.query(sql, params)).affectedRows ?? 0;
     },
     async exec(sql: string) {
       await target.exec(sql);

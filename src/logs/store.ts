@@ -102,15 +102,12 @@ function toLine(row: LineRow): StoredLogLine {
  * follow the batch's order (ORDER BY ord), which is the order the worker wrote the lines.
  */
 const APPEND = `
-  WITH inserted AS (
   INSERT INTO instance_log_lines (app_id, instance_id, attempt, task_id, worker_id, stream, seq, level, time, message, fields)
   SELECT $1, u.instance_id, u.attempt, u.task_id, u.worker_id, u.stream, u.seq, u.level, ${FROM_MS('u.time_ms')}, u.message, u.fields::json
   FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::smallint[], $9::bigint[], $10::text[], $11::text[])
     WITH ORDINALITY AS u(instance_id, attempt, task_id, worker_id, stream, seq, level, time_ms, message, fields, ord)
   ORDER BY u.ord
-  ON CONFLICT (instance_id, attempt, stream, seq) DO NOTHING
-  RETURNING 1)
-  SELECT count(*) AS stored FROM inserted`;
+  ON CONFLICT (instance_id, attempt, stream, seq) DO NOTHING`;
 
 function sqlLogStore(db: SqlExecutor): LogStore {
   return {
@@ -120,25 +117,24 @@ function sqlLogStore(db: SqlExecutor): LogStore {
       // appends never wait on each other crosswise): its lines' ids then become visible in id
       // order, and a live tail that read past an id never misses a lower one committed later.
       const instances = [...new Set(lines.map((l) => l.instanceId))].sort((a, b) => a - b);
-      const [counted] = await db.transaction(async (tx) => {
+      // Counted by the statement itself (the rows it inserted), not one row back per line.
+      const stored = await db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(id) FROM unnest($1::bigint[]) AS locked(id) ORDER BY id', [instances]);
-        return tx.query<{ stored: string | number }>(APPEND, [
-        appId,
-        lines.map((l) => l.instanceId),
-        lines.map((l) => l.attempt),
-        lines.map((l) => l.taskId),
-        lines.map((l) => l.workerId),
-        lines.map((l) => l.stream),
-        lines.map((l) => l.seq),
-        lines.map((l) => LOG_LEVELS[l.level]),
-        lines.map((l) => l.time),
-        lines.map((l) => l.message),
-        // As JSON text: both drivers pass a text[] through unchanged, and SQL casts it to json.
-        lines.map((l) => (l.fields === null ? null : JSON.stringify(l.fields))),
+        return tx.change(APPEND, [
+          appId,
+          lines.map((l) => l.instanceId),
+          lines.map((l) => l.attempt),
+          lines.map((l) => l.taskId),
+          lines.map((l) => l.workerId),
+          lines.map((l) => l.stream),
+          lines.map((l) => l.seq),
+          lines.map((l) => LOG_LEVELS[l.level]),
+          lines.map((l) => l.time),
+          lines.map((l) => l.message),
+          // As JSON text: both drivers pass a text[] through unchanged, and SQL casts it to json.
+          lines.map((l) => (l.fields === null ? null : JSON.stringify(l.fields))),
         ]);
       });
-      // Counted in SQL: one row back, not one per line.
-      const stored = Number(counted?.stored ?? 0);
       return { stored, duplicates: lines.length - stored };
     },
 
@@ -165,7 +161,7 @@ function sqlLogStore(db: SqlExecutor): LogStore {
     // In id order = commit order per instance: appends to one instance take turns (see append).
     async after(appId, instanceId, afterId, limit) {
       const rows = await db.query<LineRow>(`${SELECT_LINE} WHERE app_id = $1 AND instance_id = $2 AND id > $3 ORDER BY id LIMIT $4`, [
-        appId,
+          appId,
         instanceId,
         afterId,
         limit,
@@ -174,12 +170,7 @@ function sqlLogStore(db: SqlExecutor): LogStore {
     },
 
     async purge(beforeMs) {
-      // Counted in SQL, so a purge of millions of lines returns one row, not one per line.
-      const rows = await db.query<{ purged: string | number }>(
-        `WITH gone AS (DELETE FROM instance_log_lines WHERE time < ${FROM_MS('$1::bigint')} RETURNING 1) SELECT count(*) AS purged FROM gone`,
-        [beforeMs],
-      );
-      return Number(rows[0]?.purged ?? 0);
+      return db.change(`DELETE FROM instance_log_lines WHERE time < ${FROM_MS('$1::bigint')}`, [beforeMs]);
     },
 
     async sizeBytes() {

@@ -76,7 +76,10 @@ export class LogShipper {
   private head = 0;
   /** The first lines of the queue, in flight or waiting out a backoff to be sent again as they are. */
   private batch: ShippedLogLine[] | undefined;
+  /** Seq counters of (instance, attempt) pairs other than the one being written to, least recently written first. */
   private readonly seqs = new Map<string, number>();
+  /** The pair written to last and its counter, kept out of `seqs` while it is written to: most lines follow one of the same attempt. */
+  private current: { instanceId: number; attempt: number; seq: number } | undefined;
   private readonly dropped = new Map<string, Dropped>();
   /** Lines ever queued, and lines ever settled (acknowledged or refused): flush waits on these. */
   private queued = 0;
@@ -133,17 +136,27 @@ export class LogShipper {
   }
 
   private push(entry: LogEntry): void {
-    const key = `${entry.instanceId}:${entry.attempt}`;
-    const seq = (this.seqs.get(key) ?? 0) + 1;
-    // Re-inserted, so the Map's order is least recently written first.
-    this.seqs.delete(key);
-    this.seqs.set(key, seq);
-    if (this.seqs.size > MAX_SEQ_COUNTERS) this.seqs.delete(this.seqs.keys().next().value!);
+    const seq = this.nextSeq(entry.instanceId, entry.attempt);
     this.queue.push({ ...entry, workerId: this.options.workerId, stream: this.stream, seq });
     this.queued++;
     if (this.batch) return;
     if (this.buffered >= MAX_LOG_BATCH || this.waiters.length > 0) this.sendSoon(0);
     else if (!this.timer) this.sendSoon(this.lingerMs);
+  }
+
+  private nextSeq(instanceId: number, attempt: number): number {
+    const current = this.current;
+    if (current?.instanceId === instanceId && current.attempt === attempt) return ++current.seq;
+    if (current) {
+      // Put back last, so the Map's order stays least recently written first.
+      this.seqs.set(`${current.instanceId}:${current.attempt}`, current.seq);
+      if (this.seqs.size > MAX_SEQ_COUNTERS) this.seqs.delete(this.seqs.keys().next().value!);
+    }
+    const key = `${instanceId}:${attempt}`;
+    const seq = (this.seqs.get(key) ?? 0) + 1;
+    this.seqs.delete(key);
+    this.current = { instanceId, attempt, seq };
+    return seq;
   }
 
   /** One WARN line per (instance, attempt) that lost lines, as far as there is room; before any newer line. */
@@ -195,7 +208,7 @@ export class LogShipper {
     let bytes = 0;
     let i = this.head;
     for (; i < end; i++) {
-      bytes += Buffer.byteLength(JSON.stringify(this.queue[i]));
+      bytes += jsonBytesAtMost(this.queue[i]!);
       if (bytes > MAX_BATCH_BYTES && i > this.head) break;
     }
     return this.queue.slice(this.head, i);
@@ -221,6 +234,24 @@ export class LogShipper {
       { code: err instanceof TempojobError ? err.code : null },
     );
   }
+}
+
+/**
+ * No fewer bytes than the line's JSON takes in a request body: its texts in UTF-8 (a text
+ * with any character JSON escapes counted as if every character were escaped to six bytes),
+ * its fields as JSON, and room for the keys and numbers. Cheaper than serialising each line
+ * to measure it, and a batch kept under the limit by it is surely under.
+ */
+function jsonBytesAtMost(line: ShippedLogLine): number {
+  const texts = textBytesAtMost(line.message) + textBytesAtMost(line.taskId ?? '') + textBytesAtMost(line.workerId) + textBytesAtMost(line.stream);
+  return 256 + texts + (line.fields === null ? 0 : Buffer.byteLength(JSON.stringify(line.fields)));
+}
+
+/** What JSON.stringify may escape: control characters, quote, backslash, and surrogates (a lone one becomes \uXXXX). */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
+const JSON_ESCAPED = /[\u0000-\u001f"\\\ud800-\udfff]/;
+function textBytesAtMost(text: string): number {
+  return JSON_ESCAPED.test(text) ? text.length * 6 : Buffer.byteLength(text);
 }
 
 /**

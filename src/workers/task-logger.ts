@@ -104,6 +104,8 @@ function cut(text: string): string {
  */
 function jsonFields(fields: unknown): Record<string, unknown> | null {
   if (fields === undefined || fields === null) return null;
+  const flat = flatCopy(fields);
+  if (flat) return flat;
   const record = typeof fields === 'object' && !Array.isArray(fields) ? fields as Record<string, unknown> : { value: fields };
   let json = serialise(record);
   if (json === undefined) {
@@ -112,6 +114,28 @@ function jsonFields(fields: unknown): Record<string, unknown> | null {
   }
   if (json.length > MAX_LOG_LINE_LENGTH) return { cut: cut(json) };
   return JSON.parse(json) as Record<string, unknown>;
+}
+
+/**
+ * The common case without a JSON round trip: a plain object of strings, finite numbers,
+ * booleans and nulls that is surely short enough (every character counted as its longest
+ * escape), copied as JSON would have kept it (undefined values left out). Anything else:
+ * undefined, for the general path.
+ */
+function flatCopy(fields: unknown): Record<string, unknown> | undefined {
+  if (typeof fields !== 'object' || fields === null || Object.getPrototypeOf(fields) !== Object.prototype) return undefined;
+  const copy: Record<string, unknown> = {};
+  let length = 2;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (typeof value === 'string') length += value.length * 6 + 3;
+    else if (typeof value === 'number' && Number.isFinite(value)) length += 25;
+    else if (typeof value === 'boolean' || value === null) length += 6;
+    else return undefined;
+    length += key.length * 6 + 3;
+    copy[key] = value;
+  }
+  return length <= MAX_LOG_LINE_LENGTH ? copy : undefined;
 }
 
 function serialise(value: unknown): string | undefined {
