@@ -15,17 +15,21 @@ import { WorkflowService } from './workflow-service.js';
 import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
+import { metricsRoute } from './routes/metrics.js';
+import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
 
 export interface ApiOptions {
   client: Client;
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
-    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'>;
+    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'> & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC'>>;
   jwtSecret: string;
   /** Where instance logs are kept (openLogStore). */
   logStore: LogStore;
   /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
   ready?: () => Promise<boolean>;
+  /** What GET /metrics serves and where the API counts; default this process's (processMetrics()). */
+  metrics?: TempojobMetrics;
 }
 
 export interface Api {
@@ -34,13 +38,13 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOptions): Api {
+export function createApi({ client, config, jwtSecret, logStore, ready, metrics = processMetrics() }: ApiOptions): Api {
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
   const owners = new InstanceOwners();
   const instances = new InstanceService(
-    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners,
+    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners, metrics,
   );
   const workflows = new WorkflowService(
     client, config.TEMPOJOB_CORE_TASK_QUEUE, jobs, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
@@ -48,7 +52,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   const wfInstances = new WfInstanceService(
     client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
-  const logs = new LogService(logStore, instances, owners);
+  const logs = new LogService(logStore, instances, owners, metrics);
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -70,6 +74,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
+  app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
