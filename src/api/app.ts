@@ -28,8 +28,8 @@ export interface ApiOptions {
   logStore: LogStore;
   /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
   ready?: () => Promise<boolean>;
-  /** What GET /metrics serves and where the API counts; default this process's (processMetrics()). */
-  metrics?: TempojobMetrics;
+  /** What GET /metrics serves and where the API counts; default this process's (processMetrics()); false: no /metrics, nothing counted. */
+  metrics?: TempojobMetrics | false;
 }
 
 export interface Api {
@@ -38,7 +38,8 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, logStore, ready, metrics = processMetrics() }: ApiOptions): Api {
+export function createApi({ client, config, jwtSecret, logStore, ready, metrics: metricsOption }: ApiOptions): Api {
+  const metrics = metricsOption === false ? undefined : metricsOption ?? processMetrics();
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
@@ -74,7 +75,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready, metrics 
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
-  app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
+  if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);

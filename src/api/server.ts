@@ -17,14 +17,14 @@ export async function startApi(options: {
   port?: number;
   ready?: () => Promise<boolean>;
   /** What GET /metrics serves (default: this process's metrics). */
-  metrics?: TempojobMetrics;
+  metrics?: TempojobMetrics | false;
 }): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
   const { config } = options;
   const logStore = await openLogStore({
     ...(config.TEMPOJOB_LOG_DATABASE_URL ? { url: config.TEMPOJOB_LOG_DATABASE_URL } : {}),
     ...(config.TEMPOJOB_LOG_DIR ? { dataDir: config.TEMPOJOB_LOG_DIR } : {}),
   });
-  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready, ...(options.metrics ? { metrics: options.metrics } : {}) });
+  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {
     const listening = app.listen(port, options.config.TEMPOJOB_HOST, () => resolveListen(listening));
