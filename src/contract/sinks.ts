@@ -10,8 +10,8 @@ import type { Sinks } from '@temporalio/workflow';
  */
 export interface MetricsSinks extends Sinks {
   tempojobMetrics: {
-    /** A schedule's fire started its instance. */
-    instanceStarted(fact: { app: string; jobId: number; trigger: 'schedule' }): void;
+    /** A workflow started an instance: a schedule's fire, a FIXED_DELAY clock, a DAG's JOB node. */
+    instanceStarted(fact: { app: string; jobId: number; trigger: 'schedule' | 'fixed_delay' | 'workflow' }): void;
     /** An instance reached its fire time and runs: actual − expected trigger time. */
     instanceFired(fact: { app: string; jobId: number; latenessMs: number }): void;
     /** An instance attempt failed and will be tried again after the backoff. */

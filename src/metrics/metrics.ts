@@ -18,7 +18,7 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 export class TempojobMetrics {
   readonly registry: Registry;
 
-  /** API runJob (trigger "api"), retryInstance ("retry") and schedules' fires ("schedule"). */
+  /** API runJob (trigger "api"), retryInstance ("retry"); schedules' fires ("schedule"), FIXED_DELAY clocks ("fixed_delay"), DAG JOB nodes ("workflow"). */
   readonly instancesStarted: Counter<'app' | 'job' | 'trigger'>;
   /** Instance runs that ended, by final status (core worker, from the instance workflow). */
   readonly instancesFinished: Counter<'app' | 'job' | 'execute_type' | 'status'>;
@@ -43,7 +43,7 @@ export class TempojobMetrics {
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
     this.instancesStarted = new Counter({
-      name: 'tempojob_instances_started_total', help: 'Instance runs started, by app, job and trigger (api, retry, schedule).',
+      name: 'tempojob_instances_started_total', help: 'Instance runs started, by app, job and trigger (api, retry, schedule, fixed_delay, workflow).',
       labelNames: ['app', 'job', 'trigger'], registers,
     });
     this.instancesFinished = new Counter({
