@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     appName: DEMO_APP, processors: demoProcessors, connection, namespace: config.TEMPORAL_NAMESPACE, workerId: 'demo-worker',
     logs: { apiUrl: api.url, password: demoPassword },
     metrics: { into: metrics },
+    // Installed above with the Runtime, for the whole process.
+    temporalMetricsAddress: '',
   });
   const demoDone = demo.run();
   cleanups.push(async () => { await demo.shutdown(); await demoDone; });

@@ -64,7 +64,8 @@ export interface CreateWorkerOptions {
   /**
    * host:port where the Temporal SDK's own Prometheus exporter listens (`temporal_*` worker
    * metrics); default $TEMPOJOB_TEMPORAL_METRICS_ADDRESS. Installs Temporal's process-wide
-   * Runtime, so it only takes effect when no Runtime is installed yet (a warning says so otherwise).
+   * Runtime, so it only takes effect when no Runtime is installed yet (a warning says so otherwise);
+   * `''`: off, whatever the environment says.
    */
   temporalMetricsAddress?: string;
 }
