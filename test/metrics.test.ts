@@ -13,6 +13,8 @@ import { createWorker, type ProcessorDefinition, type ProcessorWorker } from '..
 import { OpenApiCaller } from './support/api-client.js';
 import { eventually } from './support/eventually.js';
 import { labelValues, observations, observationsAtMost, scrape, total } from './support/prometheus.js';
+import { freePort } from './support/ports.js';
+import { spawnTs } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
 
 /**
@@ -195,5 +197,29 @@ describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
     const { body } = await metrics.exposition();
     expect(body).toContain('tempojob_misfires_total{app="a",job="7",policy="SKIP",decision="dropped"} 2');
     expect(body).toContain('tempojob_misfires_total{app="a",job="wf:3",policy="CATCH_UP",decision="run_late"} 1');
+  });
+
+  it('a core worker process serves its metrics on TEMPOJOB_METRICS_PORT (admin token) and the Temporal SDK\'s on TEMPOJOB_TEMPORAL_METRICS_ADDRESS', { timeout: 60_000 }, async () => {
+    const [port, sdkPort] = [await freePort(), await freePort()];
+    const core = spawnTs('src/core/main.ts', {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPOJOB_CORE_TASK_QUEUE: uniqueName('tempojob-core-metrics-process'),
+      TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
+      TEMPOJOB_METRICS_PORT: String(port),
+      TEMPOJOB_METRICS_HOST: '127.0.0.1',
+      TEMPOJOB_TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${sdkPort}`,
+    }, /core worker ready/);
+    try {
+      await core.ready;
+      expect((await scrape(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      const own = await scrape(`http://127.0.0.1:${port}/metrics`, ADMIN_TOKEN);
+      expect(own.status).toBe(200);
+      expect(own.families.map((f) => f.name)).toEqual(expect.arrayContaining(['tempojob_instances_finished_total', 'process_cpu_user_seconds_total']));
+      const sdk = await eventually(() => scrape(`http://127.0.0.1:${sdkPort}/metrics`), (s) => s.families.some((f) => f.name.startsWith('temporal_')), 20_000);
+      expect(sdk.status).toBe(200);
+    } finally {
+      await core.stop();
+    }
   });
 });
