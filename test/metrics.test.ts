@@ -168,6 +168,11 @@ describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
     expect(labelValues(fromWorker).filter((v) => ids.has(v))).toEqual([]);
   });
 
+  it('tempojob_live_workers: the API reads each app\'s live workers from Temporal at scrape time', async () => {
+    const scraped = await eventually(apiScrape, (s) => total(s, 'tempojob_live_workers', { app: appName }) === 1, 20_000);
+    expect(scraped.families.find((f) => f.name === 'tempojob_live_workers')?.type).toBe('GAUGE');
+  });
+
   it('a FIXED_RATE job: each fire is counted started (trigger schedule), fired and finished', { timeout: 60_000 }, async () => {
     const jobId = await caller.data<number>('saveJob', {
       jobName: 'every-second', timeExpressionType: 'FIXED_RATE', timeExpression: '1000', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'ok',

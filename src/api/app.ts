@@ -16,6 +16,7 @@ import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { metricsRoute } from './routes/metrics.js';
+import { liveAppWorkers } from '../temporal/live-workers.js';
 import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
 
@@ -54,6 +55,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready, metrics:
     client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
   const logs = new LogService(logStore, instances, owners, metrics);
+  metrics?.watchLiveWorkers(() => liveWorkersByApp(client, apps));
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -80,6 +82,16 @@ export function createApi({ client, config, jwtSecret, logStore, ready, metrics:
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };
+}
+
+/** How many live workers each app has (Temporal's pollers and heartbeats), ten apps at a time. */
+async function liveWorkersByApp(client: Client, apps: AppService): Promise<Map<string, number>> {
+  const names = (await apps.list()).map((app) => app.appName);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < names.length; i += 10) {
+    await Promise.all(names.slice(i, i + 10).map(async (name) => { counts.set(name, (await liveAppWorkers(client, name)).length); }));
+  }
+  return counts;
 }
 
 /** Swagger UI, served from the swagger-ui-dist package (no CDN), pointed at /openapi.json. */

@@ -39,6 +39,9 @@ export class TempojobMetrics {
   readonly logLinesDropped: Counter<'app' | 'reason'>;
   /** API: log lines stored, and lines skipped as already stored (a re-sent batch). */
   readonly logLinesStored: Counter<'app' | 'result'>;
+  /** API: live processor workers per app, as Temporal sees them, read at scrape time (watchLiveWorkers). */
+  readonly liveWorkers: Gauge<'app'>;
+  private liveWorkersSource: { read: () => Promise<Map<string, number>>; cacheMs: number; readAt: number; values: Map<string, number> } | undefined;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -86,7 +89,40 @@ export class TempojobMetrics {
       name: 'tempojob_log_lines_stored_total', help: 'API: instance log lines received, by result (stored, duplicate).',
       labelNames: ['app', 'result'], registers,
     });
+    const readLiveWorkers = () => this.readLiveWorkers();
+    this.liveWorkers = new Gauge({
+      name: 'tempojob_live_workers', help: 'API: live processor workers per app, from Temporal\'s pollers and worker heartbeats (read at scrape time, cached).',
+      labelNames: ['app'], registers,
+      async collect() {
+        const values = await readLiveWorkers();
+        if (!values) return;
+        this.reset();
+        for (const [app, count] of values) this.labels(app).set(count);
+      },
+    });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Computes tempojob_live_workers at scrape time with `read` (app → live workers), at most
+   * once per `cacheMs` (default 5 s); a failed read keeps the last values.
+   */
+  watchLiveWorkers(read: () => Promise<Map<string, number>>, cacheMs = 5_000): void {
+    this.liveWorkersSource = { read, cacheMs: Math.max(5_000, cacheMs), readAt: 0, values: new Map() };
+  }
+
+  private async readLiveWorkers(): Promise<Map<string, number> | undefined> {
+    const source = this.liveWorkersSource;
+    if (!source) return undefined;
+    if (Date.now() - source.readAt >= source.cacheMs) {
+      source.readAt = Date.now();
+      try {
+        source.values = await source.read();
+      } catch {
+        // Temporal did not answer: the last values stand until the next read.
+      }
+    }
+    return source.values;
   }
 
   /** The text exposition format, and its content type. */
