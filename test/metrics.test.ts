@@ -34,6 +34,7 @@ const workerMetrics = new TempojobMetrics({ defaultMetrics: false });
 let client: Client;
 let closeTemporal: () => Promise<void>;
 let core: Awaited<ReturnType<typeof startCoreWorker>>;
+let startCore: () => ReturnType<typeof startCoreWorker>;
 let api: Awaited<ReturnType<typeof startApi>>;
 let worker: ProcessorWorker;
 let workerDone: Promise<void>;
@@ -68,7 +69,9 @@ beforeAll(async () => {
   const temporal = await connectTemporal(targetOf(config));
   ({ client } = temporal);
   closeTemporal = temporal.close;
-  core = await startCoreWorker({ ...temporal, config, workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, metrics: apiMetrics });
+  const code = readFileSync(inject('workflowBundlePath'), 'utf8');
+  startCore = () => startCoreWorker({ ...temporal, config, workflowBundle: { code }, metrics: apiMetrics });
+  core = await startCore();
   api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: apiMetrics });
   appName = uniqueName('metrics');
   const password = randomBytes(12).toString('hex');
@@ -189,6 +192,24 @@ describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
     expect(fires).toBeGreaterThanOrEqual(2);
     expect(observations(scraped, 'tempojob_fire_lateness_seconds', labels)).toBe(fires);
     expect(total(scraped, 'tempojob_instances_started_total', { ...labels, trigger: 'api' })).toBe(0);
+  });
+
+  it('a SKIP job whose fires found the core worker down: its late fires are counted as misfires, dropped', { timeout: 60_000 }, async () => {
+    const jobId = await caller.data<number>('saveJob', {
+      jobName: 'skips', timeExpressionType: 'CRON', timeExpression: '* * * * * ?', misfirePolicy: { type: 'SKIP', thresholdMs: 1_500 },
+      executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'ok',
+    });
+    const labels = { app: appName, job: String(jobId) };
+    await eventually(apiScrape, (s) => total(s, 'tempojob_instances_started_total', { ...labels, trigger: 'schedule' }) >= 1, 20_000);
+    // The core worker is down for 5 s: the schedule keeps firing, each fire's workflow waits for a core worker.
+    core.worker.shutdown();
+    await core.done;
+    await sleep(5_000);
+    core = await startCore();
+    const scraped = await eventually(apiScrape, (s) => total(s, 'tempojob_misfires_total', { ...labels, decision: 'dropped' }) >= 2, 30_000);
+    await caller.data('disableJob', { jobId });
+    expect(total(scraped, 'tempojob_misfires_total', { ...labels, policy: 'SKIP', decision: 'dropped' })).toBeGreaterThanOrEqual(2);
+    expect(total(scraped, 'tempojob_misfires_total', { ...labels, decision: 'run_late' })).toBe(0);
   });
 
   it('misfire decisions reach tempojob_misfires_total by policy (the sink the fire workflows call)', async () => {
