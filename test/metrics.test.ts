@@ -10,6 +10,9 @@ import { closeServer, startApi } from '../src/api/server.js';
 import { TempojobMetrics, metricsSinks } from '../src/metrics/index.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { createWorker, type ProcessorDefinition, type ProcessorWorker } from '../src/workers/index.js';
+import { ErrorCode } from '../src/api/errors.js';
+import { TempojobError } from '../src/client/errors.js';
+import { LogShipper } from '../src/workers/log-shipper.js';
 import { OpenApiCaller } from './support/api-client.js';
 import { eventually } from './support/eventually.js';
 import { labelValues, observations, observationsAtMost, scrape, total } from './support/prometheus.js';
@@ -247,5 +250,27 @@ describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
     } finally {
       await core.stop();
     }
+  });
+
+  it('log lines dropped: counted by reason, buffer_full when the buffer is full, refused when the API refuses a batch', async () => {
+    const counted = { shipped: 0, buffer_full: 0, refused: 0 };
+    const counts = { shipped: (n: number) => { counted.shipped += n; }, dropped: (n: number, reason: 'buffer_full' | 'refused') => { counted[reason] += n; } };
+    const logger = { warn: () => undefined } as unknown as ConstructorParameters<typeof LogShipper>[0]['logger'];
+    const line = (i: number) => ({ instanceId: 1, attempt: 1, taskId: null, level: 'INFO' as const, time: 0, message: `line ${i}`, fields: null });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { open = resolve; });
+    const full = new LogShipper({ transport: () => gate, workerId: 'w', logger, maxBufferedLines: 10, lingerMs: 0, counts });
+    for (let i = 0; i < 25; i++) full.enqueue(line(i));
+    expect(counted.buffer_full).toBe(15);
+    open();
+    await full.flush(5_000);
+    // The ten buffered lines and the one notice of what was dropped.
+    expect(counted.shipped).toBe(11);
+    const refusing = new LogShipper({
+      transport: () => Promise.reject(new TempojobError('bad lines', ErrorCode.INVALID_REQUEST, 'shipInstanceLog', undefined)), workerId: 'w', logger, lingerMs: 0, counts,
+    });
+    for (let i = 0; i < 3; i++) refusing.enqueue(line(i));
+    await refusing.flush(5_000);
+    expect(counted.refused).toBe(3);
   });
 });
