@@ -62,43 +62,6 @@ const processors: Record<string, ProcessorDefinition> = {
 
 const cluster = inject('cluster');
 
-beforeAll(async () => {
-  const config = loadConfig({
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPOJOB_CORE_TASK_QUEUE: uniqueName('tempojob-core-metrics'),
-    TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
-    TEMPOJOB_HOST: '127.0.0.1',
-  });
-  const temporal = await connectTemporal(targetOf(config));
-  ({ client } = temporal);
-  closeTemporal = temporal.close;
-  const code = readFileSync(inject('workflowBundlePath'), 'utf8');
-  startCore = () => startCoreWorker({ ...temporal, config, workflowBundle: { code }, metrics: apiMetrics });
-  core = await startCore();
-  api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: apiMetrics });
-  appName = uniqueName('metrics');
-  const password = randomBytes(12).toString('hex');
-  await api.apps.put(appName, password, 'create');
-  caller = await OpenApiCaller.login(api.url, appName, password);
-  worker = await createWorker({
-    appName, processors, connection: temporal.connection, workerId: 'metrics-worker', shutdownGraceMs: 0,
-    logs: { apiUrl: api.url, password },
-    metrics: { port: 0, host: '127.0.0.1', token: WORKER_TOKEN, into: workerMetrics },
-  });
-  workerDone = worker.run();
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.shutdown();
-  await workerDone;
-  if (api) await closeServer(api.server);
-  if (core) {
-    core.worker.shutdown();
-    await core.done;
-  }
-  await closeTemporal?.();
-});
-
 const saveJob = (processorInfo: string, extra: Record<string, unknown> = {}) => caller.data<number>('saveJob', {
   jobName: processorInfo, timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo, ...extra,
 });
@@ -114,6 +77,44 @@ const apiScrape = () => scrape(`${api.url}/metrics`, ADMIN_TOKEN);
 const workerScrape = () => scrape(worker.metricsUrl!, WORKER_TOKEN);
 
 describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
+  // Not in the cluster run: its core workers are the cluster's processes.
+  beforeAll(async () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPOJOB_CORE_TASK_QUEUE: uniqueName('tempojob-core-metrics'),
+      TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
+      TEMPOJOB_HOST: '127.0.0.1',
+    });
+    const temporal = await connectTemporal(targetOf(config));
+    ({ client } = temporal);
+    closeTemporal = temporal.close;
+    const code = readFileSync(inject('workflowBundlePath'), 'utf8');
+    startCore = () => startCoreWorker({ ...temporal, config, workflowBundle: { code }, metrics: apiMetrics });
+    core = await startCore();
+    api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: apiMetrics });
+    appName = uniqueName('metrics');
+    const password = randomBytes(12).toString('hex');
+    await api.apps.put(appName, password, 'create');
+    caller = await OpenApiCaller.login(api.url, appName, password);
+    worker = await createWorker({
+      appName, processors, connection: temporal.connection, workerId: 'metrics-worker', shutdownGraceMs: 0,
+      logs: { apiUrl: api.url, password },
+      metrics: { port: 0, host: '127.0.0.1', token: WORKER_TOKEN, into: workerMetrics },
+    });
+    workerDone = worker.run();
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.shutdown();
+    await workerDone;
+    if (api) await closeServer(api.server);
+    if (core) {
+      core.worker.shutdown();
+      await core.done;
+    }
+    await closeTemporal?.();
+  });
+
   it('the API serves /metrics only with the admin token as bearer token', async () => {
     expect((await scrape(`${api.url}/metrics`)).status).toBe(401);
     expect((await scrape(`${api.url}/metrics`, 'not-the-admin-token-at-all')).status).toBe(401);
