@@ -19,7 +19,8 @@ import { newInstanceInput } from '../src/domain/instance.js';
 import { instanceStartOptions } from '../src/contract/start-options.js';
 import { instanceWorkflowId } from '../src/contract/names.js';
 import { type InstanceWorkflow, WorkflowType } from '../src/contract/workflows.js';
-import { benchTemporalAddress, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
+import { TempojobMetrics } from '../src/metrics/metrics.js';
+import { benchTemporalAddress, startBareWorker, startBenchLane, startBenchStack, type BenchLane, type BenchStack } from './stack.js';
 import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
 
@@ -33,6 +34,8 @@ interface Options {
   rateRuns: number;
   json: string | undefined;
   temporalAddress: string | undefined;
+  /** off: no metrics (the default); on: every component counts and the API serves them; both: the on/off comparison alone. */
+  metrics: 'off' | 'on' | 'both';
 }
 
 const COUNTS = {
@@ -57,8 +60,11 @@ function readOptions(): Options {
       'rate-runs': { type: 'string' },
       json: { type: 'string' },
       'temporal-address': { type: 'string' },
+      metrics: { type: 'string' },
     },
   });
+  const metrics = values.metrics ?? process.env.BENCH_METRICS ?? 'off';
+  if (metrics !== 'off' && metrics !== 'on' && metrics !== 'both') throw new Error(`--metrics (BENCH_METRICS) must be off, on or both, got "${metrics}"`);
   const count = (name: keyof typeof COUNTS) => {
     const { env, fallback, min } = COUNTS[name];
     const raw = values[name] ?? process.env[env];
@@ -76,6 +82,7 @@ function readOptions(): Options {
     rateRuns: count('rate-runs'),
     json: values.json ?? (process.env.BENCH_JSON || undefined),
     temporalAddress: benchTemporalAddress(values['temporal-address']),
+    metrics,
   };
   if (options.rounds > options.runs) throw new Error(`--rounds (${options.rounds}) must not exceed --runs (${options.runs})`);
   return options;
@@ -250,14 +257,15 @@ function table(rows: string[][]): string {
 async function main(): Promise<number> {
   const options = readOptions();
   const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup} --rate ${options.rate} --rate-runs ${options.rateRuns}${
-    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}`;
+    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}${options.metrics !== 'off' ? ` --metrics ${options.metrics}` : ''}`;
+  if (options.metrics === 'both') return compareMetrics(options, command);
   // Before any worker exists, or the SDK logs every worker start at INFO. No SDK signal
   // handlers: Ctrl-C is handled below so the stack is torn down in order.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const startedAt = performance.now();
   // Figures from a machine busy with other work are not comparable; the load says whether it was.
   const loadBefore = loadavg()[0]!;
-  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
+  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress, {}, options.metrics === 'on' ? { metrics: new TempojobMetrics() } : {});
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
   const bare = await startBareWorker(stack);
   const bareQueue = bare.taskQueue;
@@ -382,6 +390,90 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
     return phases.some((of) => PATHS.some((path) => of[path].failures > 0)) ? 1 : 0;
   } finally {
     await bare.stop();
+    await stack.close();
+  }
+}
+
+/** How often the metrics-on lane is scraped, as Prometheus would (its default is 15 s; 5 s is a busy setup). */
+const SCRAPE_EVERY_MS = 5_000;
+
+/**
+ * `--metrics both`: what metrics cost. Two lanes on one dev server, in one process: each its
+ * own core worker, API, processor worker and no-op job; one counts everything (API, the core
+ * worker's workflow sinks, the processor worker) into one registry with Node's default
+ * metrics, scraped through its /metrics every 5 s; the other counts nothing. Rounds rotate
+ * which lane goes first; the ratio is on ÷ off throughput (target >= 0.95).
+ */
+async function compareMetrics(options: Options, command: string): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const startedAt = performance.now();
+  const loadBefore = loadavg()[0]!;
+  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
+  process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
+  const lanes: { off?: BenchLane; on?: BenchLane } = {};
+  let scraper: NodeJS.Timeout | undefined;
+  try {
+    lanes.off = await startBenchLane(stack);
+    const onMetrics = new TempojobMetrics();
+    lanes.on = await startBenchLane(stack, { metrics: onMetrics });
+    const on = lanes.on;
+    let scrapes = 0;
+    let scrapeBytes = 0;
+    scraper = setInterval(() => void fetch(`${on.url}/metrics`, { headers: { Authorization: `Bearer ${on.adminToken}` } })
+      .then(async (res) => { if (res.ok) { scrapes++; scrapeBytes = (await res.text()).length; } })
+      .catch(() => undefined), SCRAPE_EVERY_MS);
+    const laneStack = (lane: BenchLane): BenchStack => ({ ...stack, url: lane.url, authHeaders: lane.authHeaders, jobId: lane.jobId });
+    const starters = { off: apiStarter(laneStack(lanes.off)), on: apiStarter(laneStack(lanes.on)) };
+    const LANES = ['off', 'on'] as const;
+    if (options.warmup > 0) {
+      console.log(`Warm-up: ${options.warmup} runs per lane…`);
+      for (const lane of LANES) await measure(stack, starters[lane], options.warmup, options.concurrency);
+    }
+    const batches: Record<(typeof LANES)[number], Batch[]> = { off: [], on: [] };
+    for (let round = 0; round < options.rounds; round++) {
+      const runs = Math.floor(options.runs / options.rounds) + (round < options.runs % options.rounds ? 1 : 0);
+      const line: string[] = [];
+      for (const lane of round % 2 === 0 ? LANES : [...LANES].reverse()) {
+        const batch = await measure(stack, starters[lane], runs, options.concurrency);
+        batches[lane].push(batch);
+        line.push(`metrics ${lane} ${runs} runs in ${(batch.wallMs / 1000).toFixed(1)} s (${((batch.samples.length / batch.wallMs) * 1000).toFixed(1)}/s${batch.failures ? `, ${batch.failures} FAILED` : ''})`);
+      }
+      console.log(`Round ${round + 1}/${options.rounds}: ${line.join(' · ')}`);
+    }
+    const off = summarize(batches.off, options.concurrency);
+    const onSummary = summarize(batches.on, options.concurrency);
+    const rounds = onSummary.roundThroughputs.map((value, i) => value / off.roundThroughputs[i]!);
+    const ratio = onSummary.throughput / off.throughput;
+    const load = { before: loadBefore, after: loadavg()[0]! };
+    const ms = (value: number) => value.toFixed(1);
+    const counted = (await onMetrics.instancesFinished.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const attempts = (await onMetrics.attemptDuration.get()).values.filter((v) => v.metricName === 'tempojob_attempt_duration_seconds_count').reduce((sum, v) => sum + v.value, 0);
+    console.log(`
+runJob → SUCCEED, no-op processor, metrics on vs off, one process; ${availableParallelism()} CPUs, Node ${process.version}, load average ${load.before.toFixed(1)} → ${load.after.toFixed(1)}
+${table([
+  ['metrics', 'runs', 'failed', 'concurrency', 'runs/s', 'p50 ms', 'p99 ms'],
+  ...([['off', off], ['on', onSummary]] as const).map(([name, s]) => [name, String(s.runs), String(s.failures), String(s.concurrency), s.throughput.toFixed(1), ms(s.p50Ms), ms(s.p99Ms)]),
+])}
+on/off: throughput ${ratio.toFixed(3)} (per round ${rounds.map((x) => x.toFixed(3)).join(', ')}; median ${percentile([...rounds].sort((a, b) => a - b), 50).toFixed(3)}), p50 ${(onSummary.p50Ms / off.p50Ms).toFixed(2)}, p99 ${(onSummary.p99Ms / off.p99Ms).toFixed(2)} (target throughput >= 0.95: ${ratio >= 0.95 ? 'met' : 'MISSED'})
+/metrics of the on lane scraped ${scrapes} times (every ${SCRAPE_EVERY_MS / 1000} s; last ${scrapeBytes} bytes); it counted ${counted} finished runs and ${attempts} attempts (warm-up included)
+Reproduce: ${command}
+Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
+    report({
+      benchmark: 'bench',
+      measure: `runJob → SUCCEED, no-op, ${options.runs} runs, ${options.concurrency} clients: metrics on vs off`,
+      tempojob: `on ${onSummary.throughput.toFixed(1)} runs/s, off ${off.throughput.toFixed(1)} runs/s`,
+      bare: '—',
+      ratio,
+      command,
+    });
+    if (options.json) {
+      writeFileSync(options.json, `${JSON.stringify({ benchmark: 'runJob-metrics', date: new Date().toISOString(), load, off, on: onSummary, ratio, rounds, command }, null, 2)}\n`);
+    }
+    return off.failures + onSummary.failures > 0 ? 1 : 0;
+  } finally {
+    if (scraper) clearInterval(scraper);
+    await lanes.on?.close();
+    await lanes.off?.close();
     await stack.close();
   }
 }

@@ -16,6 +16,7 @@ import { closeServer, startApi } from '../src/api/server.js';
 import { startCoreWorker } from '../src/core/worker.js';
 import { createWorker, type ProcessorDefinition, type ProcessorWorker } from '../src/workers/index.js';
 import type { LogStore } from '../src/logs/store.js';
+import type { TempojobMetrics } from '../src/metrics/metrics.js';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 
@@ -82,7 +83,7 @@ export async function startBenchStack(
   log: (line: string) => void,
   temporalAddress?: string,
   processors: Record<string, ProcessorDefinition> = {},
-  { shipLogs = false }: { shipLogs?: boolean } = {},
+  { shipLogs = false, metrics }: { shipLogs?: boolean; metrics?: TempojobMetrics } = {},
 ): Promise<BenchStack> {
   // Cleanups run in reverse order, also when start-up fails halfway.
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -123,10 +124,10 @@ export async function startBenchStack(
     const { client, connection } = temporal;
 
     log('Bundling workflows and starting the core worker…');
-    const core = await startCoreWorker({ connection, client, config });
+    const core = await startCoreWorker({ connection, client, config, ...(metrics ? { metrics } : {}) });
     cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
-    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
+    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: metrics ?? false });
     cleanups.push(() => closeServer(api.server));
 
     const appName = `bench-${randomBytes(4).toString('hex')}`;
@@ -140,6 +141,7 @@ export async function startBenchStack(
       workerId: 'bench-worker',
       shutdownGraceMs: 0,
       ...(shipLogs ? { logs: { apiUrl: api.url, password } } : {}),
+      metrics: metrics ? { into: metrics } : false,
     });
     const workerDone = worker.run();
     cleanups.push(async () => { await worker.shutdown(); await workerDone; });
@@ -187,4 +189,53 @@ export async function startBareWorker(stack: Pick<BenchStack, 'connection'>, max
       await done;
     },
   };
+}
+
+/** A second API path on a stack's dev server and connection: its own core queue, core worker, API, app, worker and no-op job. */
+export interface BenchLane {
+  url: string;
+  /** The lane API's admin token: the bearer token of its /metrics. */
+  adminToken: string;
+  authHeaders: Record<string, string>;
+  jobId: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Another lane beside the stack's (e.g. with metrics on, the stack's off): nothing is shared
+ * but the dev server, the connection and this process, so two lanes measured in alternating
+ * rounds differ only in what they were started with.
+ */
+export async function startBenchLane(stack: Pick<BenchStack, 'client' | 'connection' | 'config'>, { metrics }: { metrics?: TempojobMetrics } = {}): Promise<BenchLane> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.error('while stopping:', (err as Error).message));
+  };
+  try {
+    const adminToken = randomBytes(16).toString('hex');
+    const config = { ...stack.config, TEMPOJOB_CORE_TASK_QUEUE: `bench-core-${randomBytes(3).toString('hex')}`, TEMPOJOB_ADMIN_TOKEN: adminToken };
+    const { client, connection } = stack;
+    const core = await startCoreWorker({ connection, client, config, ...(metrics ? { metrics } : {}) });
+    cleanups.push(async () => { core.worker.shutdown(); await core.done; });
+    const api = await startApi({ client, config: { ...config, TEMPOJOB_LOG_DIR: undefined }, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: metrics ?? false });
+    cleanups.push(() => closeServer(api.server));
+    const appName = `bench-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await api.apps.put(appName, password, 'create');
+    const worker = await createWorker({
+      appName, processors: { [NOOP_PROCESSOR]: () => ({ success: true }) }, connection, namespace: config.TEMPORAL_NAMESPACE,
+      workerId: 'bench-worker', shutdownGraceMs: 0, metrics: metrics ? { into: metrics } : false,
+    });
+    const workerDone = worker.run();
+    cleanups.push(async () => { await worker.shutdown(); await workerDone; });
+    const { appId, token } = await postOpenApi<{ appId: number; token: string }>(api.url, 'authApp', { appName, encryptedPassword: password, encryptType: 'none' });
+    const authHeaders = { 'X-POWERJOB-APP-ID': String(appId), 'X-POWERJOB-ACCESS-TOKEN': token };
+    const jobId = await postOpenApi<number>(api.url, 'saveJob', {
+      jobName: 'bench-noop', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: NOOP_PROCESSOR,
+    }, authHeaders);
+    return { url: api.url, adminToken, authHeaders, jobId, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

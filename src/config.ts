@@ -47,6 +47,15 @@ export const configSchema = z.object({
     .describe('processor workers: the API their processors\' online log lines are shipped to (the part before /openApi); unset = lines go to the worker\'s own log'),
   TEMPOJOB_APP_PASSWORD: z.string().min(1).optional()
     .describe('processor workers: their app\'s password, to ship online log lines to TEMPOJOB_API_URL'),
+  TEMPOJOB_METRICS_PUBLIC: z.enum(['true', 'false']).default('false').transform((v) => v === 'true')
+    .describe('the API\'s GET /metrics without a token; default false: it asks for Authorization: Bearer $TEMPOJOB_ADMIN_TOKEN'),
+  TEMPOJOB_METRICS_PORT: port.optional()
+    .describe('core worker processes (src/core/main.ts) and processor workers (createWorker): serve GET /metrics (Prometheus) on this port; unset = none (the API serves its own at /metrics)'),
+  TEMPOJOB_METRICS_HOST: z.string().min(1).default('0.0.0.0').describe('interface the TEMPOJOB_METRICS_PORT server listens on'),
+  TEMPOJOB_METRICS_TOKEN: z.string().min(16, 'TEMPOJOB_METRICS_TOKEN must be at least 16 characters').optional()
+    .describe('bearer token the TEMPOJOB_METRICS_PORT server asks for; default TEMPOJOB_ADMIN_TOKEN; neither = unauthenticated'),
+  TEMPOJOB_TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'TEMPOJOB_TEMPORAL_METRICS_ADDRESS must be host:port, e.g. 0.0.0.0:9464').optional()
+    .describe('core worker processes and processor workers: where the Temporal SDK\'s own Prometheus exporter listens (host:port); unset = off'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
 });

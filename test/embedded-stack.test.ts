@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { OpenApiCaller } from './support/api-client.js';
 import { freePort } from './support/ports.js';
@@ -45,6 +46,12 @@ describe('npm start', () => {
       jobName: 'survives', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'demo.echo',
     });
     const temporalPid = await pidOnPort(temporalPort);
+    // One process, one registry: the API's /metrics (admin token) has the demo worker's metrics too.
+    const { adminToken } = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { adminToken: string };
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('tempojob_worker_up{app="demo",worker="demo-worker"} 1');
 
     expect(await stack.stop('SIGINT')).toBe(0);
     expect(processAlive(temporalPid)).toBe(false);

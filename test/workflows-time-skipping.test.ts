@@ -19,6 +19,7 @@ import { type JobDefinition, type JobSnapshot, type MisfirePolicy, type RetryBac
 import { MAP_LIMITS } from '../src/domain/map.js';
 import type { LiveWorker } from '../src/domain/targeting.js';
 import { createTimeSkippingEnv } from './support/time-skipping.js';
+import { metricsSinks } from '../src/metrics/sinks.js';
 
 /**
  * The workflows' logic on Temporal's time-skipping test server (test/support/time-skipping.ts):
@@ -54,6 +55,7 @@ beforeAll(async () => {
     taskQueue: CORE_QUEUE,
     workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
     activities: coreActivities,
+    sinks: metricsSinks(undefined),
   });
   coreDone = core.run();
 }, 60_000);

@@ -15,17 +15,22 @@ import { WorkflowService } from './workflow-service.js';
 import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
+import { metricsRoute } from './routes/metrics.js';
+import { liveAppWorkers } from '../temporal/live-workers.js';
+import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
 
 export interface ApiOptions {
   client: Client;
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
-    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'>;
+    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'> & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC'>>;
   jwtSecret: string;
   /** Where instance logs are kept (openLogStore). */
   logStore: LogStore;
   /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
   ready?: () => Promise<boolean>;
+  /** What GET /metrics serves and where the API counts; default this process's (processMetrics()); false: no /metrics, nothing counted. */
+  metrics?: TempojobMetrics | false;
 }
 
 export interface Api {
@@ -34,13 +39,14 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOptions): Api {
+export function createApi({ client, config, jwtSecret, logStore, ready, metrics: metricsOption }: ApiOptions): Api {
+  const metrics = metricsOption === false ? undefined : metricsOption ?? processMetrics();
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
   const owners = new InstanceOwners();
   const instances = new InstanceService(
-    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners,
+    client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners, metrics,
   );
   const workflows = new WorkflowService(
     client, config.TEMPOJOB_CORE_TASK_QUEUE, jobs, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
@@ -48,7 +54,8 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   const wfInstances = new WfInstanceService(
     client, workflows, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS,
   );
-  const logs = new LogService(logStore, instances, owners);
+  const logs = new LogService(logStore, instances, owners, metrics);
+  metrics?.watchLiveWorkers(() => liveWorkersByApp(client, apps));
   const temporalAnswers = async () => {
     try {
       await client.withDeadline(Date.now() + 2_000, () =>
@@ -70,10 +77,21 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
+  if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };
+}
+
+/** How many live workers each app has (Temporal's pollers and heartbeats), ten apps at a time. */
+async function liveWorkersByApp(client: Client, apps: AppService): Promise<Map<string, number>> {
+  const names = (await apps.list()).map((app) => app.appName);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < names.length; i += 10) {
+    await Promise.all(names.slice(i, i + 10).map(async (name) => { counts.set(name, (await liveAppWorkers(client, name)).length); }));
+  }
+  return counts;
 }
 
 /** Swagger UI, served from the swagger-ui-dist package (no CDN), pointed at /openapi.json. */

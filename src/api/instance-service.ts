@@ -1,3 +1,4 @@
+import type { TempojobMetrics } from '../metrics/metrics.js';
 import { randomInt } from 'node:crypto';
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -45,6 +46,8 @@ export class InstanceService {
     private readonly heartbeatTimeoutMs: number,
     private readonly callTimeoutMs: number,
     private readonly owners = new InstanceOwners(),
+    /** Where runs started here are counted (tempojob_instances_started_total); absent: not counted. */
+    private readonly metrics?: TempojobMetrics,
   ) {
     this.eagerStart = supportsEagerStart(client);
   }
@@ -77,7 +80,7 @@ export class InstanceService {
         // Only a run due now: for runs that wait, eager first tasks halved the submit rate
         // under 32 clients (bench:delays, 194 -> 102 runs/s), and nobody waits on their first task.
         requestEagerStart: this.eagerStart && request.delay === 0,
-      }).then(() => undefined),
+      }).then(() => { this.metrics?.instancesStarted.labels(app.appName, String(job.id), 'api').inc(); }),
       createdBy: async (instanceId) => {
         const existing = await this.describe(instanceId);
         const run = existing && runMemo(existing);
@@ -210,6 +213,7 @@ export class InstanceService {
         workflowIdConflictPolicy: 'FAIL',
         requestEagerStart: this.eagerStart,
       }));
+      this.metrics?.instancesStarted.labels(app.appName, String(job.id), 'retry').inc();
     } catch (err) {
       if (isAlreadyStarted(err)) throw new StateConflictError(`instance ${instanceId} is already being retried`);
       if (isTransient(err)) throw new UnavailableError(`instance ${instanceId}'s last run did not close, or Temporal did not answer, within ${this.callTimeoutMs} ms; retry the call`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isFinished } from '../domain/enums.js';
 import { formatLogLine } from '../logs/format.js';
+import type { TempojobMetrics } from '../metrics/metrics.js';
 import type { LogFilter, LogStore } from '../logs/store.js';
 import { LOG_LEVELS, type LogLevelName, type ShippedLogLine, type StoredLogLine, type TailLine } from '../logs/types.js';
 import type { AuthenticatedApp } from './auth.js';
@@ -25,7 +26,12 @@ export function tailLineOf(line: StoredLogLine): TailLine {
  * store only under the caller's app id.
  */
 export class LogService {
-  constructor(private readonly store: LogStore, private readonly instances: InstanceService, private readonly owners: InstanceOwners) {}
+  constructor(
+    private readonly store: LogStore,
+    private readonly instances: InstanceService,
+    private readonly owners: InstanceOwners,
+    private readonly metrics?: TempojobMetrics,
+  ) {}
 
   /** NotFoundError unless the instance is the app's (known to this replica, or read from Temporal). */
   async own(app: AuthenticatedApp, instanceId: number): Promise<void> {
@@ -36,7 +42,12 @@ export class LogService {
   /** A worker's shipment: every instance in it must be the worker's app's; lines already stored are skipped. */
   async ship(app: AuthenticatedApp, lines: ShippedLogLine[]): Promise<{ stored: number; duplicates: number }> {
     for (const instanceId of new Set(lines.map((line) => line.instanceId))) await this.own(app, instanceId);
-    return this.store.append(app.appId, lines);
+    const result = await this.store.append(app.appId, lines);
+    if (this.metrics) {
+      this.metrics.logLinesStored.labels(app.appName, 'stored').inc(result.stored);
+      if (result.duplicates > 0) this.metrics.logLinesStored.labels(app.appName, 'duplicate').inc(result.duplicates);
+    }
+    return result;
   }
 
   /**

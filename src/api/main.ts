@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     console.warn(`instance logs are kept ${config.TEMPOJOB_LOG_DIR ? `in ${config.TEMPOJOB_LOG_DIR}` : 'in memory'} by this replica alone: `
       + 'set TEMPOJOB_LOG_DATABASE_URL (PostgreSQL) when running more than one replica or to keep logs across restarts');
   }
-  console.log(`API ready on ${api.url}`);
+  console.log(`API ready on ${api.url}; Prometheus metrics at ${api.url}/metrics (${config.TEMPOJOB_METRICS_PUBLIC ? 'no token'
+    : config.TEMPOJOB_ADMIN_TOKEN ? 'Authorization: Bearer $TEMPOJOB_ADMIN_TOKEN' : 'off until TEMPOJOB_ADMIN_TOKEN is set'})`);
   const stop = async () => {
     await closeServer(api.server);
     await client.connection.close();

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createApi } from './app.js';
 import type { Config } from '../config.js';
+import type { TempojobMetrics } from '../metrics/metrics.js';
 import { type LogStore, openLogStore } from '../logs/store.js';
 
 /**
@@ -15,13 +16,15 @@ export async function startApi(options: {
   jwtSecret: string;
   port?: number;
   ready?: () => Promise<boolean>;
+  /** What GET /metrics serves (default: this process's metrics). */
+  metrics?: TempojobMetrics | false;
 }): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
   const { config } = options;
   const logStore = await openLogStore({
     ...(config.TEMPOJOB_LOG_DATABASE_URL ? { url: config.TEMPOJOB_LOG_DATABASE_URL } : {}),
     ...(config.TEMPOJOB_LOG_DIR ? { dataDir: config.TEMPOJOB_LOG_DIR } : {}),
   });
-  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready });
+  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {
     const listening = app.listen(port, options.config.TEMPOJOB_HOST, () => resolveListen(listening));

@@ -7,6 +7,8 @@ import { logRetentionActivities } from '../activities/log-retention.js';
 import { logRetentionScheduleId, logRetentionTaskQueue } from '../contract/names.js';
 import { type LogRetentionWorkflow, WorkflowType } from '../contract/workflows.js';
 import type { LogStore } from '../logs/store.js';
+import type { TempojobMetrics } from '../metrics/metrics.js';
+import { metricsSinks } from '../metrics/sinks.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 
 /**
@@ -37,6 +39,8 @@ export interface CoreWorkerOptions {
   identity?: string;
   /** Workflows kept in memory between their tasks (TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows: number;
+  /** Where the workflows' facts are counted (their sinks); absent: nowhere. */
+  metrics?: TempojobMetrics | undefined;
 }
 
 export async function createCoreWorker(options: CoreWorkerOptions): Promise<Worker> {
@@ -46,6 +50,8 @@ export async function createCoreWorker(options: CoreWorkerOptions): Promise<Work
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleCoreWorkflows()),
     activities: createCoreActivities(options.client, options.taskQueue),
+    // Workflows report instance and fire facts through sinks: not commands, so histories are unchanged.
+    sinks: metricsSinks(options.metrics),
     // After a core worker dies, its cached workflows' next tasks wait this long on its
     // sticky queue before any other worker may take them (default 10 s): keep the
     // lateness a crash adds to timers close to the time it takes to restart.
@@ -75,6 +81,8 @@ export async function startCoreWorker(options: {
   workflowBundle?: WorkflowBundle;
   /** The instance log store this process shares (src/core/main.ts: TEMPOJOB_LOG_DATABASE_URL; npm start: the API's). */
   logStore?: LogStore;
+  /** This process's metrics (processMetrics()), fed by the workflows' sinks; absent: not counted. */
+  metrics?: TempojobMetrics;
 }): Promise<{ worker: Worker; done: Promise<void> }> {
   const { config } = options;
   const taskQueue = config.TEMPOJOB_CORE_TASK_QUEUE;
@@ -85,6 +93,7 @@ export async function startCoreWorker(options: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
     maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
+    metrics: options.metrics,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   if (!options.logStore) return { worker, done: worker.run() };

@@ -14,6 +14,8 @@ import { createWorker } from '../workers/index.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { closeServer, startApi } from '../api/server.js';
 import { startCoreWorker } from '../core/worker.js';
+import { processMetrics } from '../metrics/metrics.js';
+import { installTemporalMetrics } from '../metrics/temporal-runtime.js';
 
 const DEMO_APP = 'demo';
 
@@ -35,7 +37,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  Runtime.install({ shutdownSignals: [] });
+  if (config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS) installTemporalMetrics(config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS, { shutdownSignals: [] });
+  else Runtime.install({ shutdownSignals: [] });
+  // One process, one registry: the API serves what the API, the core worker and the demo worker count.
+  const metrics = processMetrics();
 
   let address = config.TEMPORAL_ADDRESS;
   let devServer: DevServer | undefined;
@@ -66,10 +71,11 @@ async function main(): Promise<void> {
     config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken, TEMPOJOB_LOG_DIR: config.TEMPOJOB_LOG_DIR ?? join(dataDir, 'logs') },
     jwtSecret,
     ready: async () => ready,
+    metrics,
   });
   cleanups.push(() => closeServer(api.server));
   // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
-  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore });
+  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore, metrics });
   cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const seeds = parseSeedApps(config.TEMPOJOB_APPS);
@@ -82,6 +88,9 @@ async function main(): Promise<void> {
   const demo = await createWorker({
     appName: DEMO_APP, processors: demoProcessors, connection, namespace: config.TEMPORAL_NAMESPACE, workerId: 'demo-worker',
     logs: { apiUrl: api.url, password: demoPassword },
+    metrics: { into: metrics },
+    // Installed above with the Runtime, for the whole process.
+    temporalMetricsAddress: '',
   });
   const demoDone = demo.run();
   cleanups.push(async () => { await demo.shutdown(); await demoDone; });
@@ -93,6 +102,8 @@ tempojob is running.
   Temporal   ${address}${devServer ? `   Web UI http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : ''}
   Demo app   name "${DEMO_APP}", password in ${join(dataDir, 'secrets.json')} (demoPassword) unless TEMPOJOB_APPS sets it
   Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set
+  Metrics    ${api.url}/metrics   (Prometheus; ${config.TEMPOJOB_METRICS_PUBLIC ? 'no token' : 'the admin token as bearer token'})${
+  config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS ? `; Temporal SDK metrics at http://${config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS}/metrics` : ''}
 Press Ctrl-C to stop.`);
 }
 

@@ -22,6 +22,13 @@ export interface LogShipperOptions {
   lingerMs?: number;
   /** Backoff after a failed send: doubles from `initialMs` (100) up to `maxMs` (5,000), with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Told how many lines the API acknowledged, and how many were dropped and why (the worker's metrics). */
+  counts?: LogShipperCounts;
+}
+
+export interface LogShipperCounts {
+  shipped(lines: number): void;
+  dropped(lines: number, reason: 'buffer_full' | 'refused'): void;
 }
 
 /**
@@ -104,6 +111,7 @@ export class LogShipper {
   enqueue(entry: LogEntry): void {
     this.reportDropped();
     if (this.buffered >= this.maxBuffered) {
+      this.options.counts?.dropped(1, 'buffer_full');
       const key = `${entry.instanceId}:${entry.attempt}`;
       const known = this.dropped.get(key);
       if (known) known.count++;
@@ -186,6 +194,7 @@ export class LogShipper {
     try {
       await this.options.transport(batch);
       this.failures = 0;
+      this.options.counts?.shipped(batch.length);
     } catch (err) {
       if (!isRefusal(err)) {
         // The same batch again, after a backoff: its lines keep their seqs, so a batch that had been stored is stored once.
@@ -228,6 +237,7 @@ export class LogShipper {
   }
 
   private refused(batch: ShippedLogLine[], err: unknown): void {
+    this.options.counts?.dropped(batch.length, 'refused');
     const instances = [...new Set(batch.map((line) => line.instanceId))].join(', ');
     this.options.logger.warn(
       `instance logs: the API refused ${batch.length} log lines of instance(s) ${instances}; they are dropped: ${(err as Error).message}`,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { TempojobClient } from '../client/client.js';
@@ -11,6 +12,9 @@ import { type AttemptWorker, AttemptMemory, checkResult, processorFor, taskConte
 import { LogShipper, type LogTransport } from './log-shipper.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import { mapActivities } from './map-task.js';
+import { TempojobMetrics, processMetrics } from '../metrics/metrics.js';
+import { type MetricsServer, serveMetrics } from '../metrics/server.js';
+import { installTemporalMetrics } from '../metrics/temporal-runtime.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
 
@@ -47,6 +51,30 @@ export interface CreateWorkerOptions {
    * API is slow or down; lines beyond are dropped and their count written to their instance's log.
    */
   logs?: WorkerLogOptions;
+  /**
+   * Prometheus metrics of this worker (docs/metrics.md): queue wait and duration of each
+   * attempt, log lines shipped and dropped, `tempojob_worker_up`. `port` serves them at
+   * `http://host:port/metrics` (0: any free port, see `metricsUrl`), asking for
+   * `Authorization: Bearer <token>` when `token` is set; `into` counts into those metrics
+   * instead of this process's (e.g. a process that serves them itself). Default: port
+   * $TEMPOJOB_METRICS_PORT on $TEMPOJOB_METRICS_HOST, token $TEMPOJOB_METRICS_TOKEN or
+   * $TEMPOJOB_ADMIN_TOKEN; with no port set, no metrics. `false`: none.
+   */
+  metrics?: WorkerMetricsOptions | false;
+  /**
+   * host:port where the Temporal SDK's own Prometheus exporter listens (`temporal_*` worker
+   * metrics); default $TEMPOJOB_TEMPORAL_METRICS_ADDRESS. Installs Temporal's process-wide
+   * Runtime, so it only takes effect when no Runtime is installed yet (a warning says so otherwise);
+   * `''`: off, whatever the environment says.
+   */
+  temporalMetricsAddress?: string;
+}
+
+export interface WorkerMetricsOptions {
+  port?: number;
+  host?: string;
+  token?: string;
+  into?: TempojobMetrics;
 }
 
 export interface WorkerLogOptions {
@@ -69,6 +97,8 @@ export interface ProcessorWorker {
   shutdown(): Promise<void>;
   /** Resolves once every line logged so far reached the API, or after `timeoutMs` (default shutdownGraceMs), with how many did not. */
   flushLogs(timeoutMs?: number): Promise<number>;
+  /** Where this worker serves its metrics (`metrics.port`), if it does. */
+  readonly metricsUrl: string | undefined;
 }
 
 type Phase = 'process' | 'preProcess' | 'postProcess';
@@ -83,6 +113,7 @@ export function processorActivities(
   processors: Record<string, ProcessorDefinition>,
   client: Client,
   shipper?: LogShipper,
+  metrics?: TempojobMetrics,
 ): ProcessorActivities {
   const memory = new AttemptMemory();
   const worker: AttemptWorker = { workerId, shipper };
@@ -101,12 +132,45 @@ export function processorActivities(
     }, client);
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
-  return {
+  const activities: ProcessorActivities = {
     runProcessor: (request) => run('process', request),
     runBroadcastPreProcess: (request) => run('preProcess', request),
     runBroadcastProcess: (request) => run('process', request),
     runBroadcastPostProcess: (request) => run('postProcess', request, request.results),
     ...mapActivities(worker, processors, client, memory),
+  };
+  return metrics ? measured(activities, metrics) : activities;
+}
+
+/**
+ * Each activity timed: how long its task waited on the queue (scheduled, by Temporal's clock,
+ * → taken here) and how long it ran, by outcome. The step label is the activity's name.
+ */
+function measured(activities: ProcessorActivities, metrics: TempojobMetrics): ProcessorActivities {
+  const wrap = <R extends ProcessRequest, O extends ProcessOutcome>(step: string, fn: (request: R) => Promise<O>) => async (request: R): Promise<O> => {
+    const takenAt = Date.now();
+    const job = String(request.jobId);
+    const activity = Context.current();
+    metrics.queueWait.labels(request.appName, job, step).observe(Math.max(0, takenAt - activity.info.currentAttemptScheduledTimestampMs) / 1000);
+    let outcome = 'error';
+    try {
+      const result = await fn(request);
+      outcome = result.success ? 'success' : 'failure';
+      return result;
+    } catch (err) {
+      if (activity.cancellationSignal.aborted) outcome = 'cancelled';
+      throw err;
+    } finally {
+      metrics.attemptDuration.labels(request.appName, job, step, outcome).observe((Date.now() - takenAt) / 1000);
+    }
+  };
+  return {
+    runProcessor: wrap('runProcessor', activities.runProcessor),
+    runBroadcastPreProcess: wrap('runBroadcastPreProcess', activities.runBroadcastPreProcess),
+    runBroadcastProcess: wrap('runBroadcastProcess', activities.runBroadcastProcess),
+    runBroadcastPostProcess: wrap('runBroadcastPostProcess', activities.runBroadcastPostProcess),
+    runMapTask: wrap('runMapTask', activities.runMapTask),
+    runMapReduce: wrap('runMapReduce', activities.runMapReduce),
   };
 }
 
@@ -146,14 +210,31 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       throw new Error(`createWorker: "${name}" is not a valid worker id or tag (1-200 characters, no spaces, commas or brackets)`);
     }
   }
-  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD']);
+  const env = loadConfigPart([
+    'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD',
+    'TEMPOJOB_METRICS_PORT', 'TEMPOJOB_METRICS_HOST', 'TEMPOJOB_METRICS_TOKEN', 'TEMPOJOB_ADMIN_TOKEN', 'TEMPOJOB_TEMPORAL_METRICS_ADDRESS',
+  ]);
   const logs = options.logs ?? logOptionsOf(env);
   const gracePeriodMs = options.shutdownGraceMs ?? 10_000;
+  const temporalMetricsAddress = options.temporalMetricsAddress ?? env.TEMPOJOB_TEMPORAL_METRICS_ADDRESS;
+  const temporalMetricsInstalled = temporalMetricsAddress ? installTemporalMetrics(temporalMetricsAddress) : false;
   const localLog = Runtime.instance().logger;
+  if (temporalMetricsAddress && !temporalMetricsInstalled) {
+    localLog.warn(`Temporal SDK metrics are not exported on ${temporalMetricsAddress}: Temporal's Runtime was installed before createWorker; install it with telemetryOptions.metrics yourself`);
+  }
+  const metricsOptions = options.metrics === false ? undefined
+    : options.metrics ?? (env.TEMPOJOB_METRICS_PORT !== undefined ? { port: env.TEMPOJOB_METRICS_PORT } : undefined);
+  const metrics = metricsOptions && (metricsOptions.into ?? processMetrics());
   const shipper = logs && new LogShipper({
     transport: apiTransport(options.appName, logs),
     workerId,
     logger: localLog,
+    ...(metrics ? {
+      counts: {
+        shipped: (lines: number) => metrics.logLinesShipped.labels(options.appName).inc(lines),
+        dropped: (lines: number, reason: string) => metrics.logLinesDropped.labels(options.appName, reason).inc(lines),
+      },
+    } : {}),
     ...(logs.maxBufferedLines !== undefined ? { maxBufferedLines: logs.maxBufferedLines } : {}),
   });
   if (!shipper) {
@@ -168,7 +249,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     connection,
     namespace,
     identity: workerIdentity(workerId, tags),
-    activities: processorActivities(workerId, options.processors, client, shipper),
+    activities: processorActivities(workerId, options.processors, client, shipper, metrics),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
     shutdownGraceTime: gracePeriodMs,
   };
@@ -181,12 +262,27 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     if (!options.connection) await connection.close();
     throw err;
   }
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && metricsOptions?.port !== undefined) {
+    try {
+      metricsServer = await serveMetrics(metrics, {
+        port: metricsOptions.port,
+        host: metricsOptions.host ?? env.TEMPOJOB_METRICS_HOST,
+        token: metricsOptions.token ?? env.TEMPOJOB_METRICS_TOKEN ?? env.TEMPOJOB_ADMIN_TOKEN,
+      });
+    } catch (err) {
+      if (!options.connection) await connection.close();
+      throw new Error(`createWorker: cannot serve metrics on port ${metricsOptions.port}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const up = metrics?.workerUp.labels(options.appName, workerId);
   const shutdown = () => {
     for (const w of [worker, ownQueueWorker]) if (w.getState() === 'RUNNING') w.shutdown();
   };
   const flushLogs = async (timeoutMs = gracePeriodMs) => (shipper ? shipper.flush(timeoutMs) : 0);
   let running: Promise<void> | undefined;
   const run = async () => {
+    up?.set(1);
     try {
       // If one of the two stops (shutdown, or a fatal error), the other stops too.
       const ended = await Promise.allSettled([worker, ownQueueWorker].map((w) => w.run().finally(shutdown)));
@@ -194,6 +290,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     } finally {
       // Attempts are over: what they logged goes out before the process may exit.
       await flushLogs();
+      up?.set(0);
+      await metricsServer?.close();
       if (!options.connection) await connection.close();
     }
   };
@@ -207,9 +305,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       shutdown();
       // run() rejects to its own caller; here it only says when the attempts and their lines are done.
       if (running) await running.catch(() => undefined);
-      else await flushLogs();
+      else {
+        await flushLogs();
+        await metricsServer?.close();
+      }
     },
     flushLogs,
+    metricsUrl: metricsServer?.url,
   };
 }
 

@@ -26,6 +26,7 @@ import {
 import { keyedId } from '../domain/ids.js';
 import { SystemResult, cutResult, newInstanceInput } from '../domain/instance.js';
 import { type DagInput, type DagState, type NestedResume, nodeTime } from '../domain/workflow.js';
+import { metrics } from './metrics.js';
 
 /**
  * One run of a workflow (a PowerJob workflow instance). Its history reads as the DAG's
@@ -228,6 +229,7 @@ export const dagWorkflow: DagWorkflow = async (input: DagInput): Promise<DagStat
       heartbeatTimeoutMs: input.heartbeatTimeoutMs,
     });
     const handle = await startChild<InstanceWorkflow>(WorkflowType.instance, { ...instanceStartOptions({ ...instance, wfInstanceId: input.wfInstanceId }) });
+    metrics.instanceStarted({ app: input.appName, jobId: job.id, trigger: 'workflow' });
     const end = await handle.result();
     const status = end.status === 'SUCCEED' || end.status === 'STOPPED' || end.status === 'CANCELED' ? end.status : 'FAILED';
     return { status, result: end.result, finishedTime: nodeTime(end.finishedTime ?? Date.now()) };

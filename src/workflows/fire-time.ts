@@ -4,6 +4,7 @@ import type { CoreActivities } from '../contract/activities.js';
 import type { LateFire } from '../contract/workflows.js';
 import type { LifeCycle } from '../domain/job.js';
 import { isFireOf, isNewestDueFire, parseTimeExpression } from '../domain/time-expression.js';
+import { metrics } from './metrics.js';
 
 const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
@@ -20,7 +21,11 @@ export type FireVerdict = { run: false; why: string } | { run: true; fireTime: n
  * is not one of the exact rule's (superset calendars, DST repeats) does not run; a late one
  * runs by the misfire policy, the newest at once, older ones as the ledger decides.
  */
-export async function fireVerdict(timed: LateFire['job'] & { lifeCycle: LifeCycle | null }, ledgerId?: string): Promise<FireVerdict> {
+export async function fireVerdict(
+  timed: LateFire['job'] & { lifeCycle: LifeCycle | null },
+  labels: { app: string; job: string },
+  ledgerId?: string,
+): Promise<FireVerdict> {
   const policy = timed.misfirePolicy;
   const info = workflowInfo();
   const fireTime = (info.typedSearchAttributes.get(TemporalScheduledStartTime) ?? new Date(info.startTime)).getTime();
@@ -32,9 +37,14 @@ export async function fireVerdict(timed: LateFire['job'] & { lifeCycle: LifeCycl
   if (lateness <= policy.thresholdMs) return { run: true, fireTime, catchUp: false, lateness, now };
   // RUN_ONCE and CATCH_UP both keep the newest missed fire: no need to ask the ledger
   // (what a burst of late fires, an overload rather than an outage, mostly hits).
-  if (policy.type !== 'SKIP' && isNewestDueFire(rule, timed.timeZone, timed.lifeCycle, fireTime, now)) return { run: true, fireTime, catchUp: true, lateness, now };
+  const misfire = (decision: 'run_late' | 'dropped') => metrics.misfire({ ...labels, policy: policy.type, decision });
+  if (policy.type !== 'SKIP' && isNewestDueFire(rule, timed.timeZone, timed.lifeCycle, fireTime, now)) {
+    misfire('run_late');
+    return { run: true, fireTime, catchUp: true, lateness, now };
+  }
   const { id, misfirePolicy, timeExpressionType, timeExpression, timeZone } = timed;
   const decision = await decideLateFire({ job: { id, misfirePolicy, timeExpressionType, timeExpression, timeZone }, fireTime, askedAt: now, ...(ledgerId ? { ledgerId } : {}) });
+  if (decision !== 'on-time') misfire(decision === 'dropped' ? 'dropped' : 'run_late');
   if (decision === 'dropped') return { run: false, why: `missed by ${lateness} ms; dropped by misfire policy ${policy.type}` };
   return { run: true, fireTime, catchUp: decision === 'catch-up', lateness, now };
 }

@@ -10,6 +10,7 @@ import { reconfigureSignal } from '../contract/messages.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type FixedDelayState, type FixedDelayWorkflow, type InstanceWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { fireInstanceInput } from './scheduled-run.js';
+import { metrics } from './metrics.js';
 
 const RUNS_PER_HISTORY = 200;
 
@@ -37,6 +38,7 @@ export const fixedDelayWorkflow: FixedDelayWorkflow = async (state: FixedDelaySt
         }
       }
       const instance = fireInstanceInput(run, due, Date.now());
+      metrics.instanceStarted({ app: run.appName, jobId: run.job.id, trigger: 'fixed_delay' });
       await executeChild<InstanceWorkflow>(WorkflowType.instance, {
         ...instanceStartOptions(instance),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

@@ -26,6 +26,7 @@ import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
 import { runBroadcast } from './broadcast.js';
 import { type Pinned, deliver, proxyProcessor } from './dispatch.js';
 import { runMap } from './map.js';
+import { metrics } from './metrics.js';
 import { noWorkerMessage, pickMember, takeMembership } from './membership.js';
 
 /**
@@ -100,6 +101,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
   };
   const finish = (status: InstanceState['status'], result: string | null): InstanceState => {
     record({ status, result: cutResult(result), finishedTime: Date.now() });
+    metrics.instanceFinished({ app: input.appName, jobId: job.id, executeType: job.executeType, status });
     return state;
   };
 
@@ -129,6 +131,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
 
     const maxAttempts = job.instanceRetryNum + 1;
     const dispatchedAt = Date.now();
+    metrics.instanceFired({ app: input.appName, jobId: job.id, latenessMs: dispatchedAt - input.expectedTriggerTime });
     const deadline = job.instanceTimeLimit > 0 ? dispatchedAt + job.instanceTimeLimit : dispatchedAt + NO_TIME_LIMIT_MS;
 
     if (job.maxInstanceNum > 0) {
@@ -164,6 +167,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
         onRetry: (failure, worker) => {
           if (worker) state.workerId = worker;
           record({ status: 'WAITING_DISPATCH', result: cutResult(failure) });
+          metrics.instanceRetried({ app: input.appName, jobId: job.id, executeType: job.executeType });
         },
       }));
       if (outcome.worker) state.workerId = outcome.worker;

@@ -6,6 +6,7 @@ import { snapshotOf } from '../domain/job.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, type ScheduledRunInput, type ScheduledRunWorkflow, WorkflowType } from '../contract/workflows.js';
 import { fireVerdict } from './fire-time.js';
+import { metrics } from './metrics.js';
 
 /** The instance a fire of a job becomes: its id is derived from the job and the fire time, so one fire is one instance. */
 export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: ScheduledRunInput, fireTime: number, now: number): InstanceInput {
@@ -27,7 +28,7 @@ export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: Schedule
  * recent actions.
  */
 export const scheduledRunWorkflow: ScheduledRunWorkflow = async (input: ScheduledRunInput): Promise<string> => {
-  const verdict = await fireVerdict(input.job);
+  const verdict = await fireVerdict(input.job, { app: input.appName, job: String(input.job.id) });
   if (!verdict.run) return verdict.why;
   const { fireTime, catchUp, lateness, now } = verdict;
   const instance = { ...fireInstanceInput(input, fireTime, now), catchUp };
@@ -36,5 +37,6 @@ export const scheduledRunWorkflow: ScheduledRunWorkflow = async (input: Schedule
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
+  metrics.instanceStarted({ app: input.appName, jobId: input.job.id, trigger: 'schedule' });
   return `instance ${instance.instanceId}${catchUp ? ` (catch-up of a fire missed by ${lateness} ms)` : ''}`;
 };

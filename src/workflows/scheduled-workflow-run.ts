@@ -19,7 +19,7 @@ const { freezeWorkflowRun } = proxyActivities<CoreActivities>({
  * the fire; a fire whose workflow cannot run says why in the schedule's recent actions.
  */
 export const scheduledWorkflowRunWorkflow: ScheduledWorkflowRunWorkflow = async ({ workflow, appName, heartbeatTimeoutMs }: ScheduledWorkflowRunInput) => {
-  const verdict = await fireVerdict({ ...workflow, timeExpressionType: 'CRON' }, workflowMisfireLedgerId(workflow.id));
+  const verdict = await fireVerdict({ ...workflow, timeExpressionType: 'CRON' }, { app: appName, job: `wf:${workflow.id}` }, workflowMisfireLedgerId(workflow.id));
   if (!verdict.run) return verdict.why;
   const frozen = await freezeWorkflowRun({ appId: workflow.appId, workflowId: workflow.id });
   if (!frozen.ok) return `not run: ${frozen.problems.join('; ')}`;
