@@ -49,6 +49,16 @@ export const configSchema = z.object({
     .describe('processor workers: their app\'s password, to ship online log lines to TEMPOJOB_API_URL'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
+  // OpenTelemetry's standard variables (docs/tracing.md): tracing is off, at no cost, unless an endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('OTEL_EXPORTER_OTLP_ENDPOINT must be a URL, e.g. http://otel-collector:4318').optional()
+    .describe('traces: base URL of an OTLP/HTTP receiver (a collector, Jaeger, Tempo); spans go to <it>/v1/traces. Unset (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) = no tracing'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be a URL, e.g. http://otel-collector:4318/v1/traces').optional()
+    .describe('traces: full OTLP/HTTP traces URL, used as is (wins over OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_SERVICE_NAME: z.string().min(1).optional()
+    .describe('traces: service.name of this process\'s spans; unset = tempojob-api, tempojob-core-worker or tempojob-worker'),
+  OTEL_SDK_DISABLED: z.string().optional().describe('traces: "true" turns tracing off whatever the endpoint'),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none'], 'OTEL_TRACES_EXPORTER must be "otlp" or "none" (tempojob exports OTLP/HTTP only)').optional()
+    .describe('traces: "none" turns tracing off; "otlp" (the default) exports over OTLP/HTTP'),
 });
 
 export type Config = z.infer<typeof configSchema>;

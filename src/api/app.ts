@@ -16,6 +16,7 @@ import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { openApiRouter } from './routes/openapi.js';
+import type { Tracing } from '../tracing/index.js';
 
 export interface ApiOptions {
   client: Client;
@@ -26,6 +27,8 @@ export interface ApiOptions {
   logStore: LogStore;
   /** Whether the whole stack can serve (for /healthz); default: Temporal answers. */
   ready?: () => Promise<boolean>;
+  /** A span per /openApi request, and workflow starts that carry it (docs/tracing.md); unset = none of it. */
+  tracing?: Tracing;
 }
 
 export interface Api {
@@ -34,7 +37,8 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOptions): Api {
+export function createApi({ client: untraced, config, jwtSecret, logStore, ready, tracing }: ApiOptions): Api {
+  const client = tracing ? tracing.instrumentClient(untraced) : untraced;
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
@@ -70,6 +74,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
+  if (tracing) app.use('/openApi', tracing.requestSpans());
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { createApi } from './app.js';
 import type { Config } from '../config.js';
 import { type LogStore, openLogStore } from '../logs/store.js';
+import type { Tracing } from '../tracing/index.js';
 
 /**
  * Starts the API on host:port; resolves once it listens. Its log store (TEMPOJOB_LOG_DATABASE_URL,
@@ -15,13 +16,18 @@ export async function startApi(options: {
   jwtSecret: string;
   port?: number;
   ready?: () => Promise<boolean>;
+  /** Request spans and traced workflow starts (src/tracing); the caller shuts it down. */
+  tracing?: Tracing;
 }): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
   const { config } = options;
   const logStore = await openLogStore({
     ...(config.TEMPOJOB_LOG_DATABASE_URL ? { url: config.TEMPOJOB_LOG_DATABASE_URL } : {}),
     ...(config.TEMPOJOB_LOG_DIR ? { dataDir: config.TEMPOJOB_LOG_DIR } : {}),
   });
-  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready });
+  const { app, apps } = createApi({
+    client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {
     const listening = app.listen(port, options.config.TEMPOJOB_HOST, () => resolveListen(listening));

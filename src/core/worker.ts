@@ -8,6 +8,7 @@ import { logRetentionScheduleId, logRetentionTaskQueue } from '../contract/names
 import { type LogRetentionWorkflow, WorkflowType } from '../contract/workflows.js';
 import type { LogStore } from '../logs/store.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
+import type { Tracing } from '../tracing/index.js';
 
 /**
  * The core worker runs tempojob's own workflows (instances, app directory, job slots)
@@ -16,9 +17,21 @@ import { isAlreadyStarted } from '../temporal/errors.js';
  */
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Temporal's OpenTelemetry workflow interceptors: in the bundle only when tracing is on. */
+export const TRACING_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/tracing-interceptors.ts', import.meta.url));
 
-export async function bundleCoreWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+/** With `tracing`, the bundle includes the workflow interceptors that trace runs (docs/tracing.md); without, not a byte of them. */
+export async function bundleCoreWorkflows(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...(options.tracing ? { workflowInterceptorModules: [TRACING_INTERCEPTORS_PATH] } : {}),
+    logger: quietBundlerLogger,
+  });
+}
+
+/** Whether a bundle was built with the tracing interceptors (its module ids keep their paths). */
+export function bundleTraces(bundle: WorkflowBundle): boolean {
+  return 'code' in bundle && bundle.code.includes('workflows/tracing-interceptors.ts');
 }
 
 const quietBundlerLogger = {
@@ -37,15 +50,25 @@ export interface CoreWorkerOptions {
   identity?: string;
   /** Workflows kept in memory between their tasks (TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS). */
   maxCachedWorkflows: number;
+  /** Traces workflows and activities (docs/tracing.md); its bundle must have the tracing interceptors. */
+  tracing?: Tracing;
 }
 
 export async function createCoreWorker(options: CoreWorkerOptions): Promise<Worker> {
+  const { tracing } = options;
+  const workflowBundle = options.workflowBundle ?? (await bundleCoreWorkflows({ tracing: tracing !== undefined }));
+  if (tracing && !bundleTraces(workflowBundle)) {
+    console.warn('tracing is on but the workflow bundle has no tracing interceptors: workflow spans are missing and traces stop at the workflow start '
+      + '(build the bundle with tracing: scripts/cluster/bundle-workflows.ts --tracing)');
+  }
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleCoreWorkflows()),
-    activities: createCoreActivities(options.client, options.taskQueue),
+    workflowBundle,
+    // Activities that start or signal workflows (job slots, misfire ledgers) pass the trace on.
+    activities: createCoreActivities(tracing ? tracing.instrumentClient(options.client) : options.client, options.taskQueue),
+    ...(tracing ? tracing.workerOptions({ workflows: true }) : {}),
     // After a core worker dies, its cached workflows' next tasks wait this long on its
     // sticky queue before any other worker may take them (default 10 s): keep the
     // lateness a crash adds to timers close to the time it takes to restart.
@@ -75,6 +98,8 @@ export async function startCoreWorker(options: {
   workflowBundle?: WorkflowBundle;
   /** The instance log store this process shares (src/core/main.ts: TEMPOJOB_LOG_DATABASE_URL; npm start: the API's). */
   logStore?: LogStore;
+  /** Traces workflows and activities (src/tracing); the caller shuts it down. */
+  tracing?: Tracing;
 }): Promise<{ worker: Worker; done: Promise<void> }> {
   const { config } = options;
   const taskQueue = config.TEMPOJOB_CORE_TASK_QUEUE;
@@ -86,6 +111,7 @@ export async function startCoreWorker(options: {
     taskQueue,
     maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   if (!options.logStore) return { worker, done: worker.run() };
   const purger = await Worker.create({

@@ -11,6 +11,7 @@ import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectTemporal } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
+import { tracingFromEnv } from '../tracing/index.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { closeServer, startApi } from '../api/server.js';
 import { startCoreWorker } from '../core/worker.js';
@@ -58,6 +59,11 @@ async function main(): Promise<void> {
   cleanups.push(() => temporal.close());
   const { client, connection } = temporal;
 
+  // With an OTLP endpoint, each part traces as its own service (docs/tracing.md); the demo worker reads the same variables.
+  const apiTracing = await tracingFromEnv('api', config);
+  const coreTracing = await tracingFromEnv('core-worker', config);
+  for (const tracing of [apiTracing, coreTracing]) if (tracing) cleanups.push(() => tracing.shutdown());
+
   const jwtSecret = config.TEMPOJOB_JWT_SECRET ?? secrets.jwtSecret;
   const adminToken = config.TEMPOJOB_ADMIN_TOKEN ?? secrets.adminToken;
   let ready = false;
@@ -66,10 +72,11 @@ async function main(): Promise<void> {
     config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken, TEMPOJOB_LOG_DIR: config.TEMPOJOB_LOG_DIR ?? join(dataDir, 'logs') },
     jwtSecret,
     ready: async () => ready,
+    ...(apiTracing ? { tracing: apiTracing } : {}),
   });
   cleanups.push(() => closeServer(api.server));
   // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
-  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore });
+  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore, ...(coreTracing ? { tracing: coreTracing } : {}) });
   cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const seeds = parseSeedApps(config.TEMPOJOB_APPS);
@@ -92,7 +99,8 @@ tempojob is running.
   API        ${api.url}   (PowerJob OpenAPI at /openApi/*, health at /healthz)
   Temporal   ${address}${devServer ? `   Web UI http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : ''}
   Demo app   name "${DEMO_APP}", password in ${join(dataDir, 'secrets.json')} (demoPassword) unless TEMPOJOB_APPS sets it
-  Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set
+  Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set${
+  apiTracing ? `\n  Traces     OTLP/HTTP to ${config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT}` : ''}
 Press Ctrl-C to stop.`);
 }
 

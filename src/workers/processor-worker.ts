@@ -13,6 +13,7 @@ import { AttemptWorkflowContext } from './workflow-context.js';
 import { mapActivities } from './map-task.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
+import { TRACING_ENV_KEYS, type Tracing, type TracingSettings, startTracing, tracingSettingsOf } from '../tracing/index.js';
 
 export interface CreateWorkerOptions {
   /** The app whose jobs this worker runs (PowerJob's appName). */
@@ -47,6 +48,14 @@ export interface CreateWorkerOptions {
    * API is slow or down; lines beyond are dropped and their count written to their instance's log.
    */
   logs?: WorkerLogOptions;
+  /**
+   * Traces each attempt as a span (RunActivity) in the trace of the request or schedule that
+   * started its instance, exported over OTLP/HTTP. Default: from OpenTelemetry's variables
+   * ($OTEL_EXPORTER_OTLP_ENDPOINT or $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, $OTEL_SERVICE_NAME,
+   * default service name `tempojob-worker`); with neither endpoint, off and nothing of
+   * OpenTelemetry is loaded. `false`: off whatever the environment.
+   */
+  tracing?: false | TracingSettings;
 }
 
 export interface WorkerLogOptions {
@@ -146,7 +155,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       throw new Error(`createWorker: "${name}" is not a valid worker id or tag (1-200 characters, no spaces, commas or brackets)`);
     }
   }
-  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD']);
+  const env = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD', ...TRACING_ENV_KEYS]);
   const logs = options.logs ?? logOptionsOf(env);
   const gracePeriodMs = options.shutdownGraceMs ?? 10_000;
   const localLog = Runtime.instance().logger;
@@ -159,11 +168,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   if (!shipper) {
     localLog.info(`online logs are off for app ${options.appName}: set TEMPOJOB_API_URL and TEMPOJOB_APP_PASSWORD (or createWorker({ logs }))`);
   }
+  const tracingSettings = options.tracing === false ? undefined : (options.tracing ?? tracingSettingsOf('worker', env));
+  const tracing: Tracing | undefined = tracingSettings && (await startTracing(tracingSettings));
   const connection = options.connection ??
     (await NativeConnection.connect({ address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}` }));
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}) });
   const common = {
     connection,
     namespace,
@@ -171,6 +182,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     activities: processorActivities(workerId, options.processors, client, shipper),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
     shutdownGraceTime: gracePeriodMs,
+    ...(tracing ? tracing.workerOptions({ workflows: false }) : {}),
   };
   let worker: Worker;
   let ownQueueWorker: Worker;
@@ -179,6 +191,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     ownQueueWorker = await Worker.create({ ...common, taskQueue: workerTaskQueue(options.appName, workerId) });
   } catch (err) {
     if (!options.connection) await connection.close();
+    await tracing?.shutdown();
     throw err;
   }
   const shutdown = () => {
@@ -192,8 +205,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       const ended = await Promise.allSettled([worker, ownQueueWorker].map((w) => w.run().finally(shutdown)));
       for (const end of ended) if (end.status === 'rejected') throw end.reason;
     } finally {
-      // Attempts are over: what they logged goes out before the process may exit.
+      // Attempts are over: what they logged, and their spans, go out before the process may exit.
       await flushLogs();
+      await tracing?.shutdown();
       if (!options.connection) await connection.close();
     }
   };
@@ -207,7 +221,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       shutdown();
       // run() rejects to its own caller; here it only says when the attempts and their lines are done.
       if (running) await running.catch(() => undefined);
-      else await flushLogs();
+      else {
+        await flushLogs();
+        await tracing?.shutdown();
+      }
     },
     flushLogs,
   };
