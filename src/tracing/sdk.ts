@@ -45,15 +45,35 @@ export function createTracing(settings: TracingSettings): Tracing {
     tracer,
     clientInterceptors,
     instrumentClient: (client) => new Client({ connection: client.connection, namespace: client.options.namespace, interceptors: clientInterceptors() }),
-    workerOptions: ({ workflows }) => workerOptions(activityInterceptors, workflows ? makeWorkflowExporter(processor, resource) : undefined),
+    workerOptions: ({ workflows }) => workerOptions(activityInterceptors, workflows ? workflowExporter(processor, resource) : undefined),
     requestSpans: () => requestSpans(tracer),
     shutdown: () => (stopped ??= provider.shutdown()),
   };
 }
 
+/**
+ * Temporal's sink for the spans of workflows, given only what identifies the run: it copies
+ * the whole WorkflowInfo into every span's attributes, memo and search attributes included,
+ * and an instance's memo holds its job's and its own parameters (users' secrets, maybe).
+ */
+function workflowExporter(processor: BatchSpanProcessor, resource: Resource): WorkflowExporter {
+  const sink = makeWorkflowExporter(processor, resource);
+  return {
+    export: {
+      ...sink.export,
+      fn: (info, spans) => {
+        const { workflowId, runId, workflowType, taskQueue, namespace, attempt } = info;
+        return sink.export.fn({ workflowId, runId, workflowType, taskQueue, namespace, attempt } as typeof info, spans);
+      },
+    },
+  };
+}
+
+type WorkflowExporter = ReturnType<typeof makeWorkflowExporter>;
+
 function workerOptions(
   activityInterceptors: ActivityInterceptorsFactory,
-  workflowExporter: ReturnType<typeof makeWorkflowExporter> | undefined,
+  workflowExporter: WorkflowExporter | undefined,
 ): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   return {
     // First is outermost: the attributes are set on the RunActivity span the OpenTelemetry interceptor opened.
@@ -144,6 +164,10 @@ function requestSpans(tracer: Tracer): RequestSpans {
     };
     res.once('finish', end);
     res.once('close', end);
-    context.with(trace.setSpan(parent, span), () => next());
+    const active = trace.setSpan(parent, span);
+    // Body parsers continue in the request stream's callbacks, which run in the socket's async
+    // context, not this one: bound listeners keep the span active through to the handler.
+    context.bind(active, req);
+    context.with(active, () => next());
   };
 }
