@@ -58,7 +58,7 @@ function wall({ what, fix, allowedPackages, forbiddenFolders = [] }) {
       },
       {
         // Any other bare specifier: an allowlist, so a new dependency is a decision, not an accident.
-        regex: `^(?!\\.|node:|(${builtins})$|(${nodeOnly})(/|$)${allowed ? `|(${allowed})(/|\\.js$|$)` : ''})`,
+        regex: `^(?!\\.|node:|(${builtins})$|(${nodeOnly})(/|$)${allowed ? `|(${allowed})(/|$)` : ''})`,
         message: `${what} ${onlyPackages}. ${fix}`,
       },
       {
@@ -92,19 +92,6 @@ const WALL = {
     what: 'Workflow code',
     fix: 'Workflow code must stay deterministic: move Node-only code to an activity, and import names, types, activity interfaces and signal/update definitions from src/contract.',
     allowedPackages: TEMPORAL_SANDBOX_PACKAGES,
-  },
-  tracingInterceptors: {
-    // Workflow code too, bundled only when tracing is on; it alone may use OpenTelemetry's API and
-    // the workflow side of Temporal's interceptors (not the package's root or its client/worker parts: Node code).
-    files: ['src/workflows/tracing-interceptors.ts'],
-    what: 'Workflow code',
-    fix: 'Workflow code must stay deterministic: only the workflow parts of @temporalio/interceptors-opentelemetry (lib/workflow, lib/instrumentation) and @opentelemetry/api are allowed here.',
-    allowedPackages: [
-      ...TEMPORAL_SANDBOX_PACKAGES,
-      '@opentelemetry/api',
-      '@temporalio/interceptors-opentelemetry/lib/workflow',
-      '@temporalio/interceptors-opentelemetry/lib/instrumentation',
-    ],
   },
   contract: {
     files: ['src/contract/**/*.ts'],

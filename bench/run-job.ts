@@ -22,6 +22,7 @@ import { type InstanceWorkflow, WorkflowType } from '../src/contract/workflows.j
 import { benchTemporalAddress, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
 import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
+import { benchTracing, compareTracing, startOtlpSink, tracingMode, type TracingMode } from './tracing.js';
 
 interface Options {
   runs: number;
@@ -33,6 +34,8 @@ interface Options {
   rateRuns: number;
   json: string | undefined;
   temporalAddress: string | undefined;
+  /** bench/tracing.ts: off (default), on (the stack traces), both (then tracing on vs off). */
+  tracing: TracingMode;
 }
 
 const COUNTS = {
@@ -57,6 +60,7 @@ function readOptions(): Options {
       'rate-runs': { type: 'string' },
       json: { type: 'string' },
       'temporal-address': { type: 'string' },
+      tracing: { type: 'string' },
     },
   });
   const count = (name: keyof typeof COUNTS) => {
@@ -76,6 +80,7 @@ function readOptions(): Options {
     rateRuns: count('rate-runs'),
     json: values.json ?? (process.env.BENCH_JSON || undefined),
     temporalAddress: benchTemporalAddress(values['temporal-address']),
+    tracing: tracingMode(values.tracing ?? process.env.BENCH_TRACING),
   };
   if (options.rounds > options.runs) throw new Error(`--rounds (${options.rounds}) must not exceed --runs (${options.runs})`);
   return options;
@@ -250,14 +255,16 @@ function table(rows: string[][]): string {
 async function main(): Promise<number> {
   const options = readOptions();
   const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup} --rate ${options.rate} --rate-runs ${options.rateRuns}${
-    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}`;
+    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}${options.tracing !== 'off' ? ` --tracing ${options.tracing}` : ''}`;
   // Before any worker exists, or the SDK logs every worker start at INFO. No SDK signal
   // handlers: Ctrl-C is handled below so the stack is torn down in order.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const startedAt = performance.now();
   // Figures from a machine busy with other work are not comparable; the load says whether it was.
   const loadBefore = loadavg()[0]!;
-  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress);
+  const sink = options.tracing !== 'off' ? await startOtlpSink() : undefined;
+  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress, {},
+    options.tracing === 'on' && sink ? { tracing: benchTracing(sink.tracesUrl) } : {});
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
   const bare = await startBareWorker(stack);
   const bareQueue = bare.taskQueue;
@@ -370,11 +377,18 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
       }
     }
 
+    const tracing = options.tracing === 'both' && sink
+      ? await compareTracing(stack, sink, options, async (traced, runs) => {
+        const batch = await measure(traced, apiStarter(traced), runs, options.concurrency);
+        return { succeeded: batch.samples.length, failures: batch.failures, wallMs: batch.wallMs, latenciesMs: batch.samples.map((s) => s.totalMs) };
+      }, (line) => console.log(line))
+      : undefined;
+
     if (options.json) {
       const report = {
         benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), load,
         options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup, rate: options.rate, rateRuns: options.rateRuns },
-        ...summaries, ratios, ...(atRate ? { openLoop: { rate: options.rate, runs: options.rateRuns, ...atRate } } : {}), command,
+        ...summaries, ratios, ...(atRate ? { openLoop: { rate: options.rate, runs: options.rateRuns, ...atRate } } : {}), ...(tracing ? { tracing } : {}), command,
       };
       writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`Results written to ${options.json}.`);
@@ -383,6 +397,7 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
   } finally {
     await bare.stop();
     await stack.close();
+    await sink?.close();
   }
 }
 

@@ -3,139 +3,211 @@
  * code only when tracing is on (bundleCoreWorkflows({ tracing: true })); src/workflows/index.ts
  * does not export it.
  *
- * Temporal's OpenTelemetry workflow interceptors, with their spans, headers and sink, but
- * made to take no extra turn of the event loop. Theirs (`instrument()`) hand the workflow a
- * new promise that settles a few microtasks after the SDK's; a workflow whose activity or
- * child result lands in the same activation as an update or signal then runs its code in
- * another order than without them, and histories recorded with tracing off stopped replaying
- * with it on (a DAG run stopped by an update: "ModifyWorkflowPropertiesMachine does not
- * handle WorkflowExecutionUpdateCompleted"), and the other way round. Here every method
- * returns the SDK's own promise, the span ending on the side; so a run takes the same steps
- * with or without this module, and tracing can be turned on or off under running executions.
+ * It speaks the wire format of Temporal's OpenTelemetry interceptors (the `_tracer-data`
+ * header holding a W3C `traceparent`, spans out through the `exporter` sink that
+ * `makeWorkflowExporter` serves on the worker), so the client and activity interceptors of
+ * @temporalio/interceptors-opentelemetry link to its spans; but it is not theirs:
  *
- * What it adds: a RunWorkflow span per run (child of the span in the start request's header),
- * a StartActivity / StartChildWorkflow / SignalWorkflow / ContinueAsNew span around each such
- * call with its context in the call's Temporal header, and the spans out through the
- * `exporter` sink (not called during replay). No command. Signals, updates and queries are
- * not traced (their handlers are not wrapped at all).
+ * - Theirs hand the workflow a new promise for each call (`instrument()`), settling a few
+ *   microtasks after the SDK's: a run whose activity or child result lands in the same
+ *   activation as an update then took its steps in another order, and a DAG history recorded
+ *   with tracing off failed to replay with it on ("ModifyWorkflowPropertiesMachine does not
+ *   handle WorkflowExecutionUpdateCompleted"), and the other way round. Here every method
+ *   returns the SDK's own promise; the span ends in a reaction of its own.
+ * - Theirs run OpenTelemetry's SDK in the sandbox, evaluated again for every execution (1.6 MB
+ *   of bundle; runJob throughput fell 15 %), and draw span ids from Math.random, the workflow's
+ *   seeded generator, so a traced run would draw other random numbers than an untraced one.
+ *   Here ids are a hash of the run id and a counter: no random number is drawn.
+ *
+ * So a run takes the same steps with or without this module, and tracing can be turned on or
+ * off under running executions. What it adds: a RunWorkflow span per run (child of the span
+ * in the start request's header; a root span for runs a schedule started), a StartActivity /
+ * StartChildWorkflow / SignalWorkflow / ContinueAsNew span around each such call, children of
+ * the run's span, each call's header carrying its span; no command. Sink calls are not made
+ * during replay, and a span recreated by a replay has the ids it had the first time.
+ * Signals, updates and queries are not traced.
  */
-import { type Context, type Span, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import {
   ContinueAsNew,
+  proxySinks,
+  workflowInfo,
   type ActivityInput,
   type ContinueAsNewInput,
   type LocalActivityInput,
   type Next,
-  type QueryInput,
-  type SignalInput,
   type SignalWorkflowInput,
-  type StartNexusOperationInput,
-  type StartNexusOperationOutput,
-  type UpdateInput,
+  type Sinks,
   type StartChildWorkflowExecutionInput,
   type WorkflowExecuteInput,
   type WorkflowInboundCallsInterceptor,
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
-  workflowInfo,
 } from '@temporalio/workflow';
-import { extractContextFromHeaders, headersWithContext } from '@temporalio/interceptors-opentelemetry/lib/instrumentation.js';
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
+
+/** Temporal's OpenTelemetry interceptors' header (instrumentation.ts TRACE_HEADER). */
+const TRACE_HEADER = '_tracer-data';
+
+interface SpanContext {
+  traceId: string;
+  spanId: string;
+  /** W3C trace flags: 1 = sampled. */
+  traceFlags: number;
+  traceState?: string;
+}
+
+type HrTime = [number, number];
+
+/** The span the `exporter` sink takes (@temporalio/interceptors-opentelemetry SerializableSpan). */
+interface SerializableSpan {
+  name: string;
+  kind: number;
+  spanContext: SpanContext & { isRemote?: boolean };
+  parentSpanId?: string;
+  startTime: HrTime;
+  endTime: HrTime;
+  status: { code: number; message?: string };
+  attributes: Record<string, string | number | boolean>;
+  links: never[];
+  events: never[];
+  duration: HrTime;
+  ended: boolean;
+  droppedAttributesCount: number;
+  droppedLinksCount: number;
+  droppedEventsCount: number;
+  instrumentationLibrary: { name: string };
+}
+
+interface TracingSinks extends Sinks {
+  exporter: { export(spans: SerializableSpan[]): void };
+}
+
+const INTERNAL = 0;
+const STATUS_OK = 1;
+const STATUS_ERROR = 2;
+
+/** FNV-1a over a string, from a seed: 8 hex digits. */
+function hash8(text: string, seed: number): string {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Ids from the run id and a count of the run's spans: the same on every replay, and no random number drawn. */
+let spansMade = 0;
+function newId(hexDigits: 16 | 32): string {
+  const key = `${workflowInfo().runId}:${++spansMade}`;
+  let id = '';
+  for (let part = 0; id.length < hexDigits; part++) id += hash8(key, 0x811c9dc5 + part * 0x9e3779b9);
+  return /^0+$/.test(id) ? `${id.slice(1)}1` : id;
+}
+
+function extract(headers: Headers): SpanContext | undefined {
+  const payload = headers[TRACE_HEADER];
+  if (!payload) return undefined;
+  try {
+    const carrier = defaultPayloadConverter.fromPayload<Record<string, string>>(payload);
+    const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(carrier['traceparent']?.trim() ?? '');
+    if (!match) return undefined;
+    return { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), ...(carrier['tracestate'] ? { traceState: carrier['tracestate'] } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function inject(headers: Headers, span: SpanContext): Headers {
+  const carrier: Record<string, string> = { traceparent: `00-${span.traceId}-${span.spanId}-0${(span.traceFlags & 1).toString(16)}` };
+  if (span.traceState) carrier['tracestate'] = span.traceState;
+  return { ...headers, [TRACE_HEADER]: defaultPayloadConverter.toPayload(carrier) };
+}
+
+const hrTime = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+
+/** The run's span: every span of the run's calls is its child. */
+let runSpan: SpanContext | undefined;
 
 /**
- * Runs `fn` with a new span active and returns fn's own promise; the span ends when it
- * settles, through a reaction of its own that starts nothing the workflow waits on.
+ * Runs `fn` under a new span and returns fn's own promise; the span ends (and, if sampled, is
+ * exported) in a reaction of its own that nothing in the workflow waits on.
  */
-function traced<T>(tracer: Tracer, name: string, parent: Context | undefined, fn: () => Promise<T>, acceptable?: (err: unknown) => boolean): Promise<T> {
-  const run = (span: Span): Promise<T> => {
-    const failed = (err: unknown) => {
-      if (acceptable?.(err)) span.setStatus({ code: SpanStatusCode.OK });
-      else {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-        if (err instanceof Error) span.recordException(err);
-      }
-      span.end();
-    };
-    let result: Promise<T>;
-    try {
-      result = fn();
-    } catch (err) {
-      failed(err);
-      throw err;
-    }
-    result.then(() => {
-      span.setStatus({ code: SpanStatusCode.OK });
-      span.end();
-    }, failed);
-    return result;
+function traced<T>(name: string, parent: SpanContext | undefined, fn: (span: SpanContext) => Promise<T>, acceptable?: (err: unknown) => boolean): Promise<T> {
+  const span: SpanContext = {
+    traceId: parent?.traceId ?? newId(32),
+    spanId: newId(16),
+    traceFlags: parent ? parent.traceFlags : 1,
+    ...(parent?.traceState ? { traceState: parent.traceState } : {}),
   };
-  return parent ? tracer.startActiveSpan(name, {}, parent, run) : tracer.startActiveSpan(name, run);
+  const startMs = Date.now();
+  const end = (status: SerializableSpan['status']) => {
+    if ((span.traceFlags & 1) === 0) return;
+    const endMs = Math.max(Date.now(), startMs);
+    proxySinks<TracingSinks>().exporter.export([{
+      name, kind: INTERNAL, spanContext: span, ...(parent ? { parentSpanId: parent.spanId } : {}),
+      startTime: hrTime(startMs), endTime: hrTime(endMs), duration: hrTime(endMs - startMs), status, attributes: {},
+      links: [], events: [], ended: true, droppedAttributesCount: 0, droppedLinksCount: 0, droppedEventsCount: 0,
+      instrumentationLibrary: { name: 'tempojob-workflow' },
+    }]);
+  };
+  const failed = (err: unknown) => {
+    end(acceptable?.(err) ? { code: STATUS_OK } : { code: STATUS_ERROR, message: err instanceof Error ? err.message : String(err) });
+  };
+  let result: Promise<T>;
+  try {
+    result = fn(span);
+  } catch (err) {
+    failed(err);
+    throw err;
+  }
+  result.then(() => end({ code: STATUS_OK }), failed);
+  return result;
 }
 
 const isContinueAsNew = (err: unknown) => err instanceof ContinueAsNew;
 
-/** Extends Temporal's for its tracer (the isolate's provider, context manager and sink exporter). */
-class InboundInterceptor extends OpenTelemetryInboundInterceptor {
-  override execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    return traced(this.tracer, `RunWorkflow:${workflowInfo().workflowType}`, extractContextFromHeaders(input.headers), () => next(input), isContinueAsNew);
-  }
-
-  override handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
-    return next(input);
-  }
-
-  override handleUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>): Promise<unknown> {
-    return next(input);
-  }
-
-  override validateUpdate(input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'validateUpdate'>): void {
-    next(input);
-  }
-
-  override handleQuery(input: QueryInput, next: Next<WorkflowInboundCallsInterceptor, 'handleQuery'>): Promise<unknown> {
-    return next(input);
+class InboundInterceptor implements WorkflowInboundCallsInterceptor {
+  execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    return traced(`RunWorkflow:${workflowInfo().workflowType}`, extract(input.headers), (span) => {
+      runSpan = span;
+      return next(input);
+    }, isContinueAsNew);
   }
 }
 
-class OutboundInterceptor extends OpenTelemetryOutboundInterceptor {
-  override scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
-    return traced(this.tracer, `StartActivity:${input.activityType}`, undefined, () => next({ ...input, headers: headersWithContext(input.headers) }));
+/** A call under a child span of the run's, its header carrying that span; untraced before the run's span exists. */
+function call<I extends { headers: Headers }, T>(name: string, input: I, next: (input: I) => Promise<T>, acceptable?: (err: unknown) => boolean): Promise<T> {
+  if (!runSpan) return next(input);
+  return traced(name, runSpan, (span) => next({ ...input, headers: inject(input.headers, span) }), acceptable);
+}
+
+class OutboundInterceptor implements WorkflowOutboundCallsInterceptor {
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>): Promise<unknown> {
+    return call(`StartActivity:${input.activityType}`, input, next);
   }
 
-  override scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
-    return traced(this.tracer, `StartActivity:${input.activityType}`, undefined, () => next({ ...input, headers: headersWithContext(input.headers) }));
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>): Promise<unknown> {
+    return call(`StartActivity:${input.activityType}`, input, next);
   }
 
-  override startChildWorkflowExecution(
+  startChildWorkflowExecution(
     input: StartChildWorkflowExecutionInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
   ): Promise<[Promise<string>, Promise<unknown>]> {
-    return traced(this.tracer, `StartChildWorkflow:${input.workflowType}`, undefined, () => next({ ...input, headers: headersWithContext(input.headers) }));
+    return call(`StartChildWorkflow:${input.workflowType}`, input, next);
   }
 
-  override signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>): Promise<void> {
-    return traced(this.tracer, `SignalWorkflow:${input.signalName}`, undefined, () => next({ ...input, headers: headersWithContext(input.headers) }));
+  signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>): Promise<void> {
+    return call(`SignalWorkflow:${input.signalName}`, input, next);
   }
 
-  override continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>): Promise<never> {
-    return traced(this.tracer, `ContinueAsNew:${input.options.workflowType}`, undefined,
-      () => next({ ...input, headers: headersWithContext(input.headers) }), isContinueAsNew);
-  }
-
-  override startNexusOperation(
-    input: StartNexusOperationInput,
-    next: Next<WorkflowOutboundCallsInterceptor, 'startNexusOperation'>,
-  ): Promise<StartNexusOperationOutput> {
-    return next(input);
+  continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>): Promise<never> {
+    return call(`ContinueAsNew:${input.options.workflowType ?? workflowInfo().workflowType}`, input, next, isContinueAsNew);
   }
 }
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [new InboundInterceptor()],
   outbound: [new OutboundInterceptor()],
-  internals: [new OpenTelemetryInternalsInterceptor()],
 });
