@@ -199,6 +199,12 @@ describe('tracing on: one trace from the HTTP request to the processor attempt',
     const keys = new Set(receiver.spans.flatMap((s) => Object.keys(s.attributes)));
     expect([...keys].filter((key) => /token|password|secret|authori[sz]ation|cookie|params/i.test(key))).toEqual([]);
 
+    // A traced caller's trace continues here: its W3C traceparent is the request span's parent.
+    const upstream = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    await caller.data('fetchInstanceInfo', { instanceId }, { headers: { traceparent: `00-${upstream.traceId}-${upstream.spanId}-01` } });
+    const continued = () => receiver.spans.find((s) => s.traceId === upstream.traceId && s.name === 'POST /openApi/fetchInstanceInfo');
+    await expect.poll(() => continued()?.parentSpanId, { timeout: 20_000 }).toBe(upstream.spanId);
+
     // A traced run replays on the shared bundle (tracing turned off again) and on the traced one.
     const history = await temporal.client.workflow.getHandle(instanceWorkflowId(instanceId)).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') } }, history);
@@ -229,6 +235,12 @@ describe('tracing and replay', () => {
       await tracing.shutdown();
     }
   }, 120_000);
+
+  it('stops cleanly when the backend is down: the last spans are lost, the stop is not', async () => {
+    const tracing = await startTracing({ tracesUrl: 'http://127.0.0.1:9/v1/traces', serviceName: 'unreachable' });
+    tracing.tracer.startSpan('lost').end();
+    await expect(tracing.shutdown()).resolves.toBeUndefined();
+  });
 });
 
 describe('tracing off (the default) costs nothing', () => {

@@ -27,7 +27,7 @@ export interface Tracing {
   workerOptions(what: { workflows: boolean }): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
   /** Express middleware: one SERVER span per request (mount it on /openApi). */
   requestSpans(): RequestSpans;
-  /** Exports what is queued and stops; later spans are dropped. */
+  /** Exports what is queued and stops; later spans are dropped. Never rejects: a failed export is a warning. */
   shutdown(): Promise<void>;
 }
 

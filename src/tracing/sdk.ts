@@ -47,7 +47,10 @@ export function createTracing(settings: TracingSettings): Tracing {
     instrumentClient: (client) => new Client({ connection: client.connection, namespace: client.options.namespace, interceptors: clientInterceptors() }),
     workerOptions: ({ workflows }) => workerOptions(activityInterceptors, workflows ? workflowExporter(processor, resource) : undefined),
     requestSpans: () => requestSpans(tracer),
-    shutdown: () => (stopped ??= provider.shutdown()),
+    // A backend that is down costs the last spans, not the process's clean stop.
+    shutdown: () => (stopped ??= provider.shutdown().catch((err: unknown) => {
+      console.warn(`tracing (${settings.serviceName}): the last spans were not exported to ${settings.tracesUrl}: ${(err as Error).message}`);
+    })),
   };
 }
 
@@ -128,12 +131,13 @@ export function attemptAttributes(request: Record<string, unknown>): Attributes 
  */
 function requestSpans(tracer: Tracer): RequestSpans {
   return (req, res, next) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const operation = path.replace(/^\/+/, '') || '/';
+    const method = req.method ?? 'GET';
     const parent = propagation.extract(context.active(), req.headers);
-    const span = tracer.startSpan(`${req.method ?? 'GET'} /openApi/${operation}`, {
+    // Named after the route that served it once known (`/runJob`; an unknown path is the
+    // catch-all's `/{*rest}`, one name, not one per path a client made up).
+    const span = tracer.startSpan(`${method} /openApi`, {
       kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': req.method ?? 'GET', 'http.route': `/openApi/${operation}`, 'url.path': `/openApi${path}`, 'tempojob.operation': operation },
+      attributes: { 'http.request.method': method, 'url.path': `/openApi${(req.url ?? '/').split('?')[0]!}` },
     }, parent);
     // Express's response (its locals, json()), typed here without Express.
     const reply = res as unknown as { locals?: Record<string, unknown>; json?: (body: unknown) => unknown };
@@ -155,6 +159,11 @@ function requestSpans(tracer: Tracer): RequestSpans {
     const end = () => {
       if (ended) return;
       ended = true;
+      const route = (req as { route?: { path?: unknown } }).route?.path;
+      if (typeof route === 'string') {
+        span.updateName(`${method} /openApi${route}`);
+        span.setAttributes({ 'http.route': `/openApi${route}`, 'tempojob.operation': route.replace(/^\//, '') });
+      }
       const app = reply.locals?.['app'] as { appId?: unknown; appName?: unknown } | undefined;
       if (typeof app?.appId === 'number') span.setAttribute('tempojob.app_id', app.appId);
       if (typeof app?.appName === 'string') span.setAttribute('tempojob.app', app.appName);
