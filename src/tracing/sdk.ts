@@ -14,7 +14,7 @@ import {
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry/lib/worker/index.js';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
-import type { RequestSpans, Tracing } from './index.js';
+import type { RequestSpans, Tracing } from './types.js';
 import type { TracingSettings } from './settings.js';
 
 /** The first provider of the process sets the global context manager (AsyncLocalStorage) and W3C propagator. */
