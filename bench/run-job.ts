@@ -23,6 +23,7 @@ import { TempojobMetrics } from '../src/metrics/metrics.js';
 import { benchTemporalAddress, startBareWorker, startBenchLane, startBenchStack, type BenchLane, type BenchStack } from './stack.js';
 import { report, runBenchmark } from './report.js';
 import { percentile } from './stats.js';
+import { benchTracing, compareTracing, startOtlpSink, tracingMode, type TracingMode } from './tracing.js';
 
 interface Options {
   runs: number;
@@ -36,6 +37,8 @@ interface Options {
   temporalAddress: string | undefined;
   /** off: no metrics (the default); on: every component counts and the API serves them; both: the on/off comparison alone. */
   metrics: 'off' | 'on' | 'both';
+  /** bench/tracing.ts: off (default), on (the stack traces), both (then tracing on vs off). */
+  tracing: TracingMode;
 }
 
 const COUNTS = {
@@ -61,6 +64,7 @@ function readOptions(): Options {
       json: { type: 'string' },
       'temporal-address': { type: 'string' },
       metrics: { type: 'string' },
+      tracing: { type: 'string' },
     },
   });
   const metrics = values.metrics ?? process.env.BENCH_METRICS ?? 'off';
@@ -83,6 +87,7 @@ function readOptions(): Options {
     json: values.json ?? (process.env.BENCH_JSON || undefined),
     temporalAddress: benchTemporalAddress(values['temporal-address']),
     metrics,
+    tracing: tracingMode(values.tracing ?? process.env.BENCH_TRACING),
   };
   if (options.rounds > options.runs) throw new Error(`--rounds (${options.rounds}) must not exceed --runs (${options.runs})`);
   return options;
@@ -257,7 +262,8 @@ function table(rows: string[][]): string {
 async function main(): Promise<number> {
   const options = readOptions();
   const command = `npm run bench -- --runs ${options.runs} --concurrency ${options.concurrency} --rounds ${options.rounds} --warmup ${options.warmup} --rate ${options.rate} --rate-runs ${options.rateRuns}${
-    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}${options.metrics !== 'off' ? ` --metrics ${options.metrics}` : ''}`;
+    options.temporalAddress ? ` --temporal-address ${options.temporalAddress}` : ''}${options.metrics !== 'off' ? ` --metrics ${options.metrics}` : ''}${
+    options.tracing !== 'off' ? ` --tracing ${options.tracing}` : ''}`;
   if (options.metrics === 'both') return compareMetrics(options, command);
   // Before any worker exists, or the SDK logs every worker start at INFO. No SDK signal
   // handlers: Ctrl-C is handled below so the stack is torn down in order.
@@ -265,7 +271,11 @@ async function main(): Promise<number> {
   const startedAt = performance.now();
   // Figures from a machine busy with other work are not comparable; the load says whether it was.
   const loadBefore = loadavg()[0]!;
-  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress, {}, options.metrics === 'on' ? { metrics: new TempojobMetrics() } : {});
+  const sink = options.tracing !== 'off' ? await startOtlpSink() : undefined;
+  const stack = await startBenchStack((line) => console.log(line), options.temporalAddress, {}, {
+    ...(options.metrics === 'on' ? { metrics: new TempojobMetrics() } : {}),
+    ...(options.tracing === 'on' && sink ? { tracing: benchTracing(sink.tracesUrl) } : {}),
+  });
   process.once('SIGINT', () => void stack.close().finally(() => process.exit(130)));
   const bare = await startBareWorker(stack);
   const bareQueue = bare.taskQueue;
@@ -378,11 +388,18 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
       }
     }
 
+    const tracing = options.tracing === 'both' && sink
+      ? await compareTracing(stack, sink, options, async (traced, runs) => {
+        const batch = await measure(traced, apiStarter(traced), runs, options.concurrency);
+        return { succeeded: batch.samples.length, failures: batch.failures, wallMs: batch.wallMs, latenciesMs: batch.samples.map((s) => s.totalMs) };
+      }, (line) => console.log(line))
+      : undefined;
+
     if (options.json) {
       const report = {
         benchmark: 'runJob-noop', date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), load,
         options: { runs: options.runs, concurrency: options.concurrency, rounds: options.rounds, warmup: options.warmup, rate: options.rate, rateRuns: options.rateRuns },
-        ...summaries, ratios, ...(atRate ? { openLoop: { rate: options.rate, runs: options.rateRuns, ...atRate } } : {}), command,
+        ...summaries, ratios, ...(atRate ? { openLoop: { rate: options.rate, runs: options.rateRuns, ...atRate } } : {}), ...(tracing ? { tracing } : {}), command,
       };
       writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`Results written to ${options.json}.`);
@@ -391,6 +408,7 @@ Total time ${((performance.now() - startedAt) / 1000).toFixed(0)} s.`);
   } finally {
     await bare.stop();
     await stack.close();
+    await sink?.close();
   }
 }
 

@@ -18,6 +18,7 @@ import { createWorker, type ProcessorDefinition, type ProcessorWorker } from '..
 import type { LogStore } from '../src/logs/store.js';
 import type { TempojobMetrics } from '../src/metrics/metrics.js';
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { DEFAULT_SERVICE_NAMES, startTracing, type TracingSettings } from '../src/tracing/index.js';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -78,12 +79,14 @@ export async function postOpenApi<T>(url: string, operation: string, body: unkno
  * With `temporalAddress`, runs against that Temporal (e.g. a real cluster) instead of a
  * private dev server; `processors` are registered on the app's worker besides `noop`. With
  * `shipLogs`, the worker ships its processors' ctx.logger lines to the API (default buffer).
+ * With `tracing`, API, core worker and processor worker trace to that endpoint (bench/tracing.ts);
+ * `coreTaskQueue` sets the core queue (a second stack on the same Temporal).
  */
 export async function startBenchStack(
   log: (line: string) => void,
   temporalAddress?: string,
   processors: Record<string, ProcessorDefinition> = {},
-  { shipLogs = false, metrics }: { shipLogs?: boolean; metrics?: TempojobMetrics } = {},
+  { shipLogs = false, metrics, tracing, coreTaskQueue }: { shipLogs?: boolean; metrics?: TempojobMetrics; tracing?: TracingSettings; coreTaskQueue?: string } = {},
 ): Promise<BenchStack> {
   // Cleanups run in reverse order, also when start-up fails halfway.
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -118,16 +121,25 @@ export async function startBenchStack(
 
     // An explicit env, so the caller's TEMPORAL_*/TEMPOJOB_* variables cannot skew the run.
     // The log store on disk, where `npm start` keeps it (.data/logs), not in memory.
-    const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_LOG_DIR: join(dir, 'logs') });
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: address, TEMPOJOB_HOST: '127.0.0.1', TEMPOJOB_LOG_DIR: join(dir, 'logs'),
+      ...(coreTaskQueue ? { TEMPOJOB_CORE_TASK_QUEUE: coreTaskQueue } : {}),
+    });
+    const traced = async (serviceName: string) => {
+      if (!tracing) return {};
+      const started = await startTracing({ ...tracing, serviceName });
+      cleanups.push(() => started.shutdown());
+      return { tracing: started };
+    };
     const temporal = await connectTemporal(targetOf(config));
     cleanups.push(() => temporal.close());
     const { client, connection } = temporal;
 
     log('Bundling workflows and starting the core worker…');
-    const core = await startCoreWorker({ connection, client, config, ...(metrics ? { metrics } : {}) });
+    const core = await startCoreWorker({ connection, client, config, ...(metrics ? { metrics } : {}), ...(await traced(DEFAULT_SERVICE_NAMES['core-worker'])) });
     cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
-    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: metrics ?? false });
+    const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0, metrics: metrics ?? false, ...(await traced(DEFAULT_SERVICE_NAMES.api)) });
     cleanups.push(() => closeServer(api.server));
 
     const appName = `bench-${randomBytes(4).toString('hex')}`;
@@ -140,6 +152,7 @@ export async function startBenchStack(
       namespace: config.TEMPORAL_NAMESPACE,
       workerId: 'bench-worker',
       shutdownGraceMs: 0,
+      tracing: tracing ? { ...tracing, serviceName: DEFAULT_SERVICE_NAMES.worker } : false,
       ...(shipLogs ? { logs: { apiUrl: api.url, password } } : {}),
       metrics: metrics ? { into: metrics } : false,
     });

@@ -9,6 +9,7 @@ import { DEFAULT_CORE_TASK_QUEUE } from './contract/names.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const duration = z.coerce.number().int().positive();
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
 
 export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional()
@@ -58,6 +59,17 @@ export const configSchema = z.object({
     .describe('core worker processes and processor workers: where the Temporal SDK\'s own Prometheus exporter listens (host:port); unset = off'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
+  // OpenTelemetry's standard variables (docs/tracing.md): tracing is off, at no cost, unless an endpoint is set.
+  // As OpenTelemetry's spec says, an empty value is the same as unset.
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfEmpty(z.string().url('OTEL_EXPORTER_OTLP_ENDPOINT must be a URL, e.g. http://otel-collector:4318').optional())
+    .describe('traces: base URL of an OTLP/HTTP receiver (a collector, Jaeger, Tempo); spans go to <it>/v1/traces. Unset (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) = no tracing'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetIfEmpty(z.string().url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be a URL, e.g. http://otel-collector:4318/v1/traces').optional())
+    .describe('traces: full OTLP/HTTP traces URL, used as is (wins over OTEL_EXPORTER_OTLP_ENDPOINT)'),
+  OTEL_SERVICE_NAME: unsetIfEmpty(z.string().optional())
+    .describe('traces: service.name of this process\'s spans; unset = tempojob-api, tempojob-core-worker or tempojob-worker'),
+  OTEL_SDK_DISABLED: unsetIfEmpty(z.string().optional()).describe('traces: "true" turns tracing off whatever the endpoint'),
+  OTEL_TRACES_EXPORTER: unsetIfEmpty(z.enum(['otlp', 'none'], 'OTEL_TRACES_EXPORTER must be "otlp" or "none" (tempojob exports OTLP/HTTP only)').optional())
+    .describe('traces: "none" turns tracing off; "otlp" (the default) exports over OTLP/HTTP'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -19,6 +19,7 @@ import { metricsRoute } from './routes/metrics.js';
 import { liveAppWorkers } from '../temporal/live-workers.js';
 import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
+import type { Tracing } from '../tracing/index.js';
 
 export interface ApiOptions {
   client: Client;
@@ -31,6 +32,8 @@ export interface ApiOptions {
   ready?: () => Promise<boolean>;
   /** What GET /metrics serves and where the API counts; default this process's (processMetrics()); false: no /metrics, nothing counted. */
   metrics?: TempojobMetrics | false;
+  /** A span per /openApi request, and workflow starts that carry it (docs/tracing.md); unset = none of it. */
+  tracing?: Tracing;
 }
 
 export interface Api {
@@ -39,8 +42,9 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client, config, jwtSecret, logStore, ready, metrics: metricsOption }: ApiOptions): Api {
+export function createApi({ client: untraced, config, jwtSecret, logStore, ready, metrics: metricsOption, tracing }: ApiOptions): Api {
   const metrics = metricsOption === false ? undefined : metricsOption ?? processMetrics();
+  const client = tracing ? tracing.instrumentClient(untraced) : untraced;
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
   const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
@@ -78,6 +82,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready, metrics:
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
+  if (tracing) app.use('/openApi', tracing.requestSpans());
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);

@@ -7,6 +7,7 @@
 import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
 import { closeServer, startApi } from './server.js';
 import { connectClient, ensureSearchAttributes, targetOf } from '../temporal/connection.js';
+import { tracingFromEnv } from '../tracing/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,16 +16,18 @@ async function main(): Promise<void> {
   }
   const client = await connectClient(targetOf(config));
   await ensureSearchAttributes(client);
-  const api = await startApi({ client, config, jwtSecret: config.TEMPOJOB_JWT_SECRET });
+  const tracing = await tracingFromEnv('api', config);
+  const api = await startApi({ client, config, jwtSecret: config.TEMPOJOB_JWT_SECRET, ...(tracing ? { tracing } : {}) });
   await api.apps.seed(parseSeedApps(config.TEMPOJOB_APPS));
   if (!config.TEMPOJOB_LOG_DATABASE_URL) {
     console.warn(`instance logs are kept ${config.TEMPOJOB_LOG_DIR ? `in ${config.TEMPOJOB_LOG_DIR}` : 'in memory'} by this replica alone: `
       + 'set TEMPOJOB_LOG_DATABASE_URL (PostgreSQL) when running more than one replica or to keep logs across restarts');
   }
-  console.log(`API ready on ${api.url}; Prometheus metrics at ${api.url}/metrics (${config.TEMPOJOB_METRICS_PUBLIC ? 'no token'
+  console.log(`API ready on ${api.url}${tracing ? `, tracing as ${tracing.serviceName}` : ''}; Prometheus metrics at ${api.url}/metrics (${config.TEMPOJOB_METRICS_PUBLIC ? 'no token'
     : config.TEMPOJOB_ADMIN_TOKEN ? 'Authorization: Bearer $TEMPOJOB_ADMIN_TOKEN' : 'off until TEMPOJOB_ADMIN_TOKEN is set'})`);
   const stop = async () => {
     await closeServer(api.server);
+    await tracing?.shutdown();
     await client.connection.close();
     process.exit(0);
   };

@@ -4,6 +4,7 @@ import { createApi } from './app.js';
 import type { Config } from '../config.js';
 import type { TempojobMetrics } from '../metrics/metrics.js';
 import { type LogStore, openLogStore } from '../logs/store.js';
+import type { Tracing } from '../tracing/index.js';
 
 /**
  * Starts the API on host:port; resolves once it listens. Its log store (TEMPOJOB_LOG_DATABASE_URL,
@@ -18,13 +19,19 @@ export async function startApi(options: {
   ready?: () => Promise<boolean>;
   /** What GET /metrics serves (default: this process's metrics). */
   metrics?: TempojobMetrics | false;
+  /** Request spans and traced workflow starts (src/tracing); the caller shuts it down. */
+  tracing?: Tracing;
 }): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
   const { config } = options;
   const logStore = await openLogStore({
     ...(config.TEMPOJOB_LOG_DATABASE_URL ? { url: config.TEMPOJOB_LOG_DATABASE_URL } : {}),
     ...(config.TEMPOJOB_LOG_DIR ? { dataDir: config.TEMPOJOB_LOG_DIR } : {}),
   });
-  const { app, apps } = createApi({ client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
+  const { app, apps } = createApi({
+    client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {
     const listening = app.listen(port, options.config.TEMPOJOB_HOST, () => resolveListen(listening));

@@ -9,6 +9,7 @@ import { processMetrics } from '../metrics/metrics.js';
 import { serveMetrics } from '../metrics/server.js';
 import { installTemporalMetrics } from '../metrics/temporal-runtime.js';
 import { connectTemporal, targetOf } from '../temporal/connection.js';
+import { tracingFromEnv } from '../tracing/index.js';
 import { startCoreWorker } from './worker.js';
 
 async function main(): Promise<void> {
@@ -29,16 +30,19 @@ async function main(): Promise<void> {
   const { client, connection, close } = await connectTemporal(target);
   // Only a shared PostgreSQL: an embedded store's folder belongs to the API process that writes it.
   const logStore = config.TEMPOJOB_LOG_DATABASE_URL ? await openLogStore({ url: config.TEMPOJOB_LOG_DATABASE_URL }) : undefined;
+  const tracing = await tracingFromEnv('core-worker', config);
   const { done } = await startCoreWorker({
     connection,
     client,
     config,
     metrics,
     ...(logStore ? { logStore } : {}),
+    ...(tracing ? { tracing } : {}),
     ...(config.TEMPOJOB_WORKFLOW_BUNDLE ? { workflowBundle: { code: readFileSync(config.TEMPOJOB_WORKFLOW_BUNDLE, 'utf8') } } : {}),
   });
-  console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}`);
+  console.log(`core worker ready on task queue ${config.TEMPOJOB_CORE_TASK_QUEUE} at ${target.address}${tracing ? `, tracing as ${tracing.serviceName}` : ''}`);
   await done;
+  await tracing?.shutdown();
   await logStore?.close();
   await metricsServer?.close();
   await close();

@@ -10,6 +10,7 @@ import type { LogStore } from '../logs/store.js';
 import type { TempojobMetrics } from '../metrics/metrics.js';
 import { metricsSinks } from '../metrics/sinks.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
+import type { Tracing } from '../tracing/index.js';
 
 /**
  * The core worker runs tempojob's own workflows (instances, app directory, job slots)
@@ -18,9 +19,21 @@ import { isAlreadyStarted } from '../temporal/errors.js';
  */
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Temporal's OpenTelemetry workflow interceptors: in the bundle only when tracing is on. */
+export const TRACING_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/tracing-interceptors.ts', import.meta.url));
 
-export async function bundleCoreWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+/** With `tracing`, the bundle includes the workflow interceptors that trace runs (docs/tracing.md); without, not a byte of them. */
+export async function bundleCoreWorkflows(options: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...(options.tracing ? { workflowInterceptorModules: [TRACING_INTERCEPTORS_PATH] } : {}),
+    logger: quietBundlerLogger,
+  });
+}
+
+/** Whether a bundle was built with the tracing interceptors (its module ids keep their paths). */
+export function bundleTraces(bundle: WorkflowBundle): boolean {
+  return 'code' in bundle && bundle.code.includes('workflows/tracing-interceptors.ts');
 }
 
 const quietBundlerLogger = {
@@ -41,17 +54,28 @@ export interface CoreWorkerOptions {
   maxCachedWorkflows: number;
   /** Where the workflows' facts are counted (their sinks); absent: nowhere. */
   metrics?: TempojobMetrics | undefined;
+  /** Traces workflows and activities (docs/tracing.md); its bundle must have the tracing interceptors. */
+  tracing?: Tracing;
 }
 
 export async function createCoreWorker(options: CoreWorkerOptions): Promise<Worker> {
+  const { tracing } = options;
+  const workflowBundle = options.workflowBundle ?? (await bundleCoreWorkflows({ tracing: tracing !== undefined }));
+  if (tracing && !bundleTraces(workflowBundle)) {
+    console.warn('tracing is on but the workflow bundle has no tracing interceptors: workflow spans are missing and traces stop at the workflow start '
+      + '(build the bundle with tracing: scripts/cluster/bundle-workflows.ts --tracing)');
+  }
+  const traced = tracing?.workerOptions({ workflows: true });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleCoreWorkflows()),
-    activities: createCoreActivities(options.client, options.taskQueue),
-    // Workflows report instance and fire facts through sinks: not commands, so histories are unchanged.
-    sinks: metricsSinks(options.metrics),
+    workflowBundle,
+    // Activities that start or signal workflows (job slots, misfire ledgers) pass the trace on.
+    activities: createCoreActivities(tracing ? tracing.instrumentClient(options.client) : options.client, options.taskQueue),
+    ...(traced?.interceptors ? { interceptors: traced.interceptors } : {}),
+    // Workflows report instance and fire facts (and, traced, their spans) through sinks: not commands, so histories are unchanged.
+    sinks: { ...metricsSinks(options.metrics), ...traced?.sinks },
     // After a core worker dies, its cached workflows' next tasks wait this long on its
     // sticky queue before any other worker may take them (default 10 s): keep the
     // lateness a crash adds to timers close to the time it takes to restart.
@@ -83,6 +107,8 @@ export async function startCoreWorker(options: {
   logStore?: LogStore;
   /** This process's metrics (processMetrics()), fed by the workflows' sinks; absent: not counted. */
   metrics?: TempojobMetrics;
+  /** Traces workflows and activities (src/tracing); the caller shuts it down. */
+  tracing?: Tracing;
 }): Promise<{ worker: Worker; done: Promise<void> }> {
   const { config } = options;
   const taskQueue = config.TEMPOJOB_CORE_TASK_QUEUE;
@@ -95,6 +121,7 @@ export async function startCoreWorker(options: {
     maxCachedWorkflows: config.TEMPOJOB_CORE_MAX_CACHED_WORKFLOWS,
     metrics: options.metrics,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   if (!options.logStore) return { worker, done: worker.run() };
   const purger = await Worker.create({

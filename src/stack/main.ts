@@ -11,6 +11,7 @@ import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectTemporal } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
+import { tracingFromEnv } from '../tracing/index.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { closeServer, startApi } from '../api/server.js';
 import { startCoreWorker } from '../core/worker.js';
@@ -63,6 +64,11 @@ async function main(): Promise<void> {
   cleanups.push(() => temporal.close());
   const { client, connection } = temporal;
 
+  // With an OTLP endpoint, each part traces as its own service (docs/tracing.md); the demo worker reads the same variables.
+  const apiTracing = await tracingFromEnv('api', config);
+  const coreTracing = await tracingFromEnv('core-worker', config);
+  for (const tracing of [apiTracing, coreTracing]) if (tracing) cleanups.push(() => tracing.shutdown());
+
   const jwtSecret = config.TEMPOJOB_JWT_SECRET ?? secrets.jwtSecret;
   const adminToken = config.TEMPOJOB_ADMIN_TOKEN ?? secrets.adminToken;
   let ready = false;
@@ -72,10 +78,11 @@ async function main(): Promise<void> {
     jwtSecret,
     ready: async () => ready,
     metrics,
+    ...(apiTracing ? { tracing: apiTracing } : {}),
   });
   cleanups.push(() => closeServer(api.server));
   // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
-  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore, metrics });
+  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore, metrics, ...(coreTracing ? { tracing: coreTracing } : {}) });
   cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const seeds = parseSeedApps(config.TEMPOJOB_APPS);
@@ -103,7 +110,8 @@ tempojob is running.
   Demo app   name "${DEMO_APP}", password in ${join(dataDir, 'secrets.json')} (demoPassword) unless TEMPOJOB_APPS sets it
   Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set
   Metrics    ${api.url}/metrics   (Prometheus; ${config.TEMPOJOB_METRICS_PUBLIC ? 'no token' : 'the admin token as bearer token'})${
-  config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS ? `; Temporal SDK metrics at http://${config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS}/metrics` : ''}
+  config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS ? `; Temporal SDK metrics at http://${config.TEMPOJOB_TEMPORAL_METRICS_ADDRESS}/metrics` : ''}${
+  apiTracing ? `\n  Traces     OTLP/HTTP to ${config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT}` : ''}
 Press Ctrl-C to stop.`);
 }
 

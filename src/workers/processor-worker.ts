@@ -17,6 +17,7 @@ import { type MetricsServer, serveMetrics } from '../metrics/server.js';
 import { installTemporalMetrics } from '../metrics/temporal-runtime.js';
 import type { BroadcastProcessor, ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { defaultBroadcastResult, hasProcessMethod } from './task-context.js';
+import { TRACING_ENV_KEYS, type Tracing, type TracingSettings, startTracing, tracingSettingsOf } from '../tracing/index.js';
 
 export interface CreateWorkerOptions {
   /** The app whose jobs this worker runs (PowerJob's appName). */
@@ -68,6 +69,14 @@ export interface CreateWorkerOptions {
    * `''`: off, whatever the environment says.
    */
   temporalMetricsAddress?: string;
+  /**
+   * Traces each attempt as a span (RunActivity) in the trace of the request or schedule that
+   * started its instance, exported over OTLP/HTTP. Default: from OpenTelemetry's variables
+   * ($OTEL_EXPORTER_OTLP_ENDPOINT or $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, $OTEL_SERVICE_NAME,
+   * default service name `tempojob-worker`); with neither endpoint, off and nothing of
+   * OpenTelemetry is loaded. `false`: off whatever the environment.
+   */
+  tracing?: false | TracingSettings;
 }
 
 export interface WorkerMetricsOptions {
@@ -213,6 +222,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   const env = loadConfigPart([
     'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD',
     'TEMPOJOB_METRICS_PORT', 'TEMPOJOB_METRICS_HOST', 'TEMPOJOB_METRICS_TOKEN', 'TEMPOJOB_ADMIN_TOKEN', 'TEMPOJOB_TEMPORAL_METRICS_ADDRESS',
+    ...TRACING_ENV_KEYS,
   ]);
   const logs = options.logs ?? logOptionsOf(env);
   const gracePeriodMs = options.shutdownGraceMs ?? 10_000;
@@ -240,11 +250,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   if (!shipper) {
     localLog.info(`online logs are off for app ${options.appName}: set TEMPOJOB_API_URL and TEMPOJOB_APP_PASSWORD (or createWorker({ logs }))`);
   }
+  const tracingSettings = options.tracing === false ? undefined : (options.tracing ?? tracingSettingsOf('worker', env));
+  const tracing: Tracing | undefined = tracingSettings && (await startTracing(tracingSettings));
   const connection = options.connection ??
     (await NativeConnection.connect({ address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}` }));
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}) });
   const common = {
     connection,
     namespace,
@@ -252,6 +264,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     activities: processorActivities(workerId, options.processors, client, shipper, metrics),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
     shutdownGraceTime: gracePeriodMs,
+    ...(tracing ? tracing.workerOptions({ workflows: false }) : {}),
   };
   let worker: Worker;
   let ownQueueWorker: Worker;
@@ -260,6 +273,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     ownQueueWorker = await Worker.create({ ...common, taskQueue: workerTaskQueue(options.appName, workerId) });
   } catch (err) {
     if (!options.connection) await connection.close();
+    await tracing?.shutdown();
     throw err;
   }
   let metricsServer: MetricsServer | undefined;
@@ -288,10 +302,11 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       const ended = await Promise.allSettled([worker, ownQueueWorker].map((w) => w.run().finally(shutdown)));
       for (const end of ended) if (end.status === 'rejected') throw end.reason;
     } finally {
-      // Attempts are over: what they logged goes out before the process may exit.
+      // Attempts are over: what they logged, and their spans, go out before the process may exit.
       await flushLogs();
       up?.set(0);
       await metricsServer?.close();
+      await tracing?.shutdown();
       if (!options.connection) await connection.close();
     }
   };
@@ -308,6 +323,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
       else {
         await flushLogs();
         await metricsServer?.close();
+        await tracing?.shutdown();
       }
     },
     flushLogs,
