@@ -48,6 +48,8 @@ export class JobService {
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
     private readonly defaultTimeZone: string,
+    /** The ids among notifyUserIds that are not alert targets of the app (alerting); absent: not checked. */
+    private readonly unknownAlertTargets?: (appId: number, ids: readonly number[]) => Promise<number[]>,
   ) {}
 
   async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: Idempotency | null): Promise<number> {
@@ -55,6 +57,12 @@ export class JobService {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
     checkSupported(request);
+    const unknown = await this.unknownAlertTargets?.(app.appId, request.notifyUserIds) ?? [];
+    if (unknown.length > 0) {
+      throw new InvalidRequestError(
+        `notifyUserIds ${unknown.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
+      );
+    }
     const timeZone = this.timeZoneOf(request.timeZone);
     const rule = ruleOf(request);
     if (request.id != null) return this.update(app, request.id, request, timeZone);
