@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverAlert } from '../src/alerts/deliver.js';
@@ -405,6 +405,14 @@ describe('wecom', () => {
     );
   });
 
+  it('quotes a multi-line result, closing the quote with a blank line', async () => {
+    const weComService = await stand(weCom);
+    await deliverAlert({ channel: 'wecom', url: `${weComService.base}/cgi-bin/webhook/send?key=k` }, { ...ALERT, result: 'line 1\nline *2*' }, CONTEXT);
+    expect(weComService.received).toHaveLength(1);
+    const { markdown } = parse(await weComService.first) as { markdown: { content: string } };
+    expect(markdown.content).toContain(`**Result:**\n> line 1\n> line \\*2\\*\n\n**Expected trigger:** ${ISO.expected}`);
+  });
+
   it("keeps a long multi-byte result within WeCom's 4,096 bytes", async () => {
     const weComService = await stand(weCom);
     await deliverAlert({ channel: 'wecom', url: `${weComService.base}/cgi-bin/webhook/send?key=k` }, { ...ALERT, result: '错误'.repeat(1_500) }, CONTEXT);
@@ -679,6 +687,25 @@ describe('email', () => {
     const server = smtpServers.pop();
     await new Promise<void>((resolve) => server?.close(() => resolve()));
     await expectRetryable(deliverAlert({ channel: 'email', address: 'oncall@example.test' }, ALERT, { smtp: { url: gone.url, from }, timeoutMs: 5_000 }), /ECONNREFUSED|ECONNECTION|ESOCKET/);
+  });
+
+  it('a server that accepts the connection but never greets is a timeout, retried', async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      await expectRetryable(
+        deliverAlert({ channel: 'email', address: 'oncall@example.test' }, ALERT, { smtp: { url: `smtp://127.0.0.1:${port}`, from }, timeoutMs: 300 }),
+        /the SMTP server 127\.0\.0\.1:\d+ did not complete the alert email to oncall@example\.test in time \(300 ms per step\); will retry/,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('a URL that is not smtp(s) is permanent', async () => {

@@ -89,7 +89,10 @@ export function toChatMarkdown(rendered: RenderedAlert, lineBreak: '\n' | '\n\n'
   for (const [label, value] of rendered.lines) {
     if (isLongValue(value)) {
       const quoted = value.split('\n').map((line) => `> ${escapeMarkdown(line)}`);
-      blocks.push(`**${label}:**${lineBreak}${quoted.join(lineBreak === '\n' ? '\n' : '\n>\n')}`);
+      // DingTalk: one quote, a paragraph per line. WeCom: a blank line ends the quote, or the
+      // next line would continue it.
+      const quote = lineBreak === '\n' ? `${quoted.join('\n')}\n` : quoted.join('\n>\n');
+      blocks.push(`**${label}:**${lineBreak}${quote}`);
     } else {
       blocks.push(`**${label}:** ${escapeMarkdown(value)}`);
     }
