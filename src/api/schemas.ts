@@ -250,6 +250,9 @@ const httpUrl = (field: string) => z.string({ message: `${field} is required: an
     }
   }, `${field} must be an absolute http(s) URL, e.g. https://hooks.example.com/alerts`);
 
+/** What a read shows in place of a secret: accepted (and ignored) so that a target read back can be saved again. */
+const readBack = z.boolean().optional().describe('ignored: reads show it in place of the secret');
+
 const secret = (field: string, min = 1) => z.string().min(min, `${field} must be at least ${min} characters`).max(512).optional();
 
 /**
@@ -263,10 +266,11 @@ export const saveAlertTargetSchema = z.object({
   webhook: z.object({
     url: httpUrl('webhook.url'),
     secret: secret('webhook.secret', 16).describe('HMAC-SHA256 key every request is signed with; required at creation, kept when an update omits it'),
+    secretSet: readBack,
   }, { message: 'webhook must be an object: {url, secret}' }).strict().nullish(),
   slack: z.object({ url: httpUrl('slack.url') }, { message: 'slack must be an object: {url}' }).strict().nullish(),
-  lark: z.object({ url: httpUrl('lark.url'), secret: secret('lark.secret') }, { message: 'lark must be an object: {url, secret?}' }).strict().nullish(),
-  dingtalk: z.object({ url: httpUrl('dingtalk.url'), secret: secret('dingtalk.secret') }, { message: 'dingtalk must be an object: {url, secret?}' }).strict().nullish(),
+  lark: z.object({ url: httpUrl('lark.url'), secret: secret('lark.secret'), secretSet: readBack }, { message: 'lark must be an object: {url, secret?}' }).strict().nullish(),
+  dingtalk: z.object({ url: httpUrl('dingtalk.url'), secret: secret('dingtalk.secret'), secretSet: readBack }, { message: 'dingtalk must be an object: {url, secret?}' }).strict().nullish(),
   wecom: z.object({ url: httpUrl('wecom.url') }, { message: 'wecom must be an object: {url}' }).strict().nullish(),
 }).loose().superRefine((value, ctx) => {
   const known = new Set<string>(['id', 'name', ...ALERT_TARGET_CHANNELS]);
