@@ -246,7 +246,10 @@ describe('renderAlert: what every channel says', () => {
       actualTriggerTime: null,
       finishedTime: null,
       links: { api: 'javascript:alert(1)', webUi: null },
+      title: `Workflow\n${'t'.repeat(200)}`,
     });
+    expect(rendered.title).toBe(`Workflow ${'t'.repeat(140)}…`);
+    expect(rendered.title).toHaveLength(150);
     const labels = rendered.lines.map(([label]) => label);
     expect(labels).toEqual(['Event', 'App', 'Workflow', 'Workflow instance', 'Status', 'Result', 'Expected trigger', 'Raised', 'tempojob alert']);
     expect(Object.fromEntries(rendered.lines)['Workflow instance']).toBe('99');

@@ -58,7 +58,7 @@ export function renderAlert(alert: Alert): RenderedAlert {
   if (isWebUrl(alert.links.api)) links.push({ label: 'Instance in the API', url: alert.links.api });
   if (isWebUrl(alert.links.webUi)) links.push({ label: 'Temporal Web UI', url: alert.links.webUi });
 
-  return { title: cutText(oneLine(alert.title), MAX_TITLE_CHARS, ''), lines, links };
+  return { title: cutText(oneLine(alert.title), MAX_TITLE_CHARS - 1, '…'), lines, links };
 }
 
 /** A value that deserves a block of its own (the result) rather than a short field. */
