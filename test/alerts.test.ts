@@ -251,6 +251,30 @@ describe('INSTANCE_FAILED', () => {
   }, 60_000);
 });
 
+describe('WF_INSTANCE_FAILED', () => {
+  it('alerts the targets of a workflow whose instance failed, and refuses another app\'s target in its notifyUserIds', async () => {
+    http.route('/wf', () => ({ status: 200 }));
+    const target = await a.data<number>('saveAlertTarget', { name: 'wf-oncall', webhook: { url: `${http.url}/wf`, secret: WEBHOOK_SECRET } });
+    const jobId = await a.data<number>('saveJob', failingJob([], { instanceRetryNum: 0 }));
+    const nodeId = (await a.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId }]))[0]!.id;
+    const workflow = { wfName: 'nightly-dag', timeExpressionType: 'API', dag: { nodes: [{ nodeId }], edges: [] } };
+    const foreign = await b.data<number>('saveAlertTarget', { name: 'b-oncall', email: 'b@example.com' });
+    const refused = await a.call('saveWorkflow', { ...workflow, notifyUserIds: [foreign] });
+    expect(refused.body.message).toMatch(new RegExp(`notifyUserIds ${foreign}: no such alert target in this app`));
+    const workflowId = await a.data<number>('saveWorkflow', { ...workflow, notifyUserIds: [target] });
+    const wfInstanceId = await a.data<number>('runWorkflow', { workflowId }, { form: true });
+    await client.workflow.getHandle(`tempojob-wf-instance-${wfInstanceId}`).result();
+    await http.next('/wf');
+    const alert = JSON.parse(http.accepted('/wf')[0]!.body) as Record<string, unknown>;
+    expect(alert).toMatchObject({ event: 'WF_INSTANCE_FAILED', workflowId, wfInstanceId, status: 'FAILED', title: expect.stringContaining('nightly-dag') });
+    await client.workflow.getHandle(alertDeliveryWorkflowId(String(alert.id))).result();
+    expect(http.all('/wf')).toHaveLength(1);
+    expect(await a.data<Delivery[]>('queryAlertDeliveries', { wfInstanceId })).toEqual([
+      expect.objectContaining({ event: 'WF_INSTANCE_FAILED', targetId: target, channel: 'webhook', status: 'DELIVERED' }),
+    ]);
+  }, 60_000);
+});
+
 describe('alarmConfig (FAILURE_THRESHOLD)', () => {
   it('alerts once when the threshold is reached within the window, then stays silent', async () => {
     http.route('/threshold', () => ({ status: 200 }));

@@ -57,12 +57,7 @@ export class JobService {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
     checkSupported(request);
-    const unknown = await this.unknownAlertTargets?.(app.appId, request.notifyUserIds) ?? [];
-    if (unknown.length > 0) {
-      throw new InvalidRequestError(
-        `notifyUserIds ${unknown.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
-      );
-    }
+    await this.checkAlertTargets(app, request.notifyUserIds);
     const timeZone = this.timeZoneOf(request.timeZone);
     const rule = ruleOf(request);
     if (request.id != null) return this.update(app, request.id, request, timeZone);
@@ -88,6 +83,16 @@ export class JobService {
       },
       createdBy: async (id) => (await this.find(id))?.createdBy,
     });
+  }
+
+  /** Refuses notifyUserIds (of a job or a workflow) that are not alert targets of the app: another app's target is never alerted. */
+  async checkAlertTargets(app: AuthenticatedApp, notifyUserIds: readonly number[]): Promise<void> {
+    const unknown = await this.unknownAlertTargets?.(app.appId, notifyUserIds) ?? [];
+    if (unknown.length > 0) {
+      throw new InvalidRequestError(
+        `notifyUserIds ${unknown.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
+      );
+    }
   }
 
   private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest, timeZone: string): Promise<number> {
