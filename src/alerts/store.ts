@@ -44,6 +44,8 @@ export interface AlertStore {
   deleteTarget(appId: number, id: number): Promise<'deleted' | 'already' | 'missing'>;
   /** The app's live targets among `ids`. */
   targetsAmong(appId: number, ids: readonly number[]): Promise<StoredAlertTarget[]>;
+  /** The ids among `ids` that are targets of other apps (deleted ones included). */
+  othersTargets(appId: number, ids: readonly number[]): Promise<number[]>;
 
   /** Which of these alerts already had their delivery workflow started. */
   startedAlerts(alertIds: readonly string[]): Promise<Set<string>>;
@@ -155,6 +157,12 @@ export function sqlAlertStore(db: SqlExecutor): AlertStore {
       if (ids.length === 0) return [];
       const rows = await db.query<TargetRow>(`${SELECT_TARGET} WHERE app_id = $1 AND id = ANY($2::bigint[]) AND deleted_at IS NULL ORDER BY id`, [appId, [...ids]]);
       return rows.map(toTarget);
+    },
+
+    async othersTargets(appId, ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.query<{ id: string | number }>('SELECT id FROM alert_targets WHERE id = ANY($2::bigint[]) AND app_id <> $1 ORDER BY id', [appId, [...ids]]);
+      return rows.map((row) => Number(row.id));
     },
 
     async startedAlerts(alertIds) {

@@ -58,11 +58,14 @@ export class AlertService {
     });
   }
 
-  /** The ids among `ids` that are not live targets of the app (saveJob and saveWorkflow refuse them). */
-  async unknownTargets(appId: number, ids: readonly number[]): Promise<number[]> {
-    if (ids.length === 0) return [];
-    const known = new Set((await this.store.targetsAmong(appId, ids)).map((target) => target.id));
-    return [...new Set(ids)].filter((id) => !known.has(id));
+  /**
+   * The ids among a job's or workflow's notifyUserIds that are another app's targets: saveJob
+   * and saveWorkflow refuse them. Ids that are no target at all are accepted, as PowerJob's
+   * user ids of jobs moved over are (delivery skips every id that is not a live target of the
+   * job's own app).
+   */
+  async foreignTargets(appId: number, ids: readonly number[]): Promise<number[]> {
+    return this.store.othersTargets(appId, [...new Set(ids)]);
   }
 
   private async get(app: AuthenticatedApp, targetId: number) {

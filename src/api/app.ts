@@ -43,7 +43,7 @@ export function createApi({ client, config, jwtSecret, logStore, ready }: ApiOpt
   const alerts = new AlertService(sqlAlertStore(sqlOfLogStore(logStore)));
   const jobs = new JobService(
     client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
-    (appId, ids) => alerts.unknownTargets(appId, ids),
+    (appId, ids) => alerts.foreignTargets(appId, ids),
   );
   const owners = new InstanceOwners();
   const instances = new InstanceService(

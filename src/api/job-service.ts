@@ -48,8 +48,8 @@ export class JobService {
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
     private readonly defaultTimeZone: string,
-    /** The ids among notifyUserIds that are not alert targets of the app (alerting); absent: not checked. */
-    private readonly unknownAlertTargets?: (appId: number, ids: readonly number[]) => Promise<number[]>,
+    /** The ids among notifyUserIds that are other apps' alert targets (alerting); absent: not checked. */
+    private readonly foreignAlertTargets?: (appId: number, ids: readonly number[]) => Promise<number[]>,
   ) {}
 
   async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: Idempotency | null): Promise<number> {
@@ -85,12 +85,16 @@ export class JobService {
     });
   }
 
-  /** Refuses notifyUserIds (of a job or a workflow) that are not alert targets of the app: another app's target is never alerted. */
+  /**
+   * Refuses notifyUserIds (of a job or a workflow) that are another app's alert targets. Ids
+   * that are no target at all pass (PowerJob's user ids of jobs moved over): delivery skips
+   * every id that is not a live target of the job's own app.
+   */
   async checkAlertTargets(app: AuthenticatedApp, notifyUserIds: readonly number[]): Promise<void> {
-    const unknown = await this.unknownAlertTargets?.(app.appId, notifyUserIds) ?? [];
-    if (unknown.length > 0) {
+    const foreign = await this.foreignAlertTargets?.(app.appId, notifyUserIds) ?? [];
+    if (foreign.length > 0) {
       throw new InvalidRequestError(
-        `notifyUserIds ${unknown.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
+        `notifyUserIds ${foreign.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
       );
     }
   }
