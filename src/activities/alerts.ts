@@ -28,6 +28,9 @@ import { isAlreadyStarted, isNotFound } from '../temporal/errors.js';
  */
 export const SCAN_OVERLAP_MS = 60_000;
 
+/** How often a delivery in progress heartbeats (its heartbeat timeout is the delivery workflow's, 10 s). */
+const DELIVERY_HEARTBEAT_MS = 1_000;
+
 export interface AlertActivityOptions {
   client: Client;
   store: AlertStore;
@@ -234,6 +237,10 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       if (!config) return refuse(`alert target ${targetId} no longer has a ${channel} channel`);
       const alert = await store.getAlert(appId, alertId);
       if (!alert) return refuse(`alert ${alertId} is no longer stored (purged)`);
+      // Beats while the receiver takes its time: a worker that dies mid-delivery is noticed
+      // within the heartbeat timeout (the workflow's), and the delivery retried by another.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), DELIVERY_HEARTBEAT_MS);
       try {
         await options.deliver(config, alert, {
           ...(options.smtp ? { smtp: options.smtp } : {}),
@@ -248,6 +255,8 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
           await store.recordAttempt(appId, alertId, targetId, channel, attempt, message);
         }
         throw err;
+      } finally {
+        clearInterval(beat);
       }
       await store.markDelivered(appId, alertId, targetId, channel, attempt);
     },

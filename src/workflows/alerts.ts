@@ -15,7 +15,8 @@ const SCANS_PER_RUN = 500;
 export const alertScanWorkflow: AlertScanWorkflow = async (input) => {
   const { scanAlerts } = proxyActivities<AlertActivities>({
     taskQueue: input.taskQueue,
-    startToCloseTimeout: '2 minutes',
+    // Bounds how long a scan whose worker died holds the next one up.
+    startToCloseTimeout: '1 minute',
     // Without a worker holding the store (or with the store down) the scan waits here and
     // resumes from the same watermark: events are late, never lost.
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -39,7 +40,10 @@ export const alertScanWorkflow: AlertScanWorkflow = async (input) => {
 export const alertDeliveryWorkflow: AlertDeliveryWorkflow = async ({ taskQueue, appId, alertId, deliveries }) => {
   const { deliverAlertToChannel } = proxyActivities<AlertActivities>({
     taskQueue,
+    // A channel bounds each request (10 s; SMTP's conversation 30 s); the activity beats every
+    // second, so a delivery whose worker died is retried after 10 s, not after the minute.
     startToCloseTimeout: '1 minute',
+    heartbeatTimeout: '10 seconds',
     scheduleToCloseTimeout: '24 hours',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['PermanentDeliveryError'] },
   });

@@ -37,11 +37,15 @@ export class HttpReceivers {
           this.counts.set(path, n);
           const behaviour: Behaviour = this.behaviours.get(path) ?? (() => ({ status: 404, body: 'no such route' }));
           const answer = behaviour(n);
+          // Seen on arrival (status 0 while held), answered after.
+          const received: Received = { path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status: 0 };
+          const list = this.seen.get(path) ?? [];
+          list.push(received);
+          this.seen.set(path, list);
+          this.wake();
           if (answer.hold) await answer.hold;
           res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? 'ok');
-          const list = this.seen.get(path) ?? [];
-          list.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status: answer.status });
-          this.seen.set(path, list);
+          received.status = answer.status;
           this.wake();
         })();
       });
@@ -67,7 +71,7 @@ export class HttpReceivers {
     return this.seen.get(path) ?? [];
   }
 
-  /** Resolves once the route answered `n` requests (any status) — or, with `accepted`, `n` with a 2xx. */
+  /** Resolves once the route received `n` requests (answered or not) — or, with `accepted`, answered `n` with a 2xx. */
   next(path: string, n = 1, accepted = true): Promise<void> {
     return new Promise((resolve) => {
       this.waiters.push({ path, n: accepted ? n : -n, resolve });
