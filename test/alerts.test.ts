@@ -140,6 +140,16 @@ describe('alert targets', () => {
     expect(await a.data<unknown[]>('listAlertTargets')).toEqual(before);
   });
 
+  it('creates once per Idempotency-Key, and refuses the key reused for another body', async () => {
+    const key = `target-${randomBytes(4).toString('hex')}`;
+    const body = { name: 'keyed', email: 'keyed@example.com' };
+    const id = await a.data<number>('saveAlertTarget', body, { idempotencyKey: key });
+    expect(await a.data<number>('saveAlertTarget', body, { idempotencyKey: key })).toBe(id);
+    const reused = await a.call('saveAlertTarget', { ...body, name: 'other' }, { idempotencyKey: key });
+    expect(reused.body.message).toMatch(/Idempotency-Key .* was already used for a different request/);
+    expect((await a.data<{ name: string }[]>('listAlertTargets')).filter((t) => t.name === 'keyed')).toHaveLength(1);
+  });
+
   it('never returns a secret, masks robot URLs, keeps secrets an update omits', async () => {
     const id = await a.data<number>('saveAlertTarget', {
       name: 'secretive', webhook: { url: 'https://hooks.example.com/in', secret: WEBHOOK_SECRET },
