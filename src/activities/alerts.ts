@@ -74,12 +74,19 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
   async function failedInstances(coreTaskQueue: string, from: number): Promise<Failure[]> {
     const jobs = new Map<number, Promise<JobDefinition | undefined>>();
     const query = `WorkflowType = '${WorkflowType.instance}' AND TaskQueue = '${coreTaskQueue}' AND ${SA.status.name} = 'FAILED' AND CloseTime >= '${new Date(from).toISOString()}'`;
-    const found: Failure[] = [];
+    const listed: { execution: WorkflowExecutionInfo; run: RunMemo; state: InstanceState; instanceId: number; id: string }[] = [];
     for await (const execution of client.workflow.list({ query })) {
       const run = execution.memo?.[MemoKey.run] as RunMemo | undefined;
       const state = execution.memo?.[MemoKey.instance] as InstanceState | undefined;
       const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
       if (!run || !state || instanceId === undefined || state.status !== 'FAILED') continue;
+      listed.push({ execution, run, state, instanceId, id: `INSTANCE_FAILED:${instanceId}:${state.instanceAttempt}` });
+    }
+    // Events raised by an earlier scan (the overlap) cost no further reads.
+    const started = await store.startedAlerts(listed.flatMap((l) => [l.id, thresholdIdOf(l.id, l.run.jobId)]));
+    const found: Failure[] = [];
+    for (const { execution, run, state, instanceId, id } of listed) {
+      if (started.has(id) || started.has(thresholdIdOf(id, run.jobId))) continue;
       let job = jobs.get(run.jobId);
       if (!job) jobs.set(run.jobId, job = describeSchedule(jobScheduleId(run.jobId), jobOfSchedule));
       const definition = await job;
@@ -90,7 +97,7 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
         notifyUserIds: definition.notifyUserIds,
         closeTime,
         alert: {
-          id: `INSTANCE_FAILED:${instanceId}:${state.instanceAttempt}`,
+          id,
           event: 'INSTANCE_FAILED',
           appId: run.appId,
           appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
@@ -117,14 +124,20 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
   async function failedWfInstances(coreTaskQueue: string, from: number): Promise<Failure[]> {
     const workflows = new Map<number, Promise<WorkflowDefinition | undefined>>();
     const query = `WorkflowType = '${WorkflowType.dag}' AND TaskQueue = '${coreTaskQueue}' AND ${SA.status.name} = 'FAILED' AND CloseTime >= '${new Date(from).toISOString()}'`;
-    const found: Failure[] = [];
+    type WfNow = { status: string; result: string | null; actualTriggerTime: number | null; finishedTime: number | null };
+    const listed: { execution: WorkflowExecutionInfo; run: WfRunMemo; now: WfNow; wfInstanceId: number; id: string }[] = [];
     for await (const execution of client.workflow.list({ query })) {
       const run = execution.memo?.[MemoKey.wfRun] as WfRunMemo | undefined;
-      const now = (execution.memo?.[MemoKey.wfNow] ?? execution.memo?.[MemoKey.wf]) as
-        { status: string; result: string | null; actualTriggerTime: number | null; finishedTime: number | null } | undefined;
+      const now = (execution.memo?.[MemoKey.wfNow] ?? execution.memo?.[MemoKey.wf]) as WfNow | undefined;
       const wfInstanceId = Number(execution.typedSearchAttributes.get(SA.wfInstanceId));
       // A nested run's failure fails its parent, which raises the alert.
       if (!run || !now || !Number.isSafeInteger(wfInstanceId) || run.parentWfInstanceId !== null) continue;
+      listed.push({ execution, run, now, wfInstanceId, id: `WF_INSTANCE_FAILED:${wfInstanceId}:${run.round}` });
+    }
+    const started = await store.startedAlerts(listed.map((l) => l.id));
+    const found: Failure[] = [];
+    for (const { execution, run, now, wfInstanceId, id } of listed) {
+      if (started.has(id)) continue;
       let workflow = workflows.get(run.workflowId);
       if (!workflow) workflows.set(run.workflowId, workflow = describeSchedule(workflowScheduleId(run.workflowId), workflowOfSchedule));
       const definition = await workflow;
@@ -134,7 +147,7 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
         notifyUserIds: definition.notifyUserIds,
         closeTime,
         alert: {
-          id: `WF_INSTANCE_FAILED:${wfInstanceId}:${run.round}`,
+          id,
           event: 'WF_INSTANCE_FAILED',
           appId: run.appId,
           appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
@@ -176,7 +189,7 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
     if (count < config.alertThreshold) return undefined;
     const alert: Alert = {
       ...failure.alert,
-      id: failure.alert.id.replace(/^INSTANCE_FAILED:/, `FAILURE_THRESHOLD:${failure.alert.jobId}:`),
+      id: thresholdIdOf(failure.alert.id, failure.alert.jobId),
       event: 'FAILURE_THRESHOLD' satisfies AlertEvent,
       title: `Job "${failure.alert.jobName}" (${failure.alert.jobId}) failed ${count} times in ${config.statisticWindowLen} s (threshold ${config.alertThreshold}); `
         + `latest: instance ${failure.alert.instanceId}`,
@@ -214,13 +227,10 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       const from = (since ?? until) - SCAN_OVERLAP_MS;
       const failures = [...await failedInstances(coreTaskQueue, from), ...await failedWfInstances(coreTaskQueue, from)]
         .sort((a, b) => a.closeTime - b.closeTime);
-      const started = await store.startedAlerts(failures.flatMap((f) => [f.alert.id, f.alert.id.replace(/^INSTANCE_FAILED:/, `FAILURE_THRESHOLD:${f.alert.jobId}:`)]));
       let raised = 0;
       for (const failure of failures) {
-        if (started.has(failure.alert.id)) continue;
         const alert = await thresholdAlert(failure, coreTaskQueue);
-        if (!alert || started.has(alert.id)) continue;
-        if (await raise(alert, failure.notifyUserIds, coreTaskQueue)) raised++;
+        if (alert && await raise(alert, failure.notifyUserIds, coreTaskQueue)) raised++;
       }
       return { until, raised };
     },
@@ -266,6 +276,11 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       await store.markFailed(appId, alertId, targetId, channel, error);
     },
   };
+}
+
+/** The FAILURE_THRESHOLD alert a failure raises under alarmConfig: `FAILURE_THRESHOLD:<jobId>:<instanceId>:<attempt>`. */
+function thresholdIdOf(instanceAlertId: string, jobId: number | null): string {
+  return instanceAlertId.replace(/^INSTANCE_FAILED:/, `FAILURE_THRESHOLD:${jobId}:`);
 }
 
 function closeTimeOf(execution: WorkflowExecutionInfo, finishedTime: number | null): number {
