@@ -17,7 +17,7 @@ const MAP_SCALE_TEST = 'test/map.test.ts';
  * Pure tests: no Temporal, so no global setup (dev server, workflow bundle, core worker).
  * `npx vitest run --project pure` runs them in seconds; `npm test` runs them alongside the suite.
  */
-const PURE_TESTS = ['test/lint-wall.test.ts', 'test/schedule-engine.test.ts', 'test/dag.test.ts', 'test/log-store.test.ts', 'test/log-shipper.test.ts'];
+const PURE_TESTS = ['test/lint-wall.test.ts', 'test/schedule-engine.test.ts', 'test/dag.test.ts', 'test/log-store.test.ts', 'test/log-shipper.test.ts', 'test/alert-channels.test.ts'];
 /**
  * The Temporal projects' setup. Not on the root config: vitest always runs the root's global
  * setup, whichever projects run, so there it would start a dev server for the pure project too.

@@ -24,6 +24,8 @@
  * so that a CRON job's fires arrive late).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -36,7 +38,10 @@ import { bundleCoreWorkflows, startCoreWorker } from '../src/core/worker.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, connectWorker, targetOf } from '../src/temporal/connection.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
+import { sqlAlertStore } from '../src/alerts/store.js';
 import {
+  alertDeliveryWorkflowId,
+  alertScanWorkflowId,
   APP_DIRECTORY_WORKFLOW_ID,
   broadcastShareWorkflowId,
   fixedDelayClockId,
@@ -53,7 +58,7 @@ import {
 import { liveAppWorkers } from '../src/activities/workers.js';
 import { misfireLedgerActivities } from '../src/activities/misfire-ledger.js';
 import type { LogPurge, ScheduledRunInput } from '../src/contract/workflows.js';
-import { openLogStore } from '../src/logs/store.js';
+import { openLogStore, sqlOfLogStore } from '../src/logs/store.js';
 import { broadcastProcessor, createWorker, mapProcessor, type ProcessorWorker, type ProcessResult, type TaskContext } from '../src/workers/index.js';
 import { OpenApiCaller } from '../test/support/api-client.js';
 import { historyToJSON } from '../test/support/history-json.js';
@@ -183,6 +188,14 @@ const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString
 const secondConnection = await connectWorker(targetOf(config));
 const workers: { worker: ProcessorWorker; done: Promise<void> }[] = [];
 
+// Alerting: a local webhook receiver, noting the alert id of each request.
+const alertIds: string[] = [];
+const alertReceiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { alertIds.push(String(req.headers['x-tempojob-alert-id'])); res.end('ok'); });
+});
+await new Promise<void>((listening) => alertReceiver.listen(0, '127.0.0.1', listening));
+
 async function stopCore() {
   core.worker.shutdown();
   await core.done;
@@ -196,6 +209,7 @@ async function closeAll() {
   }
   if (core.worker.getState() === 'RUNNING') await stopCore();
   await logStore.close();
+  await new Promise<void>((closed) => alertReceiver.close(() => closed()));
   await secondConnection.close();
   await temporal.close();
   await server.stop();
@@ -256,7 +270,13 @@ try {
   // STANDALONE: success; failing twice then succeeding (instanceRetryNum, backoff 300 ms then 600 ms); failing for good.
   instances['standalone-success'] = await runJob(await saveJob('echo', 'echo'), { instanceParams: 'hello' });
   instances['standalone-retry-backoff'] = await runJob(await saveJob('flaky', 'flaky', { instanceRetryNum: 2, retryBackoff: quickBackoff }));
-  const failJob = await saveJob('fail', 'fail', { instanceRetryNum: 1, retryBackoff: quickBackoff });
+  // alertDeliveryWorkflow: the failed instance alerts a webhook target. The target goes into the
+  // core worker's store (the API here keeps a store of its own), so the API takes its id as
+  // nobody's and the core worker's scan finds it.
+  const alertTarget = (await sqlAlertStore(sqlOfLogStore(logStore)).createTarget(caller.appId, 'recorder', {
+    webhook: { url: `http://127.0.0.1:${(alertReceiver.address() as AddressInfo).port}/alerts`, secret: 'recorder-secret-0123456789' },
+  }, null)).id;
+  const failJob = await saveJob('fail', 'fail', { instanceRetryNum: 1, retryBackoff: quickBackoff, notifyUserIds: [alertTarget] });
   instances['standalone-failed'] = await runJob(failJob);
   // Delayed: runs after 1.5 s; another delayed for 10 minutes is cancelled while it waits.
   instances['delayed'] = await runJob(await saveJob('delayed', 'echo'), { delay: 1_500, instanceParams: 'later' });
@@ -296,6 +316,8 @@ try {
   await until('the retried run to start', async () =>
     (await client.workflow.getHandle(instanceWorkflowId(instances['standalone-failed']!)).describe()).runId !== failedRun);
   await resultOf(instanceWorkflowId(instances['standalone-failed']!));
+  const firstAlert = await until('the failed instance\'s alert', () => alertIds[0]);
+  await resultOf(alertDeliveryWorkflowId(firstAlert));
 
   // A CRON job firing every second: two fires, each a scheduledRunWorkflow starting an instance.
   const cronJob = await caller.data<number>('saveJob', {
@@ -334,6 +356,7 @@ try {
   if (purge.purged !== 1) throw new Error(`the log-retention run purged ${purge.purged} lines, not the 1 old one`);
 
   console.log('recording…');
+  await save('alertDeliveryWorkflow', 'webhook-delivered', alertDeliveryWorkflowId(firstAlert));
   await save('logRetentionWorkflow', 'purged-old-line', retentionRun);
   for (const [scenario, instanceId] of Object.entries(instances)) {
     // The failed instance's first run; its latest is the retried one.
@@ -505,6 +528,7 @@ try {
   await save('dagWorkflow', 'nested-resumed', wfInstanceWorkflowId(innerRun));
 
   // Open, long-lived: recorded last, with everything they saw.
+  await save('alertScanWorkflow', 'scanning-across-core-restart', alertScanWorkflowId(CORE_TASK_QUEUE));
   await save('workflowNodesWorkflow', 'saved-bound-copied', workflowNodesWorkflowId(caller.appId));
   await save('appDirectoryWorkflow', 'two-apps-one-password-change', APP_DIRECTORY_WORKFLOW_ID);
   console.log(`${written.length} histories written under ${OUT}`);

@@ -57,6 +57,16 @@ export const configSchema = z.object({
     .describe('bearer token the TEMPOJOB_METRICS_PORT server asks for; default TEMPOJOB_ADMIN_TOKEN; neither = unauthenticated'),
   TEMPOJOB_TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'TEMPOJOB_TEMPORAL_METRICS_ADDRESS must be host:port, e.g. 0.0.0.0:9464').optional()
     .describe('core worker processes and processor workers: where the Temporal SDK\'s own Prometheus exporter listens (host:port); unset = off'),
+  TEMPOJOB_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'TEMPOJOB_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587').optional()
+    .describe('alerting: the SMTP server email alerts are sent through (smtp://user:pass@host:port, smtps:// for TLS); unset = email targets fail with "SMTP is not configured"'),
+  TEMPOJOB_ALERT_FROM: z.string().min(3).default('tempojob <tempojob@localhost>')
+    .describe('alerting: the From address of email alerts'),
+  TEMPOJOB_PUBLIC_API_URL: z.string().url('TEMPOJOB_PUBLIC_API_URL must be a URL, e.g. https://tempojob.example.com').optional()
+    .describe('alerting: the API\'s address as readers of an alert reach it (links to the instance); `npm start`: the API it runs; unset = no API link'),
+  TEMPOJOB_WEB_UI_URL: z.string().url('TEMPOJOB_WEB_UI_URL must be a URL, e.g. https://temporal-ui.example.com').optional()
+    .describe('alerting: Temporal\'s Web UI as readers of an alert reach it (links to the workflow); `npm start`: the dev server\'s UI; unset = no Web UI link'),
+  TEMPOJOB_ALERT_SCAN_MS: z.coerce.number().int().min(200).default(5_000)
+    .describe('alerting: how often a core worker with a store looks for failed runs (ms); an alert goes out at most about this long after the failure'),
   TEMPOJOB_WORKFLOW_BUNDLE: z.string().min(1).optional()
     .describe('prebuilt workflow bundle for the core worker process (src/core/main.ts); unset = bundle at start-up'),
   // OpenTelemetry's standard variables (docs/tracing.md): tracing is off, at no cost, unless an endpoint is set.

@@ -18,6 +18,8 @@ let instanceId: number;
 let workflowId: number;
 let nodeId: number;
 let wfInstanceId: number;
+let targetId: number;
+const TARGET_SECRET = 'victim-webhook-secret-0123456789';
 
 const job = { jobName: 'victim-job', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'p' };
 
@@ -25,6 +27,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   victim = (await stack.newApp('victim')).api;
   intruder = (await stack.newApp('intruder')).api;
+  targetId = await victim.data<number>('saveAlertTarget', { name: 'victim-oncall', webhook: { url: 'https://hooks.example.com/victim', secret: TARGET_SECRET } });
   jobId = await victim.data<number>('saveJob', job);
   instanceId = await victim.data<number>('runJob', { jobId, delay: 3_600_000 }, { form: true });
   nodeId = (await victim.data<{ id: number }[]>('addWorkflowNode', [{ type: 1, jobId }]))[0]!.id;
@@ -92,9 +95,14 @@ const attacks: Record<OperationName, () => { body: Body; refused: (res: { succes
     body: { jobIdEq: jobId, appIdEq: victim.appId, instanceIdEq: instanceId },
     refused: (res) => res.success && (res.data as { totalItems: number }).totalItems === 0,
   }),
+  saveAlertTarget: () => ({ body: { id: targetId, name: 'hijacked', webhook: { url: 'https://intruder.example.com/' } }, refused: notFound('alert target') }),
+  fetchAlertTarget: () => ({ body: { targetId }, refused: notFound('alert target') }),
+  deleteAlertTarget: () => ({ body: { targetId }, refused: notFound('alert target') }),
+  listAlertTargets: () => ({ body: {}, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
+  queryAlertDeliveries: () => ({ body: {}, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
 };
 
-function notFound(kind: 'job' | 'instance' | 'workflow' | 'workflow instance') {
+function notFound(kind: 'job' | 'instance' | 'workflow' | 'workflow instance' | 'alert target') {
   return (res: { success: boolean; message: string | null }) =>
     !res.success && new RegExp(`${kind} \\d+ not found in app intruder-`).test(res.message ?? '');
 }
@@ -122,5 +130,8 @@ describe('ownership', () => {
     expect(await victim.data('fetchInstanceStatus', { instanceId })).toBe(1);
     expect(await victim.data('fetchInstanceLog', { instanceId }, { form: true })).toEqual({ index: 0, totalPages: 0, data: '' });
     await expect.poll(async () => (await victim.data<unknown[]>('fetchAllJob')).length, { timeout: 5_000 }).toBe(1);
+    const target = await victim.data('fetchAlertTarget', { targetId });
+    expect(target).toMatchObject({ name: 'victim-oncall', webhook: { url: 'https://hooks.example.com/victim', secretSet: true } });
+    expect(JSON.stringify(target)).not.toContain(TARGET_SECRET);
   });
 });

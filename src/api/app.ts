@@ -2,11 +2,13 @@ import express, { type ErrorRequestHandler } from 'express';
 import { absolutePath as swaggerUiAssets } from 'swagger-ui-dist';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { AlertService } from './alert-service.js';
 import { AppService } from './app-service.js';
+import { sqlAlertStore } from '../alerts/store.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
 import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
-import type { LogStore } from '../logs/store.js';
+import { type LogStore, sqlOfLogStore } from '../logs/store.js';
 import { InstanceOwners } from './instance-owners.js';
 import { InstanceService } from './instance-service.js';
 import { LogService } from './log-service.js';
@@ -47,7 +49,12 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   const client = tracing ? tracing.instrumentClient(untraced) : untraced;
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
   const tokens = new TokenService(jwtSecret, config.TEMPOJOB_TOKEN_TTL_SECONDS);
-  const jobs = new JobService(client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE);
+  // Alert targets and deliveries live beside the logs, in the same database.
+  const alerts = new AlertService(sqlAlertStore(sqlOfLogStore(logStore)));
+  const jobs = new JobService(
+    client, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_DEFAULT_TIME_ZONE,
+    (appId, ids) => alerts.foreignTargets(appId, ids),
+  );
   const owners = new InstanceOwners();
   const instances = new InstanceService(
     client, jobs, config.TEMPOJOB_CORE_TASK_QUEUE, config.TEMPOJOB_HEARTBEAT_TIMEOUT_MS, config.TEMPOJOB_API_CALL_TIMEOUT_MS, owners, metrics,
@@ -83,7 +90,7 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   if (tracing) app.use('/openApi', tracing.requestSpans());
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs }));
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };

@@ -48,6 +48,8 @@ export class JobService {
     private readonly coreTaskQueue: string,
     private readonly heartbeatTimeoutMs: number,
     private readonly defaultTimeZone: string,
+    /** The ids among notifyUserIds that are other apps' alert targets (alerting); absent: not checked. */
+    private readonly foreignAlertTargets?: (appId: number, ids: readonly number[]) => Promise<number[]>,
   ) {}
 
   async save(app: AuthenticatedApp, request: SaveJobRequest, idempotency: Idempotency | null): Promise<number> {
@@ -55,6 +57,7 @@ export class JobService {
       throw new InvalidRequestError(`appId ${request.appId} does not match the authenticated app ${app.appId}; omit appId or send your own`);
     }
     checkSupported(request);
+    await this.checkAlertTargets(app, request.notifyUserIds);
     const timeZone = this.timeZoneOf(request.timeZone);
     const rule = ruleOf(request);
     if (request.id != null) return this.update(app, request.id, request, timeZone);
@@ -80,6 +83,20 @@ export class JobService {
       },
       createdBy: async (id) => (await this.find(id))?.createdBy,
     });
+  }
+
+  /**
+   * Refuses notifyUserIds (of a job or a workflow) that are another app's alert targets. Ids
+   * that are no target at all pass (PowerJob's user ids of jobs moved over): delivery skips
+   * every id that is not a live target of the job's own app.
+   */
+  async checkAlertTargets(app: AuthenticatedApp, notifyUserIds: readonly number[]): Promise<void> {
+    const foreign = await this.foreignAlertTargets?.(app.appId, notifyUserIds) ?? [];
+    if (foreign.length > 0) {
+      throw new InvalidRequestError(
+        `notifyUserIds ${foreign.join(', ')}: no such alert target in this app; create targets with saveAlertTarget (listAlertTargets shows the app's)`,
+      );
+    }
   }
 
   private async update(app: AuthenticatedApp, id: number, request: SaveJobRequest, timeZone: string): Promise<number> {

@@ -3,7 +3,7 @@ import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, wo
 import { instanceQuerySchema, jobQuerySchema, wfInstanceQuerySchema, workflowQuerySchema } from './queries.js';
 import {
   appendInstanceLogSchema, authAppSchema, fetchInstanceLogSchema, instanceIdSchema, shipInstanceLogSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
-  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema,
+  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema, saveAlertTargetSchema, alertTargetIdSchema, queryAlertDeliveriesSchema,
 } from './schemas.js';
 
 /**
@@ -22,6 +22,37 @@ export interface OperationSpec {
 }
 
 const empty = z.object({});
+
+/** An alert target as reads show it: secrets replaced by `secretSet`, robot URLs (their path is the access token) masked as scheme://host/***. */
+const alertTargetSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  email: z.string().nullable(),
+  webhook: z.object({ url: z.string(), secretSet: z.boolean() }).nullable(),
+  slack: z.object({ url: z.string().describe('masked') }).nullable(),
+  lark: z.object({ url: z.string().describe('masked'), secretSet: z.boolean() }).nullable(),
+  dingtalk: z.object({ url: z.string().describe('masked'), secretSet: z.boolean() }).nullable(),
+  wecom: z.object({ url: z.string().describe('masked') }).nullable(),
+  channels: z.array(z.enum(['email', 'webhook', 'slack', 'lark', 'dingtalk', 'wecom'])),
+  gmtCreate: z.number().describe('epoch ms'),
+  gmtModified: z.number().describe('epoch ms'),
+});
+
+const alertDeliverySchema = z.object({
+  alertId: z.string().describe('the same for every delivery of one event, and the Idempotency-Key receivers see'),
+  event: z.string(),
+  instanceId: z.number().int().nullable(),
+  wfInstanceId: z.number().int().nullable(),
+  jobId: z.number().int().nullable(),
+  targetId: z.number().int(),
+  channel: z.string(),
+  status: z.enum(['PENDING', 'DELIVERED', 'FAILED']),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  createdAt: z.number().describe('epoch ms'),
+  updatedAt: z.number().describe('epoch ms'),
+  deliveredAt: z.number().nullable().describe('epoch ms'),
+});
 const nothing = z.null();
 const id = z.number().int();
 
@@ -101,6 +132,17 @@ export const operations = {
     output: z.array(z.object({ epochMs: z.number(), local: z.string().describe('wall time in the time zone, YYYY-MM-DD HH:mm:ss') })),
     mutating: false,
     form: false,
+  },
+  saveAlertTarget: {
+    summary: 'Create (no id) or update (id) an alert target of the app: a name and channels (email, webhook, slack, lark, dingtalk, wecom); jobs list its id in notifyUserIds. An update may omit a secret to keep it',
+    input: saveAlertTargetSchema, output: id.describe('targetId'), mutating: true, form: false,
+  },
+  fetchAlertTarget: { summary: 'One alert target (secrets never returned; robot URLs masked)', input: alertTargetIdSchema, output: alertTargetSchema, mutating: false, form: true },
+  listAlertTargets: { summary: 'Every alert target of the app (secrets never returned; robot URLs masked)', input: empty, output: z.array(alertTargetSchema), mutating: false, form: true },
+  deleteAlertTarget: { summary: 'Delete an alert target; jobs that list it stop alerting it', input: alertTargetIdSchema, output: nothing, mutating: true, form: true },
+  queryAlertDeliveries: {
+    summary: 'Recent alert deliveries of the app, newest first: one per alert, target and channel, with status PENDING, DELIVERED or FAILED, attempts and the last error',
+    input: queryAlertDeliveriesSchema, output: z.array(alertDeliverySchema), mutating: false, form: true,
   },
 } satisfies Record<string, OperationSpec>;
 

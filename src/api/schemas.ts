@@ -233,3 +233,66 @@ export const fetchInstanceLogSchema = z.object({
   taskId: z.string().min(1).max(512).nullish().transform((v) => v ?? undefined),
   level: logLevel.nullish().transform((v) => v ?? undefined).describe('the lowest level shown'),
 });
+
+// ---- Alerting (issue #16): alert targets and their deliveries ----
+
+const ALERT_TARGET_CHANNELS = ['email', 'webhook', 'slack', 'lark', 'dingtalk', 'wecom'] as const;
+const MAX_URL_LENGTH = 2048;
+
+/** An absolute http(s) URL: where a channel posts. */
+const httpUrl = (field: string) => z.string({ message: `${field} is required: an absolute http(s) URL` }).trim().max(MAX_URL_LENGTH)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, `${field} must be an absolute http(s) URL, e.g. https://hooks.example.com/alerts`);
+
+/** What a read shows in place of a secret: accepted (and ignored) so that a target read back can be saved again. */
+const readBack = z.boolean().optional().describe('ignored: reads show it in place of the secret');
+
+const secret = (field: string, min = 1) => z.string().min(min, `${field} must be at least ${min} characters`).max(512).optional();
+
+/**
+ * saveAlertTarget: `id` absent creates, present updates. Channels: at most one of each; a
+ * channel absent or null is removed by an update; an update may omit a secret to keep the stored one.
+ */
+export const saveAlertTargetSchema = z.object({
+  id: id('id').nullish(),
+  name: z.string({ message: 'name is required' }).trim().min(1, 'name must not be empty').max(128),
+  email: z.email('email must be an email address, e.g. ops@example.com').max(320).nullish(),
+  webhook: z.object({
+    url: httpUrl('webhook.url'),
+    secret: secret('webhook.secret', 16).describe('HMAC-SHA256 key every request is signed with; required at creation, kept when an update omits it'),
+    secretSet: readBack,
+  }, { message: 'webhook must be an object: {url, secret}' }).strict().nullish(),
+  slack: z.object({ url: httpUrl('slack.url') }, { message: 'slack must be an object: {url}' }).strict().nullish(),
+  lark: z.object({ url: httpUrl('lark.url'), secret: secret('lark.secret'), secretSet: readBack }, { message: 'lark must be an object: {url, secret?}' }).strict().nullish(),
+  dingtalk: z.object({ url: httpUrl('dingtalk.url'), secret: secret('dingtalk.secret'), secretSet: readBack }, { message: 'dingtalk must be an object: {url, secret?}' }).strict().nullish(),
+  wecom: z.object({ url: httpUrl('wecom.url') }, { message: 'wecom must be an object: {url}' }).strict().nullish(),
+}).loose().superRefine((value, ctx) => {
+  const known = new Set<string>(['id', 'name', ...ALERT_TARGET_CHANNELS]);
+  const unknown = Object.keys(value).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}: a target has a name and channels among ${ALERT_TARGET_CHANNELS.join(', ')}`,
+    });
+  }
+  if (!ALERT_TARGET_CHANNELS.some((channel) => value[channel] != null)) {
+    ctx.addIssue({ code: 'custom', message: `a target needs at least one channel: one of ${ALERT_TARGET_CHANNELS.join(', ')}` });
+  }
+}).transform(({ id: targetId, name, email, webhook, slack, lark, dingtalk, wecom }) => ({ id: targetId, name, email, webhook, slack, lark, dingtalk, wecom }));
+export type SaveAlertTargetRequest = z.infer<typeof saveAlertTargetSchema>;
+
+export const alertTargetIdSchema = z.object({ targetId: id('targetId') });
+
+export const queryAlertDeliveriesSchema = z.object({
+  instanceId: id('instanceId').nullish(),
+  wfInstanceId: id('wfInstanceId').nullish(),
+  alertId: z.string().max(256).nullish(),
+  status: z.enum(['PENDING', 'DELIVERED', 'FAILED'], { message: 'status must be PENDING, DELIVERED or FAILED' }).nullish(),
+  limit: integer('limit').pipe(z.number().min(1, 'limit must be >= 1').max(1000, 'limit must be <= 1000')).default(100),
+});

@@ -85,6 +85,7 @@ export class WorkflowService {
     const timeZone = request.timeZone ?? this.defaultTimeZone;
     if (!isValidTimeZone(timeZone)) throw new InvalidRequestError(`timeZone "${timeZone}" is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`);
     ruleOf({ timeExpressionType: timeType, timeExpression: request.timeExpression });
+    await this.jobs.checkAlertTargets(app, request.notifyUserIds);
     const dag: PEWorkflowDAG = request.dag ? dagSkeleton(request.dag) : { nodes: [], edges: [] };
     // A repeated create (same key, same body) answers with the first id, before its nodes, now bound, would be refused.
     const repeat = request.id == null && idempotency ? await this.createdWith(app, idempotency) : undefined;

@@ -34,6 +34,10 @@ export type WfInstanceInfo = OperationOutput<'fetchWfInstanceInfo'>;
 export type WfInstanceQuery = OperationInput<'queryWfInstance'>;
 export type WfInstancePage = OperationOutput<'queryWfInstance'>;
 export type InstanceId = OperationInput<'fetchInstanceInfo'>['instanceId'];
+export type SaveAlertTargetRequest = OperationInput<'saveAlertTarget'>;
+export type AlertTargetInfo = OperationOutput<'fetchAlertTarget'>;
+export type AlertDeliveryQuery = OperationInput<'queryAlertDeliveries'>;
+export type AlertDelivery = OperationOutput<'queryAlertDeliveries'>[number];
 /** Which lines of an instance's log: one attempt, worker or task, and the lowest level. */
 export type LogFilter = Omit<OperationInput<'fetchInstanceLog'>, 'instanceId' | 'index'>;
 /** A line of the live tail: the store's id (the SSE event id), its fields, and `text` as pages show it. */
@@ -321,6 +325,29 @@ export class TempojobClient {
   /** One page of the app's workflow instances (default: 10, newest first). Trails writes by a moment. */
   queryWfInstance(query: WfInstanceQuery = {}, options?: ReadOptions): Promise<WfInstancePage> {
     return this.call('queryWfInstance', query, options);
+  }
+
+  /** Creates an alert target (no `id`) or updates one (`id`; an omitted secret is kept). Returns its id, which jobs list in `notifyUserIds`. */
+  saveAlertTarget(request: SaveAlertTargetRequest, options?: WriteOptions): Promise<OperationOutput<'saveAlertTarget'>> {
+    return this.call('saveAlertTarget', request, options);
+  }
+
+  /** One alert target: secrets read as `secretSet`, robot URLs masked. */
+  fetchAlertTarget(targetId: number, options?: ReadOptions): Promise<AlertTargetInfo> {
+    return this.call('fetchAlertTarget', { targetId }, options);
+  }
+
+  listAlertTargets(options?: ReadOptions): Promise<AlertTargetInfo[]> {
+    return this.call('listAlertTargets', {}, options);
+  }
+
+  async deleteAlertTarget(targetId: number, options?: WriteOptions): Promise<void> {
+    await this.call('deleteAlertTarget', { targetId }, options);
+  }
+
+  /** Recent deliveries of the app's alerts, newest first, filtered by instance, workflow instance, alert or status. */
+  queryAlertDeliveries(query: AlertDeliveryQuery = {}, options?: ReadOptions): Promise<AlertDelivery[]> {
+    return this.call('queryAlertDeliveries', query, options);
   }
 
   /** A page of the instance's log (PowerJob's StringPage: 100 formatted lines in `data`, 0-based `index`). */

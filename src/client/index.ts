@@ -12,6 +12,7 @@ export {
   type SaveWorkflowRequest, type SaveWorkflowNodeRequest, type WorkflowQuery, type WorkflowInfo, type WorkflowNodeInfo, type WorkflowPage,
   type WorkflowId, type WfInstanceId, type WfInstanceInfo, type WfInstanceQuery, type WfInstancePage,
   type LogFilter, type InstanceLogLine,
+  type SaveAlertTargetRequest, type AlertTargetInfo, type AlertDeliveryQuery, type AlertDelivery,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 export { operations, type OperationName } from '../api/operations.js';

@@ -153,3 +153,17 @@ export interface LogRetentionActivities {
   /** Deletes the instance log lines written before now minus the retention (TEMPOJOB_LOG_RETENTION_DAYS). */
   purgeInstanceLogs(): Promise<LogPurge>;
 }
+
+/** What a core worker with the store registers on the alert queue (alertTaskQueue). */
+export interface AlertActivities {
+  /**
+   * Finds the runs of `coreTaskQueue` that failed since `since` (minus an overlap), raises one
+   * alert per event (starting its delivery workflow under a deterministic id), and returns the
+   * next watermark.
+   */
+  scanAlerts(request: { coreTaskQueue: string; since?: number }): Promise<{ until: number; raised: number }>;
+  /** Sends the alert on one channel of one target, reading both from the store; records the outcome. */
+  deliverAlertToChannel(request: { appId: number; alertId: string; targetId: number; channel: string }): Promise<void>;
+  /** Records that a delivery failed for good (after its last attempt) and logs it. */
+  recordAlertDeliveryFailure(request: { appId: number; alertId: string; targetId: number; channel: string; error: string }): Promise<void>;
+}

@@ -78,6 +78,24 @@ function logRetentionName(coreTaskQueue: string): string {
   return coreTaskQueue === DEFAULT_CORE_TASK_QUEUE ? 'tempojob-log-retention' : `tempojob-log-retention:${coreTaskQueue}`;
 }
 
+/**
+ * Alerting (issue #16): the long-lived scan of one core queue's failed runs, and the queue
+ * its activities (scan, delivery) run on, polled only by core workers holding the store
+ * where targets and deliveries live. One pair per core task queue, as for log retention.
+ */
+export function alertScanWorkflowId(coreTaskQueue: string): string {
+  return coreTaskQueue === DEFAULT_CORE_TASK_QUEUE ? 'tempojob-alert-scan' : `tempojob-alert-scan:${coreTaskQueue}`;
+}
+
+export function alertTaskQueue(coreTaskQueue: string): string {
+  return coreTaskQueue === DEFAULT_CORE_TASK_QUEUE ? 'tempojob-alerts' : `tempojob-alerts:${coreTaskQueue}`;
+}
+
+/** The delivery workflow of one alert: its id is the alert's (deterministic per event), so an event is raised once. */
+export function alertDeliveryWorkflowId(alertId: string): string {
+  return `tempojob-alert-${alertId}`;
+}
+
 /** The per-attempt idempotency key a processor sees: stable across replays and redeliveries. */
 export function attemptIdempotencyKey(instanceId: number, attempt: number): string {
   return `tempojob:${instanceId}:${attempt}`;

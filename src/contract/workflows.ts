@@ -25,6 +25,8 @@ export const WorkflowType = {
   scheduledWorkflowRun: 'scheduledWorkflowRunWorkflow',
   dag: 'dagWorkflow',
   logRetention: 'logRetentionWorkflow',
+  alertScan: 'alertScanWorkflow',
+  alertDelivery: 'alertDeliveryWorkflow',
 } as const;
 
 /** One run of a job (a PowerJob instance). */
@@ -232,4 +234,38 @@ export interface LogPurge {
   purged: number;
   /** Lines written before this (epoch ms) were deleted. */
   before: number;
+}
+
+/**
+ * Alerting: the long-lived scan of one core queue (alertScanWorkflowId). It calls the
+ * activity `scanAlerts` every `everyMs`, carrying the watermark (epoch ms) from one scan to
+ * the next, and continues as new now and then.
+ */
+export type AlertScanWorkflow = (input: AlertScanInput) => Promise<void>;
+
+export interface AlertScanInput {
+  /** The queue of the alert activities (alertTaskQueue): only core workers with the store poll it. */
+  taskQueue: string;
+  /** The core task queue whose runs are scanned. */
+  coreTaskQueue: string;
+  everyMs: number;
+  /** Runs closed from this time on (minus the scan's overlap) are looked at; absent: from the first scan's start. */
+  since?: number;
+}
+
+/** Delivers one alert to its targets: ids only, the secrets are read from the store by each delivery. */
+export type AlertDeliveryWorkflow = (input: AlertDeliveryInput) => Promise<AlertDeliveryOutcome[]>;
+
+export interface AlertDeliveryInput {
+  taskQueue: string;
+  appId: number;
+  alertId: string;
+  deliveries: { targetId: number; channel: string }[];
+}
+
+export interface AlertDeliveryOutcome {
+  targetId: number;
+  channel: string;
+  status: 'DELIVERED' | 'FAILED';
+  error?: string;
 }

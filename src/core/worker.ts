@@ -3,10 +3,14 @@ import type { Client } from '@temporalio/client';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { createCoreActivities } from '../activities/index.js';
+import { alertActivities } from '../activities/alerts.js';
 import { logRetentionActivities } from '../activities/log-retention.js';
-import { logRetentionScheduleId, logRetentionTaskQueue } from '../contract/names.js';
-import { type LogRetentionWorkflow, WorkflowType } from '../contract/workflows.js';
-import type { LogStore } from '../logs/store.js';
+import { deliverAlert } from '../alerts/deliver.js';
+import { sqlAlertStore } from '../alerts/store.js';
+import type { DeliverAlert } from '../alerts/types.js';
+import { alertScanWorkflowId, alertTaskQueue, logRetentionScheduleId, logRetentionTaskQueue } from '../contract/names.js';
+import { type AlertScanWorkflow, type LogRetentionWorkflow, WorkflowType } from '../contract/workflows.js';
+import { type LogStore, sqlOfLogStore } from '../logs/store.js';
 import type { TempojobMetrics } from '../metrics/metrics.js';
 import { metricsSinks } from '../metrics/sinks.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
@@ -95,8 +99,10 @@ export async function createCoreWorker(options: CoreWorkerOptions): Promise<Work
 
 /**
  * Starts the core worker; `done` settles when it has stopped. With a log store it also keeps
- * the store's retention: it ensures the log-retention schedule exists and polls the purge
- * activity's own queue with a second Worker, which stops when the core worker does.
+ * the store's retention and runs alerting (issue #16), whose targets and deliveries live in
+ * the same database: it ensures the log-retention schedule and the alert scan exist, and
+ * polls the purge activity's queue and the alert queue with Workers of their own, which stop
+ * when the core worker does.
  */
 export async function startCoreWorker(options: {
   connection: NativeConnection;
@@ -109,6 +115,8 @@ export async function startCoreWorker(options: {
   metrics?: TempojobMetrics;
   /** Traces workflows and activities (src/tracing); the caller shuts it down. */
   tracing?: Tracing;
+  /** How alerts are sent (default: the channels of src/alerts/deliver.ts); tests may wrap it. */
+  deliver?: DeliverAlert;
 }): Promise<{ worker: Worker; done: Promise<void> }> {
   const { config } = options;
   const taskQueue = config.TEMPOJOB_CORE_TASK_QUEUE;
@@ -124,13 +132,48 @@ export async function startCoreWorker(options: {
     ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   if (!options.logStore) return { worker, done: worker.run() };
+  const alertStore = sqlAlertStore(sqlOfLogStore(options.logStore));
   const purger = await Worker.create({
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: logRetentionTaskQueue(taskQueue),
-    activities: logRetentionActivities(options.logStore, config.TEMPOJOB_LOG_RETENTION_DAYS * DAY_MS),
+    activities: logRetentionActivities(options.logStore, config.TEMPOJOB_LOG_RETENTION_DAYS * DAY_MS, alertStore),
   });
-  return { worker, done: runTogether(worker, purger) };
+  const alerter = await Worker.create({
+    connection: options.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: alertTaskQueue(taskQueue),
+    activities: alertActivities({
+      client: options.client,
+      store: alertStore,
+      deliver: options.deliver ?? deliverAlert,
+      ...(config.TEMPOJOB_SMTP_URL ? { smtp: { url: config.TEMPOJOB_SMTP_URL, from: config.TEMPOJOB_ALERT_FROM } } : {}),
+      ...(config.TEMPOJOB_PUBLIC_API_URL ? { publicApiUrl: config.TEMPOJOB_PUBLIC_API_URL } : {}),
+      ...(config.TEMPOJOB_WEB_UI_URL ? { webUiUrl: config.TEMPOJOB_WEB_UI_URL } : {}),
+    }),
+  });
+  await ensureAlertScan(options.client, taskQueue, config.TEMPOJOB_ALERT_SCAN_MS);
+  return { worker, done: runTogether(worker, [purger, alerter]) };
+}
+
+/**
+ * Starts the alert scan of this core queue unless it runs: every core worker with a store
+ * calls it at start; the first one starts it, the others find it running. The scan keeps the
+ * interval it was started with (TEMPOJOB_ALERT_SCAN_MS); to change it, terminate the scan
+ * workflow and restart a core worker (its watermark is lost: failures of the last minute before
+ * the new scan are still found, older ones not).
+ */
+async function ensureAlertScan(client: Client, coreTaskQueue: string, everyMs: number): Promise<void> {
+  try {
+    await client.workflow.start<AlertScanWorkflow>(WorkflowType.alertScan, {
+      workflowId: alertScanWorkflowId(coreTaskQueue),
+      taskQueue: coreTaskQueue,
+      args: [{ taskQueue: alertTaskQueue(coreTaskQueue), coreTaskQueue, everyMs }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  } catch (err) {
+    if (!isAlreadyStarted(err)) throw err;
+  }
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -169,12 +212,13 @@ async function ensureLogRetentionSchedule(client: Client, coreTaskQueue: string)
   if (!hourly) await handle.update((previous) => ({ ...previous, spec }));
 }
 
-/** Runs both Workers until either stops, then stops the other: callers stop the core worker alone. */
-async function runTogether(worker: Worker, purger: Worker): Promise<void> {
-  const stop = (w: Worker) => {
-    if (w.getState() === 'RUNNING') w.shutdown();
+/** Runs the core worker and its helpers until any stops, then stops the others: callers stop the core worker alone. */
+async function runTogether(worker: Worker, helpers: Worker[]): Promise<void> {
+  const all = [worker, ...helpers];
+  const stopAll = () => {
+    for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
   };
-  const results = await Promise.allSettled([worker.run().finally(() => stop(purger)), purger.run().finally(() => stop(worker))]);
+  const results = await Promise.allSettled(all.map((w) => w.run().finally(stopAll)));
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
 }

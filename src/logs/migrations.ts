@@ -43,6 +43,63 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instance_log_lines_time ON instance_log_lines USING brin (time);
     `,
   },
+  {
+    version: 2,
+    name: 'alert targets, events and deliveries',
+    sql: `
+      -- An app's alert targets (PowerJob's users that a job's notifyUserIds point at). Channels
+      -- as written, secrets included (delivery signs with them); reads never return a secret.
+      CREATE TABLE alert_targets (
+        id bigserial PRIMARY KEY,
+        app_id bigint NOT NULL,
+        name text NOT NULL,
+        channels jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        deleted_at timestamptz NULL,
+        -- The Idempotency-Key of the create, and a hash of its request.
+        idempotency_key text NULL,
+        request_hash text NULL
+      );
+      CREATE INDEX alert_targets_app ON alert_targets (app_id, id);
+      CREATE UNIQUE INDEX alert_targets_idempotency ON alert_targets (app_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      -- One row per event raised (its id is deterministic): overlapping scans raise it once.
+      CREATE TABLE alert_events (
+        alert_id text PRIMARY KEY,
+        app_id bigint NOT NULL,
+        event text NOT NULL,
+        instance_id bigint NULL,
+        wf_instance_id bigint NULL,
+        job_id bigint NULL,
+        alert json NOT NULL,
+        raised_at timestamptz NOT NULL DEFAULT now(),
+        -- Its delivery workflow was started (a scan that died before could not know).
+        started boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX alert_events_raised ON alert_events USING brin (raised_at);
+      CREATE TABLE alert_deliveries (
+        alert_id text NOT NULL,
+        app_id bigint NOT NULL,
+        target_id bigint NOT NULL,
+        channel text NOT NULL,
+        status text NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        delivered_at timestamptz NULL,
+        PRIMARY KEY (alert_id, target_id, channel)
+      );
+      CREATE INDEX alert_deliveries_app ON alert_deliveries (app_id, created_at DESC);
+      -- PowerJob's alarmConfig: the silence after a FAILURE_THRESHOLD alert, per job.
+      CREATE TABLE alert_silences (
+        job_id bigint PRIMARY KEY,
+        app_id bigint NOT NULL,
+        until_ms bigint NOT NULL,
+        alert_id text NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -45,7 +45,19 @@ export async function openLogStore(options: LogStoreOptions): Promise<LogStore> 
     await db.close();
     throw error;
   }
-  return sqlLogStore(db);
+  const store = sqlLogStore(db);
+  executors.set(store, db);
+  return store;
+}
+
+/** The SQL executor under each opened store: other tables of the same database (alerting) share its connection. */
+const executors = new WeakMap<LogStore, SqlExecutor>();
+
+/** The database a store opened by openLogStore runs on (its schema up to date), for the other tables kept beside the logs. */
+export function sqlOfLogStore(store: LogStore): SqlExecutor {
+  const db = executors.get(store);
+  if (!db) throw new Error('this log store was not opened by openLogStore: it has no SQL database to share');
+  return db;
 }
 
 const LEVEL_NAMES = new Map<number, LogLevelName>(Object.entries(LOG_LEVELS).map(([name, code]) => [code, name as LogLevelName]));

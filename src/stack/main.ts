@@ -82,7 +82,14 @@ async function main(): Promise<void> {
   });
   cleanups.push(() => closeServer(api.server));
   // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
-  const core = await startCoreWorker({ connection, client, config, logStore: api.logStore, metrics, ...(coreTracing ? { tracing: coreTracing } : {}) });
+  // Alerting works out of the box: links point at this API and the dev server's Web UI (email only with TEMPOJOB_SMTP_URL).
+  const alertLinks = {
+    TEMPOJOB_PUBLIC_API_URL: config.TEMPOJOB_PUBLIC_API_URL ?? api.url,
+    ...(config.TEMPOJOB_WEB_UI_URL ?? devServer ? { TEMPOJOB_WEB_UI_URL: config.TEMPOJOB_WEB_UI_URL ?? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` } : {}),
+  };
+  const core = await startCoreWorker({
+    connection, client, config: { ...config, ...alertLinks }, logStore: api.logStore, metrics, ...(coreTracing ? { tracing: coreTracing } : {}),
+  });
   cleanups.push(async () => { core.worker.shutdown(); await core.done; });
 
   const seeds = parseSeedApps(config.TEMPOJOB_APPS);
@@ -107,6 +114,7 @@ async function main(): Promise<void> {
 tempojob is running.
   API        ${api.url}   (PowerJob OpenAPI at /openApi/*, health at /healthz)
   Temporal   ${address}${devServer ? `   Web UI http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : ''}
+  Alerts     targets: saveAlertTarget; email ${config.TEMPOJOB_SMTP_URL ? 'through TEMPOJOB_SMTP_URL' : 'off (set TEMPOJOB_SMTP_URL)'}; webhook, Slack, Lark, DingTalk, WeCom on
   Demo app   name "${DEMO_APP}", password in ${join(dataDir, 'secrets.json')} (demoPassword) unless TEMPOJOB_APPS sets it
   Admin      Authorization: Bearer <adminToken from ${join(dataDir, 'secrets.json')}> unless TEMPOJOB_ADMIN_TOKEN is set
   Metrics    ${api.url}/metrics   (Prometheus; ${config.TEMPOJOB_METRICS_PUBLIC ? 'no token' : 'the admin token as bearer token'})${

@@ -15,3 +15,4 @@ export { workflowNodesWorkflow } from './workflow-nodes.js';
 export { dagWorkflow } from './dag.js';
 export { scheduledWorkflowRunWorkflow } from './scheduled-workflow-run.js';
 export { logRetentionWorkflow } from './log-retention.js';
+export { alertScanWorkflow, alertDeliveryWorkflow } from './alerts.js';

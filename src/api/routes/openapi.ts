@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { InstanceStatus } from '../../domain/enums.js';
+import type { AlertService } from '../alert-service.js';
 import type { AppService } from '../app-service.js';
 import type { AuthenticatedApp, TokenService } from '../auth.js';
 import { AUTH_HEADERS, requireApp } from '../auth.js';
@@ -28,6 +29,7 @@ export interface OpenApiDeps {
   workflows: WorkflowService;
   wfInstances: WfInstanceService;
   logs: LogService;
+  alerts: AlertService;
 }
 
 type Handler<K extends OperationName> = (
@@ -36,7 +38,7 @@ type Handler<K extends OperationName> = (
   idempotency: Idempotency | null,
 ) => Promise<unknown>;
 
-function handlers({ jobs, instances, workflows, wfInstances, logs }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+function handlers({ jobs, instances, workflows, wfInstances, logs, alerts }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
   return {
     saveJob: (app, input, key) => jobs.save(app, input, key),
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
@@ -93,6 +95,11 @@ function handlers({ jobs, instances, workflows, wfInstances, logs }: OpenApiDeps
       const result = await wfInstances.query(app, query);
       return { ...result, data: result.data.map(wfInstanceInfoDTO) };
     },
+    saveAlertTarget: (app, input, key) => alerts.save(app, input, key),
+    fetchAlertTarget: (app, { targetId }) => alerts.fetch(app, targetId),
+    listAlertTargets: (app) => alerts.list(app),
+    deleteAlertTarget: async (app, { targetId }, key) => { await alerts.delete(app, targetId, key); return null; },
+    queryAlertDeliveries: (app, filter) => alerts.deliveries(app, filter),
   };
 }
 

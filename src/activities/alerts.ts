@@ -1,0 +1,288 @@
+/**
+ * Alerting's activities (issue #16), registered on the alert queue (alertTaskQueue) by core
+ * workers that hold the store: the scan that turns failed runs into alerts, and the
+ * delivery of one alert on one channel of one target.
+ */
+import { Context, log } from '@temporalio/activity';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { AlertStore, PlannedDelivery } from '../alerts/store.js';
+import { channelConfigOf, channelsOf } from '../alerts/targets.js';
+import { type DeliverAlert, PermanentDeliveryError } from '../alerts/types.js';
+import type { AlertActivities } from '../contract/activities.js';
+import type { RunMemo, WfRunMemo } from '../contract/memo.js';
+import { MemoKey } from '../contract/memo.js';
+import { alertDeliveryWorkflowId, alertTaskQueue, instanceWorkflowId, jobScheduleId, wfInstanceWorkflowId, workflowScheduleId } from '../contract/names.js';
+import { jobOfSchedule, workflowOfSchedule } from '../contract/schedules.js';
+import { SA } from '../contract/search-attributes.js';
+import { type AlertDeliveryWorkflow, WorkflowType } from '../contract/workflows.js';
+import type { Alert, AlertEvent, SmtpSettings } from '../domain/alert.js';
+import type { InstanceState } from '../domain/instance.js';
+import type { JobDefinition } from '../domain/job.js';
+import type { WorkflowDefinition } from '../domain/workflow.js';
+import { isAlreadyStarted, isNotFound } from '../temporal/errors.js';
+
+/**
+ * A scan looks at runs closed since the last watermark minus this: visibility trails writes
+ * by a moment (Elasticsearch by up to a second or so), and a run that became visible late is
+ * still found. Events seen twice are raised once (deterministic ids, `started` in the store).
+ */
+export const SCAN_OVERLAP_MS = 60_000;
+
+/** How often a delivery in progress heartbeats (its heartbeat timeout is the delivery workflow's, 10 s). */
+const DELIVERY_HEARTBEAT_MS = 1_000;
+
+export interface AlertActivityOptions {
+  client: Client;
+  store: AlertStore;
+  deliver: DeliverAlert;
+  /** Absent: email targets fail with a PermanentDeliveryError saying SMTP is not configured. */
+  smtp?: SmtpSettings;
+  /** Where readers reach the API and Temporal's Web UI (links in alerts); absent: no such link. */
+  publicApiUrl?: string;
+  webUiUrl?: string;
+  /** Per request to a receiver; default the channels' (10 s). */
+  timeoutMs?: number;
+}
+
+/** A failed run found by a scan, before it becomes an alert. */
+interface Failure {
+  alert: Alert;
+  notifyUserIds: number[];
+  closeTime: number;
+  job?: JobDefinition;
+}
+
+export function alertActivities(options: AlertActivityOptions): AlertActivities {
+  const { client, store } = options;
+  const namespace = client.options.namespace;
+
+  const links = (workflowId: string, apiPath: string): Alert['links'] => ({
+    api: options.publicApiUrl ? `${options.publicApiUrl.replace(/\/+$/, '')}/openApi/${apiPath}` : null,
+    webUi: options.webUiUrl ? `${options.webUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : null,
+  });
+
+  async function describeSchedule<T>(scheduleId: string, read: (d: Parameters<typeof jobOfSchedule>[0]) => T | undefined): Promise<T | undefined> {
+    try {
+      return read(await client.schedule.getHandle(scheduleId).describe());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Failed instances (INSTANCE_FAILED, or FAILURE_THRESHOLD candidates) of the core queue closed since `from`. */
+  async function failedInstances(coreTaskQueue: string, from: number): Promise<Failure[]> {
+    const jobs = new Map<number, Promise<JobDefinition | undefined>>();
+    const query = `WorkflowType = '${WorkflowType.instance}' AND TaskQueue = '${coreTaskQueue}' AND ${SA.status.name} = 'FAILED' AND CloseTime >= '${new Date(from).toISOString()}'`;
+    const listed: { execution: WorkflowExecutionInfo; run: RunMemo; state: InstanceState; instanceId: number; id: string }[] = [];
+    for await (const execution of client.workflow.list({ query })) {
+      const run = execution.memo?.[MemoKey.run] as RunMemo | undefined;
+      const state = execution.memo?.[MemoKey.instance] as InstanceState | undefined;
+      const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
+      if (!run || !state || instanceId === undefined || state.status !== 'FAILED') continue;
+      listed.push({ execution, run, state, instanceId, id: `INSTANCE_FAILED:${instanceId}:${state.instanceAttempt}` });
+    }
+    // Events raised by an earlier scan (the overlap) cost no further reads.
+    const started = await store.startedAlerts(listed.flatMap((l) => [l.id, thresholdIdOf(l.id, l.run.jobId)]));
+    const found: Failure[] = [];
+    for (const { execution, run, state, instanceId, id } of listed) {
+      if (started.has(id) || started.has(thresholdIdOf(id, run.jobId))) continue;
+      let job = jobs.get(run.jobId);
+      if (!job) jobs.set(run.jobId, job = describeSchedule(jobScheduleId(run.jobId), jobOfSchedule));
+      const definition = await job;
+      if (!definition || definition.appId !== run.appId || definition.notifyUserIds.length === 0) continue;
+      const closeTime = closeTimeOf(execution, state.finishedTime);
+      found.push({
+        job: definition,
+        notifyUserIds: definition.notifyUserIds,
+        closeTime,
+        alert: {
+          id,
+          event: 'INSTANCE_FAILED',
+          appId: run.appId,
+          appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
+          jobId: run.jobId,
+          jobName: definition.jobName,
+          instanceId,
+          workflowId: null,
+          wfInstanceId: run.wfInstanceId ?? null,
+          status: 'FAILED',
+          result: state.result,
+          expectedTriggerTime: run.expectedTriggerTime,
+          actualTriggerTime: state.actualTriggerTime,
+          finishedTime: state.finishedTime ?? closeTime,
+          time: closeTime,
+          title: `Job "${definition.jobName}" (${run.jobId}): instance ${instanceId} failed`,
+          links: links(instanceWorkflowId(instanceId), `fetchInstanceInfo?instanceId=${instanceId}`),
+        },
+      });
+    }
+    return found;
+  }
+
+  /** Failed top-level workflow instances (WF_INSTANCE_FAILED) of the core queue closed since `from`. */
+  async function failedWfInstances(coreTaskQueue: string, from: number): Promise<Failure[]> {
+    const workflows = new Map<number, Promise<WorkflowDefinition | undefined>>();
+    const query = `WorkflowType = '${WorkflowType.dag}' AND TaskQueue = '${coreTaskQueue}' AND ${SA.status.name} = 'FAILED' AND CloseTime >= '${new Date(from).toISOString()}'`;
+    type WfNow = { status: string; result: string | null; actualTriggerTime: number | null; finishedTime: number | null };
+    const listed: { execution: WorkflowExecutionInfo; run: WfRunMemo; now: WfNow; wfInstanceId: number; id: string }[] = [];
+    for await (const execution of client.workflow.list({ query })) {
+      const run = execution.memo?.[MemoKey.wfRun] as WfRunMemo | undefined;
+      const now = (execution.memo?.[MemoKey.wfNow] ?? execution.memo?.[MemoKey.wf]) as WfNow | undefined;
+      const wfInstanceId = Number(execution.typedSearchAttributes.get(SA.wfInstanceId));
+      // A nested run's failure fails its parent, which raises the alert.
+      if (!run || !now || !Number.isSafeInteger(wfInstanceId) || run.parentWfInstanceId !== null) continue;
+      listed.push({ execution, run, now, wfInstanceId, id: `WF_INSTANCE_FAILED:${wfInstanceId}:${run.round}` });
+    }
+    const started = await store.startedAlerts(listed.map((l) => l.id));
+    const found: Failure[] = [];
+    for (const { execution, run, now, wfInstanceId, id } of listed) {
+      if (started.has(id)) continue;
+      let workflow = workflows.get(run.workflowId);
+      if (!workflow) workflows.set(run.workflowId, workflow = describeSchedule(workflowScheduleId(run.workflowId), workflowOfSchedule));
+      const definition = await workflow;
+      if (!definition || definition.appId !== run.appId || definition.notifyUserIds.length === 0) continue;
+      const closeTime = closeTimeOf(execution, now.finishedTime);
+      found.push({
+        notifyUserIds: definition.notifyUserIds,
+        closeTime,
+        alert: {
+          id,
+          event: 'WF_INSTANCE_FAILED',
+          appId: run.appId,
+          appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
+          jobId: null,
+          jobName: null,
+          instanceId: null,
+          workflowId: run.workflowId,
+          wfInstanceId,
+          status: 'FAILED',
+          result: now.result,
+          expectedTriggerTime: run.expectedTriggerTime,
+          actualTriggerTime: now.actualTriggerTime,
+          finishedTime: now.finishedTime ?? closeTime,
+          time: closeTime,
+          title: `Workflow "${run.wfName}" (${run.workflowId}): workflow instance ${wfInstanceId} failed`,
+          links: links(wfInstanceWorkflowId(wfInstanceId), `fetchWfInstanceInfo?wfInstanceId=${wfInstanceId}`),
+        },
+      });
+    }
+    return found;
+  }
+
+  /**
+   * PowerJob's alarmConfig: a failure alerts (as FAILURE_THRESHOLD) only when the job failed
+   * at least `alertThreshold` times in the `statisticWindowLen` seconds up to it, and no
+   * other such alert's `silenceWindowLen` seconds cover it. Undefined: no alert.
+   */
+  async function thresholdAlert(failure: Failure, coreTaskQueue: string): Promise<Alert | undefined> {
+    const config = failure.job?.alarmConfig;
+    if (!config || config.alertThreshold <= 0 || failure.alert.jobId === null) return failure.alert;
+    // Visibility keeps close times finer than the milliseconds read back: the failure itself
+    // counts with a bound just past its millisecond.
+    const at = failure.closeTime;
+    const from = at - config.statisticWindowLen * 1000;
+    const { count } = await client.workflow.count(
+      `WorkflowType = '${WorkflowType.instance}' AND TaskQueue = '${coreTaskQueue}' AND ${SA.jobId.name} = ${failure.alert.jobId} `
+      + `AND ${SA.status.name} = 'FAILED' AND CloseTime >= '${new Date(from).toISOString()}' AND CloseTime < '${new Date(at + 1).toISOString()}'`,
+    );
+    if (count < config.alertThreshold) return undefined;
+    const alert: Alert = {
+      ...failure.alert,
+      id: thresholdIdOf(failure.alert.id, failure.alert.jobId),
+      event: 'FAILURE_THRESHOLD' satisfies AlertEvent,
+      title: `Job "${failure.alert.jobName}" (${failure.alert.jobId}) failed ${count} times in ${config.statisticWindowLen} s (threshold ${config.alertThreshold}); `
+        + `latest: instance ${failure.alert.instanceId}`,
+    };
+    const holds = await store.claimSilence(alert.appId, failure.alert.jobId, alert.id, at, at + config.silenceWindowLen * 1000);
+    return holds ? alert : undefined;
+  }
+
+  /** Records the alert with a PENDING delivery per channel of each target, starts its delivery workflow (once per alert id). */
+  async function raise(alert: Alert, notifyUserIds: number[], coreTaskQueue: string): Promise<boolean> {
+    // Only the app's own live targets: an id of another app's target is never used.
+    const targets = await store.targetsAmong(alert.appId, notifyUserIds);
+    const deliveries: PlannedDelivery[] = targets.flatMap((target) => channelsOf(target.channels).map((channel) => ({ targetId: target.id, channel })));
+    if (deliveries.length === 0) return false;
+    await store.recordAlert(alert, deliveries);
+    try {
+      await client.workflow.start<AlertDeliveryWorkflow>(WorkflowType.alertDelivery, {
+        workflowId: alertDeliveryWorkflowId(alert.id),
+        taskQueue: coreTaskQueue,
+        args: [{ taskQueue: alertTaskQueue(coreTaskQueue), appId: alert.appId, alertId: alert.id, deliveries }],
+        // An event is delivered once, even when scans overlap or one is retried.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+    } catch (err) {
+      if (!isAlreadyStarted(err)) throw err;
+    }
+    await store.markStarted(alert.id);
+    return true;
+  }
+
+  return {
+    async scanAlerts({ coreTaskQueue, since }) {
+      const until = Date.now();
+      const from = (since ?? until) - SCAN_OVERLAP_MS;
+      const failures = [...await failedInstances(coreTaskQueue, from), ...await failedWfInstances(coreTaskQueue, from)]
+        .sort((a, b) => a.closeTime - b.closeTime);
+      let raised = 0;
+      for (const failure of failures) {
+        const alert = await thresholdAlert(failure, coreTaskQueue);
+        if (alert && await raise(alert, failure.notifyUserIds, coreTaskQueue)) raised++;
+      }
+      return { until, raised };
+    },
+
+    async deliverAlertToChannel({ appId, alertId, targetId, channel }) {
+      const { attempt } = Context.current().info;
+      const refuse = async (message: string): Promise<never> => {
+        await store.markFailed(appId, alertId, targetId, channel, message, attempt);
+        throw new PermanentDeliveryError(message);
+      };
+      const target = await store.getTarget(appId, targetId);
+      if (!target) return refuse(`alert target ${targetId} was deleted`);
+      const config = channelConfigOf(target.channels, channel);
+      if (!config) return refuse(`alert target ${targetId} no longer has a ${channel} channel`);
+      const alert = await store.getAlert(appId, alertId);
+      if (!alert) return refuse(`alert ${alertId} is no longer stored (purged)`);
+      // Beats while the receiver takes its time: a worker that dies mid-delivery is noticed
+      // within the heartbeat timeout (the workflow's), and the delivery retried by another.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), DELIVERY_HEARTBEAT_MS);
+      try {
+        await options.deliver(config, alert, {
+          ...(options.smtp ? { smtp: options.smtp } : {}),
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof Error && err.name === 'PermanentDeliveryError') {
+          // Logged by recordAlertDeliveryFailure, which the delivery workflow runs next.
+          await store.markFailed(appId, alertId, targetId, channel, message, attempt);
+        } else {
+          await store.recordAttempt(appId, alertId, targetId, channel, attempt, message);
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+      await store.markDelivered(appId, alertId, targetId, channel, attempt);
+    },
+
+    async recordAlertDeliveryFailure({ appId, alertId, targetId, channel, error }) {
+      log.error('alert delivery failed for good', { alertId, targetId, channel, error });
+      await store.markFailed(appId, alertId, targetId, channel, error);
+    },
+  };
+}
+
+/** The FAILURE_THRESHOLD alert a failure raises under alarmConfig: `FAILURE_THRESHOLD:<jobId>:<instanceId>:<attempt>`. */
+function thresholdIdOf(instanceAlertId: string, jobId: number | null): string {
+  return instanceAlertId.replace(/^INSTANCE_FAILED:/, `FAILURE_THRESHOLD:${jobId}:`);
+}
+
+function closeTimeOf(execution: WorkflowExecutionInfo, finishedTime: number | null): number {
+  return execution.closeTime?.getTime() ?? finishedTime ?? Date.now();
+}
