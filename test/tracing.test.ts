@@ -267,7 +267,7 @@ describe('tracing off (the default) costs nothing', () => {
     await done;
   });
 
-  it('a process set up as the API, core worker and processor worker loads no OpenTelemetry module without an endpoint', async () => {
+  it('a process set up as the API, core worker and processor worker loads no OpenTelemetry SDK, exporter or interceptor without an endpoint', async () => {
     const loads = async (env: Record<string, string>) => {
       const child = spawnTs('test/fixtures/tracing-loads.ts', env, /LOADS \{.*\}\n/);
       let out = '';
