@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { alertDeliveryWorkflowId, alertScanWorkflowId, logRetentionScheduleId } from '../src/contract/names.js';
 import type { AlertDeliveryOutcome } from '../src/contract/workflows.js';
 import { startCoreWorker } from '../src/core/worker.js';
+import { TempojobMetrics } from '../src/metrics/metrics.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
 import { OpenApiCaller } from './support/api-client.js';
@@ -36,6 +37,14 @@ let appNameA: string;
 const http = new HttpReceivers();
 const smtp = new MailReceiver();
 let scanWorkflowId = '';
+/** The core worker's metrics (its alert counters), apart from the process's own. */
+const metrics = new TempojobMetrics({ defaultMetrics: false });
+
+/** `tempojob_alert_deliveries_total` of app A by "channel:outcome". */
+async function deliveryCounts(): Promise<Map<string, number>> {
+  const { values } = await metrics.alertDeliveries.get();
+  return new Map(values.filter((v) => v.labels.app === appNameA).map((v) => [`${v.labels.channel}:${v.labels.outcome}`, v.value]));
+}
 
 async function newApp(prefix: string): Promise<{ appName: string; api: OpenApiCaller }> {
   const appName = uniqueName(prefix);
@@ -68,7 +77,7 @@ beforeAll(async () => {
   apiUrl = api.url;
   apps = api.apps;
   const core = await startCoreWorker({
-    ...temporal, config, logStore: api.logStore, workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') },
+    ...temporal, config, logStore: api.logStore, workflowBundle: { code: readFileSync(inject('workflowBundlePath'), 'utf8') }, metrics,
   });
   const appA = await newApp('alerts-a');
   appNameA = appA.appName;
@@ -230,6 +239,7 @@ describe('INSTANCE_FAILED', () => {
   }, 60_000);
 
   it('retries a receiver that fails for a while (delivered once), and records a refusal as FAILED with its error', async () => {
+    const before = await deliveryCounts();
     const flaky = await a.data<number>('saveAlertTarget', { name: 'flaky', webhook: { url: `${http.url}/flaky`, secret: WEBHOOK_SECRET } });
     const rejecting = await a.data<number>('saveAlertTarget', { name: 'rejecting', slack: { url: `${http.url}/reject` } });
     const jobId = await a.data<number>('saveJob', failingJob([flaky, rejecting]));
@@ -247,6 +257,10 @@ describe('INSTANCE_FAILED', () => {
     expect(byTarget.get(flaky)).toMatchObject({ status: 'DELIVERED', attempts: 3 });
     expect(byTarget.get(rejecting)).toMatchObject({ status: 'FAILED', attempts: 1, lastError: expect.stringMatching(/HTTP 400/) });
     expect(await a.data<Delivery[]>('queryAlertDeliveries', { status: 'FAILED' })).toEqual([expect.objectContaining({ targetId: rejecting, alertId })]);
+    // The core worker's metrics count the same: 2 retries and 1 delivery on the webhook, 1 final failure on Slack.
+    const after = await deliveryCounts();
+    expect(['webhook:delivered', 'webhook:retry', 'slack:failed'].map((key) => (after.get(key) ?? 0) - (before.get(key) ?? 0))).toEqual([1, 2, 1]);
+    expect(after.get('slack:delivered') ?? 0).toBe(before.get('slack:delivered') ?? 0);
     await keepHistory('alertDeliveryWorkflow', 'retried-and-refused', alertDeliveryWorkflowId(alertId));
   }, 60_000);
 

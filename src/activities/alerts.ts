@@ -19,6 +19,7 @@ import type { Alert, AlertEvent, SmtpSettings } from '../domain/alert.js';
 import type { InstanceState } from '../domain/instance.js';
 import type { JobDefinition } from '../domain/job.js';
 import type { WorkflowDefinition } from '../domain/workflow.js';
+import type { TempojobMetrics } from '../metrics/metrics.js';
 import { isAlreadyStarted, isNotFound } from '../temporal/errors.js';
 
 /**
@@ -35,6 +36,8 @@ export interface AlertActivityOptions {
   client: Client;
   store: AlertStore;
   deliver: DeliverAlert;
+  /** Counts alerts raised and delivery outcomes (the process's metrics); absent: not counted. */
+  metrics?: TempojobMetrics;
   /** Absent: email targets fail with a PermanentDeliveryError saying SMTP is not configured. */
   smtp?: SmtpSettings;
   /** Where readers reach the API and Temporal's Web UI (links in alerts); absent: no such link. */
@@ -218,6 +221,7 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       if (!isAlreadyStarted(err)) throw err;
     }
     await store.markStarted(alert.id);
+    options.metrics?.alertsRaised.labels(alert.appName, alert.event).inc();
     return true;
   }
 
@@ -251,6 +255,8 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       // within the heartbeat timeout (the workflow's), and the delivery retried by another.
       const context = Context.current();
       const beat = setInterval(() => context.heartbeat(), DELIVERY_HEARTBEAT_MS);
+      // A final failure is counted by recordAlertDeliveryFailure, which the delivery workflow runs for every one.
+      const counted = (outcome: 'delivered' | 'retry') => options.metrics?.alertDeliveries.labels(alert.appName, channel, outcome).inc();
       try {
         await options.deliver(config, alert, {
           ...(options.smtp ? { smtp: options.smtp } : {}),
@@ -263,17 +269,23 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
           await store.markFailed(appId, alertId, targetId, channel, message, attempt);
         } else {
           await store.recordAttempt(appId, alertId, targetId, channel, attempt, message);
+          counted('retry');
         }
         throw err;
       } finally {
         clearInterval(beat);
       }
       await store.markDelivered(appId, alertId, targetId, channel, attempt);
+      counted('delivered');
     },
 
     async recordAlertDeliveryFailure({ appId, alertId, targetId, channel, error }) {
       log.error('alert delivery failed for good', { alertId, targetId, channel, error });
       await store.markFailed(appId, alertId, targetId, channel, error);
+      if (options.metrics) {
+        const appName = (await store.getAlert(appId, alertId))?.appName ?? String(appId);
+        options.metrics.alertDeliveries.labels(appName, channel, 'failed').inc();
+      }
     },
   };
 }

@@ -147,6 +147,7 @@ export async function startCoreWorker(options: {
       client: options.client,
       store: alertStore,
       deliver: options.deliver ?? deliverAlert,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(config.TEMPOJOB_SMTP_URL ? { smtp: { url: config.TEMPOJOB_SMTP_URL, from: config.TEMPOJOB_ALERT_FROM } } : {}),
       ...(config.TEMPOJOB_PUBLIC_API_URL ? { publicApiUrl: config.TEMPOJOB_PUBLIC_API_URL } : {}),
       ...(config.TEMPOJOB_WEB_UI_URL ? { webUiUrl: config.TEMPOJOB_WEB_UI_URL } : {}),

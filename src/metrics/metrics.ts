@@ -39,6 +39,9 @@ export class TempojobMetrics {
   readonly logLinesDropped: Counter<'app' | 'reason'>;
   /** API: log lines stored, and lines skipped as already stored (a re-sent batch). */
   readonly logLinesStored: Counter<'app' | 'result'>;
+  /** Core worker with the store: alerts raised (one per event), and each delivery attempt's outcome per channel. */
+  readonly alertsRaised: Counter<'app' | 'event'>;
+  readonly alertDeliveries: Counter<'app' | 'channel' | 'outcome'>;
   /** API: live processor workers per app, as Temporal sees them, read at scrape time (watchLiveWorkers). */
   readonly liveWorkers: Gauge<'app'>;
   private liveWorkersSource: { read: () => Promise<Map<string, number>>; cacheMs: number; readAt: number; values: Map<string, number> } | undefined;
@@ -88,6 +91,15 @@ export class TempojobMetrics {
     this.logLinesStored = new Counter({
       name: 'tempojob_log_lines_stored_total', help: 'API: instance log lines received, by result (stored, duplicate).',
       labelNames: ['app', 'result'], registers,
+    });
+    this.alertsRaised = new Counter({
+      name: 'tempojob_alerts_raised_total', help: 'Core worker: alerts raised, one per event (INSTANCE_FAILED, WF_INSTANCE_FAILED, FAILURE_THRESHOLD).',
+      labelNames: ['app', 'event'], registers,
+    });
+    this.alertDeliveries = new Counter({
+      name: 'tempojob_alert_deliveries_total',
+      help: 'Core worker: alert delivery attempts by channel and outcome (delivered; retry: failed, tried again; failed: refused or out of retries).',
+      labelNames: ['app', 'channel', 'outcome'], registers,
     });
     const readLiveWorkers = () => this.readLiveWorkers();
     this.liveWorkers = new Gauge({
