@@ -50,7 +50,8 @@ function succeeded(r: Run, what: string): Run {
 /** The user's script: plain ESM JavaScript, only the two package entry points. */
 const CONSUMER = `
 import { createWorker } from 'tempojob/worker';
-import { createClient, InstanceStatus } from 'tempojob/client';
+import { createClient, InstanceStatus, verifyWebhookSignature } from 'tempojob/client';
+import { createHmac } from 'node:crypto';
 
 const { TEMPOJOB_URL, APP_NAME, APP_PASSWORD } = process.env;
 let runs = 0;
@@ -83,7 +84,15 @@ while (!finished.includes(InstanceStatus.nameOf(info.status)) && Date.now() < de
 }
 await worker.shutdown();
 await running;
-console.log('RESULT ' + JSON.stringify({ runs, jobId, instanceId, status: InstanceStatus.nameOf(info.status), result: info.result }));
+// A webhook alert receiver checks a signature made as the spec says (HMAC-SHA256 over "<timestamp>.<body>").
+const stamp = String(Date.now());
+const body = '{"id":"INSTANCE_FAILED:1:1"}';
+const signature = 'sha256=' + createHmac('sha256', 'receiver-secret').update(stamp + '.' + body).digest('hex');
+const verified = [
+  verifyWebhookSignature({ secret: 'receiver-secret', timestamp: stamp, body, signature }),
+  verifyWebhookSignature({ secret: 'receiver-secret', timestamp: stamp, body: body + ' ', signature }),
+];
+console.log('RESULT ' + JSON.stringify({ runs, jobId, instanceId, status: InstanceStatus.nameOf(info.status), result: info.result, verified }));
 `;
 
 /** A TypeScript user's file: compiles only if the declarations resolve and are real types, not any. */
@@ -178,8 +187,8 @@ describe('tempojob as an installed package', () => {
     }), 'node consumer.mjs');
     const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     expect(line, output(result)).toBeDefined();
-    const outcome = JSON.parse(line!.slice('RESULT '.length)) as { runs: number; instanceId: number; status: string; result: string };
-    expect(outcome).toMatchObject({ runs: 1, status: 'SUCCEED', result: 'hello from a plain node project' });
+    const outcome = JSON.parse(line!.slice('RESULT '.length)) as { runs: number; instanceId: number; status: string; result: string; verified: boolean[] };
+    expect(outcome).toMatchObject({ runs: 1, status: 'SUCCEED', result: 'hello from a plain node project', verified: [true, false] });
     // The server agrees, read without the package.
     const info = await app.api.data<{ status: number; result: string; jobId: number }>('fetchInstanceInfo', { instanceId: outcome.instanceId });
     expect(info).toMatchObject({ status: 5, result: 'hello from a plain node project' });

@@ -1,7 +1,8 @@
 /**
  * tempojob's typed client. Import from here rather than from the files behind it: this is
  * the surface that stays stable. It loads no Express and no Temporal, only the server's
- * zod schemas (so its types follow the server's), zod and node:crypto.
+ * zod schemas (so its types follow the server's), zod and node:crypto (also for verifying a
+ * webhook alert's signature).
  */
 export {
   TempojobClient, createClient,
@@ -15,5 +16,7 @@ export {
   type SaveAlertTargetRequest, type AlertTargetInfo, type AlertDeliveryQuery, type AlertDelivery,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
+/** For receivers of the generic webhook alert channel: checks X-Tempojob-Signature (docs/alerting-channels.md). */
+export { verifyWebhookSignature, WEBHOOK_HEADERS, type VerifyWebhookOptions } from '../alerts/webhook-signature.js';
 export { operations, type OperationName } from '../api/operations.js';
 export { InstanceStatus, JobStatus } from '../domain/enums.js';
