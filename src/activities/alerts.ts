@@ -59,9 +59,11 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
   const { client, store } = options;
   const namespace = client.options.namespace;
 
+  const apiBase = options.publicApiUrl?.replace(/\/+$/, '');
+  const runsBase = options.webUiUrl && `${options.webUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows`;
   const links = (workflowId: string, apiPath: string): Alert['links'] => ({
-    api: options.publicApiUrl ? `${options.publicApiUrl.replace(/\/+$/, '')}/openApi/${apiPath}` : null,
-    webUi: options.webUiUrl ? `${options.webUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : null,
+    api: apiBase ? `${apiBase}/openApi/${apiPath}` : null,
+    webUi: runsBase ? `${runsBase}/${encodeURIComponent(workflowId)}` : null,
   });
 
   async function describeSchedule<T>(scheduleId: string, read: (d: Parameters<typeof jobOfSchedule>[0]) => T | undefined): Promise<T | undefined> {

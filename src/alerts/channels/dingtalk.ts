@@ -10,7 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Alert, ChannelConfig, DeliveryContext } from '../../domain/alert.js';
-import { DEFAULT_TIMEOUT_MS, expectCodeZero, postJson, serviceUrl } from './http.js';
+import { expectCodeZero, postJson, serviceUrl } from './http.js';
 import { renderAlert, toChatMarkdown } from './render.js';
 
 type DingTalkConfig = Extract<ChannelConfig, { channel: 'dingtalk' }>;
@@ -36,7 +36,7 @@ export async function sendDingTalk(config: DingTalkConfig, alert: Alert, context
   const url = config.secret ? signedDingTalkUrl(base, config.secret) : base;
   const rendered = renderAlert(alert);
   const body = JSON.stringify({ msgtype: 'markdown', markdown: { title: rendered.title, text: toChatMarkdown(rendered, '\n\n') } });
-  const answer = await postJson(url, body, { service: 'DingTalk', timeoutMs: context.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const answer = await postJson(url, body, { service: 'DingTalk', timeoutMs: context.timeoutMs });
   expectCodeZero(answer, {
     where: `DingTalk (${base.host})`,
     code: (json) => json.errcode,

@@ -23,7 +23,8 @@ export interface HttpAnswer {
 export interface PostOptions {
   /** The service's name in messages: "Slack", "DingTalk", "the webhook". */
   service: string;
-  timeoutMs: number;
+  /** The context's timeout; default DEFAULT_TIMEOUT_MS. */
+  timeoutMs?: number | undefined;
   headers?: Record<string, string>;
 }
 
@@ -47,7 +48,7 @@ export function serviceUrl(raw: string, service: string): URL {
  * and 5xx, and a PermanentDeliveryError for a redirect.
  */
 export async function postJson(url: URL, body: string, options: PostOptions): Promise<HttpAnswer> {
-  const { service, timeoutMs } = options;
+  const { service, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
   const where = `${service} (${url.host})`;
   let answer: HttpAnswer;
   try {

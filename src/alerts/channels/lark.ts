@@ -12,7 +12,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Alert, ChannelConfig, DeliveryContext } from '../../domain/alert.js';
-import { DEFAULT_TIMEOUT_MS, expectCodeZero, postJson, serviceUrl } from './http.js';
+import { expectCodeZero, postJson, serviceUrl } from './http.js';
 import { isLongValue, renderAlert, type RenderedAlert } from './render.js';
 
 type LarkConfig = Extract<ChannelConfig, { channel: 'lark' }>;
@@ -56,7 +56,7 @@ export async function sendLark(config: LarkConfig, alert: Alert, context: Delive
     message.timestamp = timestamp;
     message.sign = larkSign(config.secret, timestamp);
   }
-  const answer = await postJson(url, JSON.stringify(message), { service: 'Lark', timeoutMs: context.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const answer = await postJson(url, JSON.stringify(message), { service: 'Lark', timeoutMs: context.timeoutMs });
   expectCodeZero(answer, {
     where: `Lark (${url.host})`,
     code: (json) => (typeof json.code === 'number' ? json.code : json.StatusCode),

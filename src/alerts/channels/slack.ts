@@ -7,7 +7,7 @@
  * (channel_is_archived), and rate-limits with 429.
  */
 import type { Alert, ChannelConfig, DeliveryContext } from '../../domain/alert.js';
-import { DEFAULT_TIMEOUT_MS, expectSuccess, postJson, serviceUrl } from './http.js';
+import { expectSuccess, postJson, serviceUrl } from './http.js';
 import { escapeSlack, isLongValue, renderAlert, toPlainText, type RenderedAlert } from './render.js';
 
 type SlackConfig = Extract<ChannelConfig, { channel: 'slack' }>;
@@ -46,7 +46,7 @@ export function slackPayload(rendered: RenderedAlert): { text: string; blocks: u
 export async function sendSlack(config: SlackConfig, alert: Alert, context: DeliveryContext): Promise<void> {
   const url = serviceUrl(config.url, 'Slack');
   const body = JSON.stringify(slackPayload(renderAlert(alert)));
-  const answer = await postJson(url, body, { service: 'Slack', timeoutMs: context.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const answer = await postJson(url, body, { service: 'Slack', timeoutMs: context.timeoutMs });
   expectSuccess(
     answer,
     `Slack (${url.host})`,

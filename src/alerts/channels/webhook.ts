@@ -7,7 +7,7 @@
 import type { Alert, ChannelConfig, DeliveryContext } from '../../domain/alert.js';
 import { PermanentDeliveryError } from '../types.js';
 import { signWebhook, WEBHOOK_HEADERS } from '../webhook-signature.js';
-import { DEFAULT_TIMEOUT_MS, expectSuccess, postJson, serviceUrl } from './http.js';
+import { expectSuccess, postJson, serviceUrl } from './http.js';
 
 type WebhookConfig = Extract<ChannelConfig, { channel: 'webhook' }>;
 
@@ -19,7 +19,7 @@ export async function sendWebhook(config: WebhookConfig, alert: Alert, context: 
   const timestamp = String(Date.now());
   const answer = await postJson(url, body, {
     service: 'The webhook',
-    timeoutMs: context.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs: context.timeoutMs,
     headers: {
       [WEBHOOK_HEADERS.alertId]: alertId,
       [WEBHOOK_HEADERS.idempotencyKey]: alertId,

@@ -7,7 +7,7 @@
  * rate limit (20 a minute), -1 "system busy".
  */
 import type { Alert, ChannelConfig, DeliveryContext } from '../../domain/alert.js';
-import { DEFAULT_TIMEOUT_MS, expectCodeZero, postJson, serviceUrl } from './http.js';
+import { expectCodeZero, postJson, serviceUrl } from './http.js';
 import { cutUtf8, renderAlert, toChatMarkdown, type RenderedAlert } from './render.js';
 
 type WeComConfig = Extract<ChannelConfig, { channel: 'wecom' }>;
@@ -34,7 +34,7 @@ export function weComContent(rendered: RenderedAlert): string {
 export async function sendWeCom(config: WeComConfig, alert: Alert, context: DeliveryContext): Promise<void> {
   const url = serviceUrl(config.url, 'WeCom');
   const body = JSON.stringify({ msgtype: 'markdown', markdown: { content: weComContent(renderAlert(alert)) } });
-  const answer = await postJson(url, body, { service: 'WeCom', timeoutMs: context.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const answer = await postJson(url, body, { service: 'WeCom', timeoutMs: context.timeoutMs });
   expectCodeZero(answer, {
     where: `WeCom (${url.host})`,
     code: (json) => json.errcode,
