@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { md5 } from '@noble/hashes/legacy.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { z } from 'zod';
 import { ErrorCode } from '../api/errors.js';
 import { authAppOperation, operations, type OperationName } from '../api/operations.js';
@@ -97,7 +97,20 @@ const HEADERS = { appId: 'X-POWERJOB-APP-ID', token: 'X-POWERJOB-ACCESS-TOKEN', 
 /** Codes after which a new token helps; any other refusal would be refused again. */
 const STALE_TOKEN_CODES: readonly (string | null)[] = [ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED];
 
-const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+// The client runs in Node and in browsers (the console): Web Crypto's randomUUID and a
+// pure-JS md5 (browsers' SubtleCrypto has none) instead of node:crypto.
+const md5Hex = (text: string) => bytesToHex(md5(utf8ToBytes(text)));
+const randomUUID = () => globalThis.crypto.randomUUID();
+
+/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => { clearTimeout(timer); reject(signal?.reason); };
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * A typed client of tempojob's PowerJob-compatible OpenAPI. One method per operation of
@@ -482,11 +495,7 @@ export class TempojobClient {
 
   private async backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
     const base = this.backoffMs * 2 ** (failures - 1);
-    try {
-      await sleep(base / 2 + Math.random() * (base / 2), undefined, signal ? { signal } : undefined);
-    } catch (err) {
-      throw signal?.aborted ? signal.reason : err;
-    }
+    await sleep(base / 2 + Math.random() * (base / 2), signal);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * tempojob's typed client. Import from here rather than from the files behind it: this is
  * the surface that stays stable. It loads no Express and no Temporal, only the server's
- * zod schemas (so its types follow the server's), zod and node:crypto (also for verifying a
- * webhook alert's signature).
+ * zod schemas (so its types follow the server's), zod, @noble/hashes' md5 and, for verifying a
+ * webhook alert's signature, node:crypto. `client.ts` itself needs no Node builtin, so the
+ * console runs it in the browser.
  */
 export {
   TempojobClient, createClient,
