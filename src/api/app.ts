@@ -18,7 +18,7 @@ import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { metricsRoute } from './routes/metrics.js';
-import { liveAppWorkers } from '../temporal/live-workers.js';
+import { liveAppWorkers, seenAppWorkers } from '../temporal/live-workers.js';
 import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
 import type { Tracing } from '../tracing/index.js';
@@ -90,7 +90,7 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   if (tracing) app.use('/openApi', tracing.requestSpans());
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts }));
+  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts, workers: (appName) => seenAppWorkers(client, appName) }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use(errorHandler);
   return { app, apps };

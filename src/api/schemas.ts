@@ -170,6 +170,13 @@ export const runWorkflowSchema = z.object({
   delay: runJobSchema.shape.delay,
 });
 
+/** countInstances (beyond PowerJob): a job, and a window on when the runs started (epoch ms). */
+export const countInstancesSchema = z.object({
+  jobIdEq: id('jobIdEq').nullish(),
+  startedAfter: nonNegative('startedAfter').nullish(),
+  startedBefore: nonNegative('startedBefore').nullish(),
+}).refine((q) => q.startedAfter == null || q.startedBefore == null || q.startedAfter < q.startedBefore, 'startedAfter must be before startedBefore');
+
 export const authAppSchema = z.object({
   appName: z.string({ message: 'appName is required' }).trim().min(1, 'appName must not be empty'),
   encryptedPassword: z.string({ message: 'encryptedPassword is required' }).min(1, 'encryptedPassword must not be empty'),

@@ -38,6 +38,9 @@ export type SaveAlertTargetRequest = OperationInput<'saveAlertTarget'>;
 export type AlertTargetInfo = OperationOutput<'fetchAlertTarget'>;
 export type AlertDeliveryQuery = OperationInput<'queryAlertDeliveries'>;
 export type AlertDelivery = OperationOutput<'queryAlertDeliveries'>[number];
+export type WorkerInfo = OperationOutput<'listWorkers'>[number];
+export type InstanceCountQuery = OperationInput<'countInstances'>;
+export type InstanceCounts = OperationOutput<'countInstances'>;
 /** Which lines of an instance's log: one attempt, worker or task, and the lowest level. */
 export type LogFilter = Omit<OperationInput<'fetchInstanceLog'>, 'instanceId' | 'index'>;
 /** A line of the live tail: the store's id (the SSE event id), its fields, and `text` as pages show it. */
@@ -361,6 +364,16 @@ export class TempojobClient {
   /** Recent deliveries of the app's alerts, newest first, filtered by instance, workflow instance, alert or status. */
   queryAlertDeliveries(query: AlertDeliveryQuery = {}, options?: ReadOptions): Promise<AlertDelivery[]> {
     return this.call('queryAlertDeliveries', query, options);
+  }
+
+  /** The app's live processor workers: ids, tags, when Temporal last saw each, their task queues. */
+  listWorkers(options?: ReadOptions): Promise<WorkerInfo[]> {
+    return this.call('listWorkers', {}, options);
+  }
+
+  /** Runs of the app (or of one job) per status, by when they started. Trails writes by a moment. */
+  countInstances(query: InstanceCountQuery = {}, options?: ReadOptions): Promise<InstanceCounts> {
+    return this.call('countInstances', query, options);
   }
 
   /** A page of the instance's log (PowerJob's StringPage: 100 formatted lines in `data`, 0-based `index`). */
