@@ -67,6 +67,11 @@ export interface ClientOptions {
   retry?: { attempts?: number; backoffMs?: number };
   /** Per attempt, including reading the answer (default 30 000). A timed-out attempt counts as a transport failure. */
   timeoutMs?: number;
+  /**
+   * A session from an earlier `authenticate()` (e.g. kept by a browser tab), used until the
+   * server refuses its token; then `password` is asked for, as without it.
+   */
+  session?: Session;
 }
 
 export interface ReadOptions {
@@ -138,6 +143,7 @@ export class TempojobClient {
     this.attempts = Math.max(1, options.retry?.attempts ?? 4);
     this.backoffMs = Math.max(0, options.retry?.backoffMs ?? 200);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (options.session) this.session = Promise.resolve(options.session);
   }
 
   /**
