@@ -34,6 +34,8 @@ export default defineConfig({
       'test/replay.test.ts',
       'test/package.test.ts',
       'test/workflows-time-skipping.test.ts',
+      // The console in a browser over the same API: `npm test` runs it once (its setup builds the console and finds Chromium).
+      'test/console-ui.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],

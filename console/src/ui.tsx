@@ -101,11 +101,9 @@ export function ErrorNote({ error }: { error: unknown }) {
 /** A modal dialog (the platform's: focus kept inside, Escape closes) that opens when mounted. */
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    dialog?.showModal();
-    return () => dialog?.close();
-  }, []);
+  // No close() on unmount: a removed dialog leaves the top layer anyway, and a close event
+  // from React's StrictMode re-mount would close the dialog it just opened.
+  useEffect(() => { if (ref.current && !ref.current.open) ref.current.showModal(); }, []);
   return (
     <dialog ref={ref} aria-labelledby="dialog-title" onClose={onClose} onCancel={onClose}>
       <h2 id="dialog-title">{title}</h2>

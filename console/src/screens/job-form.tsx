@@ -111,7 +111,15 @@ function Preview({ type, expression, zone }: { type: string; expression: string;
 
 export function JobForm({ jobId }: { jobId?: number }) {
   const client = useClient();
-  const existing = useQuery({ queryKey: ['export', jobId], enabled: jobId !== undefined, queryFn: ({ signal }) => client.exportJob(jobId!, { signal }) });
+  // exportJob gives every field in saveJob's shape (kept on save), but names the copy "<name>_EXPORT_<time>": the name comes from fetchJob.
+  const existing = useQuery({
+    queryKey: ['export', jobId],
+    enabled: jobId !== undefined,
+    queryFn: async ({ signal }) => {
+      const [exported, current] = await Promise.all([client.exportJob(jobId!, { signal }), client.fetchJob(jobId!, { signal })]);
+      return { ...exported, jobName: current.jobName };
+    },
+  });
   const [fields, setFields] = useState<Fields>({ ...FIELDS, timeZone: VIEWER_ZONE });
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
