@@ -36,7 +36,7 @@ export function CopyId({ id, label }: { id: number | string; label: string }) {
     <span className="copy-id">
       <code>{id}</code>
       <button type="button" className="icon" onClick={() => void copy()} aria-label={`Copy ${label} ${id}`} title="Copy">
-        {copied ? '✓' : '⧉'}
+        {copied ? '✓' : <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" focusable="false"><rect x="3.5" y="0.5" width="8" height="8" rx="1" fill="none" stroke="currentColor" /><rect x="0.5" y="3.5" width="8" height="8" rx="1" fill="var(--bg)" stroke="currentColor" /></svg>}
       </button>
     </span>
   );

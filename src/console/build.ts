@@ -11,9 +11,12 @@ const STAMP = '.source-hash';
 /** What the bundle is built from: the console and the code it imports (the typed client, the API's schemas, the domain). */
 const SOURCES = [CONSOLE_ROOT, fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new URL('../../package-lock.json', import.meta.url))];
 
+/** Bumped when the build's own options change, so builds made with the old ones are redone. */
+const BUILD_OPTIONS_VERSION = 'production-2';
+
 /** One hash over every source file's path and content: a changed, added or removed file changes it. */
 export function consoleSourceHash(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(BUILD_OPTIONS_VERSION);
   const visit = (path: string) => {
     if (path === CONSOLE_DIST || path.endsWith('/node_modules')) return;
     const entries = existsSync(path) ? readdirSync(path, { withFileTypes: true }) : null;
@@ -50,6 +53,9 @@ export async function ensureConsoleBuilt(options: { log?: (line: string) => void
       root: CONSOLE_ROOT,
       base: '/console/',
       logLevel: 'warn',
+      // Always React's production build: vitest sets NODE_ENV=test, which Vite would otherwise bake in.
+      mode: 'production',
+      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
       oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
       build: {
         outDir, emptyOutDir: true, sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 1024,

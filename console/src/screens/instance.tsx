@@ -42,7 +42,7 @@ export function InstanceDetail({ instanceId }: { instanceId: number }) {
     { label: 'Created', at: Date.parse(info.gmtCreate) },
     { label: 'Due', at: info.expectedTriggerTime },
     { label: 'Started', at: info.actualTriggerTime },
-    { label: InstanceStatus.nameOf(info.status) ?? 'Finished', at: info.finishedTime },
+    { label: finished ? InstanceStatus.nameOf(info.status) ?? 'Finished' : 'Finishes', at: info.finishedTime },
   ];
   return (
     <section aria-labelledby="instance-title">
