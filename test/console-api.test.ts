@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, InstanceStatus, TempojobError, type TempojobClient } from '../src/client/index.js';
+import { InstanceService } from '../src/api/instance-service.js';
+import type { JobService } from '../src/api/job-service.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
 /**
@@ -76,5 +78,46 @@ describe('countInstances', () => {
     const refused = await mine.countInstances({ startedAfter: 2_000, startedBefore: 1_000 }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(TempojobError);
     expect((refused as TempojobError).message).toContain('startedAfter must be before startedBefore');
+  });
+});
+
+describe('listInstances', () => {
+  it('pages newest first exactly as queryInstance does, a retried instance once, widening its window as far as a page needs', async () => {
+    const job = (processorInfo: string) => ({ jobName: `list ${processorInfo}`, timeExpressionType: 'API' as const, executeType: 'STANDALONE' as const, processorType: 'BUILT_IN' as const, processorInfo });
+    const okJob = await mine.saveJob(job('ok'));
+    const noJob = await mine.saveJob(job('no'));
+    const failed = await mine.runJob(noJob);
+    await stack.finished(failed);
+    const created = [failed];
+    for (let i = 0; i < 16; i++) created.push(await mine.runJob(i % 4 === 0 ? noJob : okJob, { delay: 3_600_000 }));
+    await mine.retryInstance(failed);
+    await expect.poll(async () => (await mine.queryInstance({ pageSize: 1000 })).totalItems, { timeout: 20_000 }).toBeGreaterThanOrEqual(created.length);
+    const all = (await mine.queryInstance({ pageSize: 1000, sortBy: 'gmtCreate' })).data.map((i) => i.instanceId);
+    await expect.poll(async () => (await mine.countInstances()).total, { timeout: 20_000 }).toBe(all.length + 1);
+
+    // Through the API (its first window, ten minutes, holds them all)…
+    const pages: number[][] = [];
+    for (let index = 0; ; index++) {
+      const page = await mine.listInstances({ index, pageSize: 5 });
+      pages.push(page.data.map((i) => i.instanceId));
+      expect(page.runs).toBe(all.length + 1);
+      if (!page.more) break;
+    }
+    expect(pages.flat()).toEqual(all);
+    expect(pages.every((p, i) => p.length === 5 || i === pages.length - 1)).toBe(true);
+
+    // …and from a 1 ms window, widened until each page is sure to be complete.
+    const service = new InstanceService(stack.client, {} as JobService, stack.config.TEMPOJOB_CORE_TASK_QUEUE, 0, 0);
+    const appId = (await mine.authenticate()).appId;
+    const narrow: number[] = [];
+    for (let index = 0; ; index++) {
+      const page = await service.newest({ appId, appName: myApp }, { index, pageSize: 4 }, 1);
+      narrow.push(...page.data.map((v) => v.instanceId));
+      if (!page.more) break;
+    }
+    expect(narrow).toEqual(all);
+    const filtered = await mine.listInstances({ jobIdEq: noJob, statusIn: [InstanceStatus.codes.WAITING_DISPATCH], pageSize: 50 });
+    expect(filtered.data.map((i) => i.instanceId).sort()).toEqual(created.filter((_, i) => i > 0 && (i - 1) % 4 === 0).sort());
+    for (const id of created.slice(1)) await mine.cancelInstance(id);
   });
 });

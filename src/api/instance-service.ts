@@ -30,6 +30,9 @@ import { page } from './queries.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 
+/** `newest` first looks this far back; most pages of a busy app are in it. */
+export const NEWEST_FIRST_WINDOW_MS = 10 * 60_000;
+
 /**
  * Instances: one instance workflow each (`tempojob-instance-<id>`), started with a
  * deterministic id so that a repeated request (same Idempotency-Key) is a no-op. Where the
@@ -158,6 +161,61 @@ export class InstanceService {
     const direction = q.asc ? 1 : -1;
     views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.instanceId - b.instanceId));
     return page(views, q.index, q.pageSize);
+  }
+
+  /**
+   * The app's instances newest first (by creation, ties by id), one page, reading about as
+   * many runs from the visibility index as the page needs instead of every run, as `query`
+   * does: a run starts no earlier than its instance was created, so the runs started after T
+   * include every instance created after T, and the newest of those are the newest overall.
+   * The window back from now widens (×4) until it holds the page, or until it holds every
+   * run. `more` says whether a next page exists; `runs` is the count of matching runs (a
+   * retried instance counts once per run), for an "about N" total.
+   */
+  async newest(
+    app: AuthenticatedApp,
+    q: { jobIdEq?: number | null; statusIn?: number[] | null; createdAfter?: number | null; createdBefore?: number | null; index: number; pageSize: number },
+    firstWindowMs = NEWEST_FIRST_WINDOW_MS,
+  ): Promise<{ data: InstanceView[]; more: boolean; runs: number }> {
+    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
+    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    if (q.statusIn?.length) {
+      const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
+      conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
+    }
+    if (q.createdAfter != null) conditions.push(`StartTime > '${new Date(q.createdAfter).toISOString()}'`);
+    const base = conditions.join(' AND ');
+    const { count: runs } = await this.client.workflow.count(base);
+    const wanted = (q.index + 1) * q.pageSize + 1;
+    const now = Date.now();
+    for (let span = firstWindowMs; ; span *= 4) {
+      const since = now - span;
+      const unbounded = since <= 0 || (q.createdAfter != null && q.createdAfter >= since);
+      const windowed = unbounded ? base : `${base} AND StartTime > '${new Date(since).toISOString()}'`;
+      const inWindow = unbounded ? runs : (await this.client.workflow.count(windowed)).count;
+      const everything = unbounded || inWindow >= runs;
+      if (!everything && inWindow < wanted) continue;
+      const latest = new Map<string, WorkflowExecutionInfo>();
+      for await (const execution of this.client.workflow.list({ query: windowed })) {
+        const seen = latest.get(execution.workflowId);
+        if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
+      }
+      const views: InstanceView[] = [];
+      for (const execution of latest.values()) {
+        const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
+        const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
+        if (!view || view.appId !== app.appId) continue;
+        // Only instances created inside the window are sure to be all there (a retried older one may be too).
+        if (!everything && view.createdAt <= since) continue;
+        if (q.createdBefore != null && !(view.createdAt < q.createdBefore)) continue;
+        if (q.statusIn?.length && !q.statusIn.includes(InstanceStatus.codes[view.status])) continue;
+        views.push(view);
+      }
+      if (!everything && views.length < wanted) continue;
+      views.sort((a, b) => b.createdAt - a.createdAt || b.instanceId - a.instanceId);
+      const start = q.index * q.pageSize;
+      return { data: views.slice(start, start + q.pageSize), more: views.length > start + q.pageSize, runs };
+    }
   }
 
   /**

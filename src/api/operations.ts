@@ -3,7 +3,7 @@ import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, wo
 import { instanceQuerySchema, jobQuerySchema, wfInstanceQuerySchema, workflowQuerySchema } from './queries.js';
 import {
   appendInstanceLogSchema, authAppSchema, fetchInstanceLogSchema, instanceIdSchema, shipInstanceLogSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
-  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema, saveAlertTargetSchema, alertTargetIdSchema, queryAlertDeliveriesSchema, countInstancesSchema,
+  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema, saveAlertTargetSchema, alertTargetIdSchema, queryAlertDeliveriesSchema, countInstancesSchema, listInstancesSchema,
 } from './schemas.js';
 
 /**
@@ -156,6 +156,19 @@ export const operations = {
   listWorkers: {
     summary: 'The app\'s live processor workers, from Temporal\'s pollers and worker heartbeats (beyond PowerJob)',
     input: empty, output: z.array(workerSchema), mutating: false, form: true,
+  },
+  listInstances: {
+    summary: 'A page of the app\'s instances, newest first by creation, reading only about as many runs as the page needs (queryInstance reads them all): for apps with many instances (beyond PowerJob)',
+    input: listInstancesSchema,
+    output: z.object({
+      index: id,
+      pageSize: id,
+      more: z.boolean().describe('whether a next page exists'),
+      runs: id.describe('how many runs match (a retried instance counts once per run): an "about" total'),
+      data: z.array(instanceInfoSchema),
+    }),
+    mutating: false,
+    form: false,
   },
   countInstances: {
     summary: 'How many instance runs of the app (or of one job) are in each status, by when they started; a retried instance counts once per run (beyond PowerJob)',

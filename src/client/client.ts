@@ -41,6 +41,8 @@ export type AlertDelivery = OperationOutput<'queryAlertDeliveries'>[number];
 export type WorkerInfo = OperationOutput<'listWorkers'>[number];
 export type InstanceCountQuery = OperationInput<'countInstances'>;
 export type InstanceCounts = OperationOutput<'countInstances'>;
+export type NewestInstancesQuery = OperationInput<'listInstances'>;
+export type NewestInstancesPage = OperationOutput<'listInstances'>;
 /** Which lines of an instance's log: one attempt, worker or task, and the lowest level. */
 export type LogFilter = Omit<OperationInput<'fetchInstanceLog'>, 'instanceId' | 'index'>;
 /** A line of the live tail: the store's id (the SSE event id), its fields, and `text` as pages show it. */
@@ -375,6 +377,11 @@ export class TempojobClient {
   /** The app's live processor workers: ids, tags, when Temporal last saw each, their task queues. */
   listWorkers(options?: ReadOptions): Promise<WorkerInfo[]> {
     return this.call('listWorkers', {}, options);
+  }
+
+  /** A page of the app's instances, newest first, without reading all of them (for apps with many). Trails writes by a moment. */
+  listInstances(query: NewestInstancesQuery = {}, options?: ReadOptions): Promise<NewestInstancesPage> {
+    return this.call('listInstances', query, options);
   }
 
   /** Runs of the app (or of one job) per status, by when they started. Trails writes by a moment. */

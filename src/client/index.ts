@@ -15,7 +15,7 @@ export {
   type WorkflowId, type WfInstanceId, type WfInstanceInfo, type WfInstanceQuery, type WfInstancePage,
   type LogFilter, type InstanceLogLine,
   type SaveAlertTargetRequest, type AlertTargetInfo, type AlertDeliveryQuery, type AlertDelivery,
-  type WorkerInfo, type InstanceCountQuery, type InstanceCounts,
+  type WorkerInfo, type InstanceCountQuery, type InstanceCounts, type NewestInstancesQuery, type NewestInstancesPage,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 /** For receivers of the generic webhook alert channel: checks X-Tempojob-Signature (docs/alerting-channels.md). */

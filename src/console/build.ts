@@ -12,7 +12,7 @@ const STAMP = '.source-hash';
 const SOURCES = [CONSOLE_ROOT, fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new URL('../../package-lock.json', import.meta.url))];
 
 /** Bumped when the build's own options change, so builds made with the old ones are redone. */
-const BUILD_OPTIONS_VERSION = 'production-2';
+const BUILD_OPTIONS_VERSION = 'production-3';
 
 /** One hash over every source file's path and content: a changed, added or removed file changes it. */
 export function consoleSourceHash(): string {
@@ -54,10 +54,10 @@ export async function ensureConsoleBuilt(options: { log?: (line: string) => void
       root: CONSOLE_ROOT,
       base: '/console/',
       logLevel: 'warn',
-      // Always React's production build: vitest sets NODE_ENV=test, which Vite would otherwise bake in.
+      // Always React's production build and JSX: vitest sets NODE_ENV=test, which Vite would otherwise bake in.
       mode: 'production',
       define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-      oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
+      oxc: { jsx: { runtime: 'automatic', importSource: 'react', development: false } },
       build: {
         outDir, emptyOutDir: true, sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 1024,
         rolldownOptions: {

@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import type { InstanceQuery } from '../../../src/client/client.js';
+import type { NewestInstancesQuery } from '../../../src/client/client.js';
 import { InstanceStatus } from '../../../src/domain/enums.js';
 import { useClient } from '../app.js';
 import { Link, navigate, useLocation } from '../router.js';
@@ -30,16 +30,17 @@ export function Instances() {
   const page = Math.max(0, Number(search.get('page') ?? '0') || 0);
   const [draft, setDraft] = useState({ jobId, status, from: from ? toLocalInput(Number(from)) : '', to: to ? toLocalInput(Number(to)) : '' });
 
-  const query: InstanceQuery = {
-    index: page, pageSize: PAGE_SIZE, sortBy: 'gmtCreate', asc: false,
+  // listInstances, not queryInstance: it reads about one page of runs, not every run of the app.
+  const query: NewestInstancesQuery = {
+    index: page, pageSize: PAGE_SIZE,
     ...(jobId ? { jobIdEq: Number(jobId) } : {}),
     ...(status ? { statusIn: [Number(status)] } : {}),
-    ...(from ? { gmtCreateGt: Number(from) } : {}),
-    ...(to ? { gmtCreateLt: Number(to) } : {}),
+    ...(from ? { createdAfter: Number(from) } : {}),
+    ...(to ? { createdBefore: Number(to) } : {}),
   };
   const instances = useQuery({
     queryKey: ['instances', query],
-    queryFn: ({ signal }) => client.queryInstance(query, { signal }),
+    queryFn: ({ signal }) => client.listInstances(query, { signal }),
     placeholderData: keepPreviousData,
     refetchInterval: 5_000,
   });
@@ -73,7 +74,7 @@ export function Instances() {
         <label>Created before <input type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} /></label>
         <button type="submit" className="primary">Filter</button>
       </form>
-      <ListState query={instances} what="instances" empty={(p) => p.totalItems === 0}>
+      <ListState query={instances} what="instances" empty={(p) => p.data.length === 0 && p.index === 0}>
         {(result) => (
           <>
             <div className="table-wrap" aria-busy={instances.isFetching && instances.isPlaceholderData}>
@@ -98,8 +99,8 @@ export function Instances() {
             </div>
             <nav className="pager" aria-label="Pages">
               <button type="button" disabled={page === 0} onClick={() => go({ ...current, page: page - 1 })}>Previous</button>
-              <span role="status">Page {result.index + 1} of {Math.max(1, result.totalPages)} · {result.totalItems.toLocaleString()} instances</span>
-              <button type="button" disabled={page + 1 >= result.totalPages} onClick={() => go({ ...current, page: page + 1 })}>Next</button>
+              <span role="status">Page {result.index + 1} of about {Math.max(1, Math.ceil(result.runs / PAGE_SIZE)).toLocaleString()} · about {result.runs.toLocaleString()} instances</span>
+              <button type="button" disabled={!result.more} onClick={() => go({ ...current, page: page + 1 })}>Next</button>
             </nav>
           </>
         )}

@@ -107,6 +107,10 @@ function handlers({ jobs, instances, workflows, wfInstances, logs, alerts, worke
     listWorkers: async (app) => (await workers(app.appName)).map((worker) => ({
       ...worker, taskQueues: [appTaskQueue(app.appName), workerTaskQueue(app.appName, worker.workerId)],
     })),
+    listInstances: async (app, query) => {
+      const { data, more, runs } = await instances.newest(app, query);
+      return { index: query.index, pageSize: query.pageSize, more, runs, data: data.map(instanceInfoDTO) };
+    },
     countInstances: async (app, query) => {
       const counts = await instances.count(app, query);
       return {
