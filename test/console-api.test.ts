@@ -95,7 +95,7 @@ describe('listInstances', () => {
     const all = (await mine.queryInstance({ pageSize: 1000, sortBy: 'gmtCreate' })).data.map((i) => i.instanceId);
     await expect.poll(async () => (await mine.countInstances()).total, { timeout: 20_000 }).toBe(all.length + 1);
 
-    // Through the API (its first window, ten minutes, holds them all)…
+    // Through the API…
     const pages: number[][] = [];
     for (let index = 0; ; index++) {
       const page = await mine.listInstances({ index, pageSize: 5 });

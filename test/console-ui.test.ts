@@ -38,12 +38,22 @@ let flakyFails = true;
 /** Map sub-tasks wait here until the test has seen them running in the console. */
 let openMapGate: () => void = () => {};
 const mapGate = new Promise<void>((resolve) => { openMapGate = resolve; });
+/** The chatty processor's second line waits until the test has seen the first in the console. */
+let openLogGate: () => void = () => {};
+const logGate = new Promise<void>((resolve) => { openLogGate = resolve; });
 
 const processors = {
   ...recorder.wrap({
     echo: (ctx) => ({ success: true, msg: `echo: ${ctx.instanceParams ?? ''}` }),
     block: (ctx) => new Promise((_resolve, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); }),
     flaky: () => (flakyFails ? { success: false, msg: 'the upstream said no' } : { success: true, msg: 'fine now' }),
+    boom: () => ({ success: false, msg: 'disk full on /var/data' }),
+    chatty: async (ctx) => {
+      ctx.logger.info('step one: reading the orders');
+      await logGate;
+      ctx.logger.warn('step two: 3 orders skipped');
+      return { success: true, msg: 'done talking' };
+    },
   }),
   fanout: broadcastProcessor({ process: (ctx: TaskContext) => ({ success: true, msg: `share of ${ctx.workerId}` }) }),
   squares: mapProcessor({
@@ -70,7 +80,9 @@ beforeAll(async () => {
   api = createClient({ baseUrl: stack.url, appName, password });
   // Two workers, each with its own connection (as two processes), for a broadcast's shares.
   for (const [workerId, tags] of [['w-1', ['blue']], ['w-2', []]] as const) {
-    const worker = await createWorker({ appName, processors, workerId, tags: [...tags], address: inject('temporalAddress'), shutdownGraceMs: 0 });
+    const worker = await createWorker({
+      appName, processors, workerId, tags: [...tags], address: inject('temporalAddress'), shutdownGraceMs: 0, logs: { apiUrl: stack.url, password },
+    });
     workers.push({ worker, done: worker.run() });
   }
   await eventually(() => liveAppWorkers(stack.client, appName), (live) => live.length === 2, 30_000);
@@ -84,6 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   openMapGate();
+  openLogGate();
   await other?.cancelInstance(otherInstanceId).catch(() => undefined);
   await browser?.close();
   for (const { worker, done } of workers) {
@@ -288,6 +301,24 @@ describe('console', () => {
     await page.close();
   });
 
+  it('tails an instance\'s log live', async () => {
+    const instanceId = await api.runJob(await api.saveJob(job('chatty')));
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`/console/instances/${instanceId}`);
+    const log = page.getByRole('log');
+    await expect.poll(() => log.textContent(), { timeout: 30_000 }).toContain('step one: reading the orders');
+    expect(await log.textContent()).not.toContain('step two');
+    openLogGate();
+    await expect.poll(() => log.textContent(), { timeout: 30_000 }).toContain('step two: 3 orders skipped');
+    await badge(page, 'SUCCEED').waitFor({ timeout: 30_000 });
+    await page.getByText('(complete)').waitFor({ timeout: 30_000 });
+    await checkScreen(page, 'instance-log');
+    // The page shows what the store holds.
+    expect((await api.fetchInstanceLog(instanceId)).data).toContain('step two: 3 orders skipped');
+    await page.close();
+  });
+
   it('lists the app\'s live workers with tags and task queues', async () => {
     const page = await newPage();
     await signIn(page);
@@ -317,6 +348,46 @@ describe('console', () => {
     // Theirs is as it was: still waiting for its fire, the job enabled.
     expect((await other.fetchInstanceInfo(otherInstanceId)).status).toBe(InstanceStatus.codes.WAITING_DISPATCH);
     expect((await other.fetchJob(otherJobId)).status).toBe(JobStatus.codes.ENABLE);
+    await page.close();
+  });
+
+  it('sums up the app on the overview: jobs, the day\'s runs by status, failures, workers, next fires', async () => {
+    await api.saveJob(job('echo', { jobName: 'nightly report', timeExpressionType: 'CRON', timeExpression: '0 0 2 * * ?', timeZone: 'Asia/Tokyo' }));
+    const failed = await api.runJob(await api.saveJob(job('boom', { jobName: 'import orders' })));
+    await stack.finished(failed);
+    const counts = await api.countInstances({ startedAfter: Date.now() - 24 * 3600_000 });
+    const page = await newPage();
+    await signIn(page);
+    const succeeded = counts.byStatus.find((c) => c.name === 'SUCCEED')!.count;
+    await expect.poll(async () => Number(await page.locator('[data-count="SUCCEED"]').textContent())).toBeGreaterThanOrEqual(succeeded);
+    await page.getByRole('link', { name: 'nightly report' }).waitFor();
+    await page.locator('#ov-failures ~ ul li', { hasText: 'disk full on /var/data' }).waitFor({ timeout: 15_000 });
+    await checkScreen(page, 'overview-busy');
+    await page.close();
+  });
+
+  it('adds and deletes an alert target, checked as the user types', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByText('No alert targets.').waitFor();
+    await page.getByLabel('Name').fill('on-call');
+    await page.getByLabel('Email').fill('oncall@example.com');
+    await page.getByLabel('Webhook URL', { exact: true }).fill('https://hooks.example.com/tempojob');
+    await page.getByLabel('Webhook signing secret (16+ characters)').fill('short');
+    await page.getByText('webhook.secret must be at least 16 characters').waitFor();
+    await page.getByLabel('Webhook signing secret (16+ characters)').fill('a-long-enough-signing-secret');
+    await page.getByRole('button', { name: 'Add target' }).dblclick();
+    const row = page.locator('tr[data-target-id]');
+    await row.waitFor();
+    await checkScreen(page, 'alerts');
+    const targets = await api.listAlertTargets();
+    expect(targets).toHaveLength(1);
+    expect(targets[0]).toMatchObject({ name: 'on-call', email: 'oncall@example.com', webhook: { url: 'https://hooks.example.com/tempojob', secretSet: true } });
+    await row.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete target' }).click();
+    await page.getByText('No alert targets.').waitFor();
+    expect(await api.listAlertTargets()).toEqual([]);
     await page.close();
   });
 

@@ -8,6 +8,7 @@ import { JobForm } from './screens/job-form.js';
 import { Instances } from './screens/instances.js';
 import { InstanceDetail } from './screens/instance.js';
 import { Workers } from './screens/workers.js';
+import { Alerts } from './screens/alerts.js';
 
 const ClientContext = createContext<TempojobClient | null>(null);
 /** The signed-in app's typed client: every console action is an API call through it. */
@@ -22,6 +23,7 @@ const NAV = [
   { to: '/jobs', label: 'Jobs' },
   { to: '/instances', label: 'Instances' },
   { to: '/workers', label: 'Workers' },
+  { to: '/alerts', label: 'Alerts' },
 ] as const;
 
 function Screen() {
@@ -35,6 +37,7 @@ function Screen() {
   const instance = match('/instances/:id', path);
   if (instance) return <InstanceDetail instanceId={Number(instance['id'])} />;
   if (path === '/workers') return <Workers />;
+  if (path === '/alerts') return <Alerts />;
   return <section><h1>Not found</h1><p>No console page at {path}. <Link to="/">Go to the overview</Link>.</p></section>;
 }
 

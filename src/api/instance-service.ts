@@ -30,8 +30,8 @@ import { page } from './queries.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 
-/** `newest` first looks this far back; most pages of a busy app are in it. */
-export const NEWEST_FIRST_WINDOW_MS = 10 * 60_000;
+/** `newest` first counts the runs this far back, then looks 4 times as far until a page is in. */
+export const NEWEST_FIRST_WINDOW_MS = 5_000;
 
 /**
  * Instances: one instance workflow each (`tempojob-instance-<id>`), started with a
@@ -168,8 +168,8 @@ export class InstanceService {
    * many runs from the visibility index as the page needs instead of every run, as `query`
    * does: a run starts no earlier than its instance was created, so the runs started after T
    * include every instance created after T, and the newest of those are the newest overall.
-   * The window back from now widens (×4) until it holds the page, or until it holds every
-   * run. `more` says whether a next page exists; `runs` is the count of matching runs (a
+   * The window back from now widens (×4, counting runs, which is cheap) until it holds the
+   * page, is narrowed again when it holds far more, and only then is listed. `more` says whether a next page exists; `runs` is the count of matching runs (a
    * retried instance counts once per run), for an "about N" total.
    */
   async newest(
@@ -188,15 +188,30 @@ export class InstanceService {
     const { count: runs } = await this.client.workflow.count(base);
     const wanted = (q.index + 1) * q.pageSize + 1;
     const now = Date.now();
-    for (let span = firstWindowMs; ; span *= 4) {
+    /** The query for runs started in the last `span` ms, or null when that bound would hold every run anyway. */
+    const within = (span: number) => {
       const since = now - span;
-      const unbounded = since <= 0 || (q.createdAfter != null && q.createdAfter >= since);
-      const windowed = unbounded ? base : `${base} AND StartTime > '${new Date(since).toISOString()}'`;
-      const inWindow = unbounded ? runs : (await this.client.workflow.count(windowed)).count;
-      const everything = unbounded || inWindow >= runs;
-      if (!everything && inWindow < wanted) continue;
+      return since <= 0 || (q.createdAfter != null && q.createdAfter >= since) ? null : `${base} AND StartTime > '${new Date(since).toISOString()}'`;
+    };
+    const counted = async (span: number) => {
+      const query = within(span);
+      return query === null ? runs : (await this.client.workflow.count(query)).count;
+    };
+    let tooFew = 0;
+    for (let span = firstWindowMs; ; tooFew = span, span *= 4) {
+      let inWindow = await counted(span);
+      if (inWindow < wanted && inWindow < runs && within(span) !== null) continue;
+      // Counting is cheap, listing is not: narrow a window much larger than the page before reading it.
+      for (let step = 0; step < 6 && inWindow > 4 * wanted && span - tooFew > 1_000; step++) {
+        const mid = Math.floor((tooFew + span) / 2);
+        const midCount = await counted(mid);
+        if (midCount >= wanted) { span = mid; inWindow = midCount; } else tooFew = mid;
+      }
+      const query = within(span);
+      const everything = query === null || inWindow >= runs;
+      const since = now - span;
       const latest = new Map<string, WorkflowExecutionInfo>();
-      for await (const execution of this.client.workflow.list({ query: windowed })) {
+      for await (const execution of this.client.workflow.list({ query: query ?? base })) {
         const seen = latest.get(execution.workflowId);
         if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
       }

@@ -4,6 +4,7 @@ import { useClient } from '../app.js';
 import { Link } from '../router.js';
 import { CopyId, ErrorNote, FINISHED_CODES, StatusBadge, Time, errorMessage, useIntent } from '../ui.js';
 import { useJobs } from './jobs.js';
+import { LogTail } from './log-tail.js';
 
 /** The Temporal Web UI and namespace, written into the page by the API (console.ts). */
 function temporalLink(instanceId: number): string | null {
@@ -103,6 +104,7 @@ export function InstanceDetail({ instanceId }: { instanceId: number }) {
           </div>
         </>
       )}
+      <LogTail instanceId={instanceId} />
     </section>
   );
 }

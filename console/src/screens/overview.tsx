@@ -42,7 +42,7 @@ export function Overview() {
         </article>
         <article className="card" aria-labelledby="ov-runs">
           <h2 id="ov-runs">Instances, last 24 h</h2>
-          <ListState query={counts} what="instance counts" empty={(c) => c.total === 0}>
+          <ListState query={counts} what="runs in the last 24 h" empty={(c) => c.total === 0}>
             {(c) => (
               <ul className="stats">
                 {c.byStatus.map((s) => (
