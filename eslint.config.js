@@ -26,7 +26,7 @@ const NODE_ONLY_PACKAGES = [
   '@node-rs/argon2',
 ];
 /** Our own Node-only code under src/ (after the contract refactor src/temporal is Node-only). */
-const NODE_ONLY_FOLDERS = ['api', 'activities', 'workers', 'core', 'stack', 'demo', 'temporal', 'client', 'metrics', 'tracing'];
+const NODE_ONLY_FOLDERS = ['api', 'activities', 'workers', 'core', 'stack', 'demo', 'temporal', 'client', 'metrics', 'tracing', 'console'];
 
 /**
  * `no-restricted-imports` options for one layer.
