@@ -107,7 +107,8 @@ afterAll(async () => {
 });
 
 async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, baseURL: stack.url, permissions: ['clipboard-read', 'clipboard-write'] });
+  // The viewer is in Berlin, so times show in a zone other than the jobs' (Tokyo, UTC).
+  const context = await browser.newContext({ viewport, baseURL: stack.url, timezoneId: 'Europe/Berlin', permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
   page.on('pageerror', (err) => { throw err; });
   return page;
@@ -174,6 +175,15 @@ describe('console', () => {
     const row = page.locator(`tr[data-job-id="${saved!.id}"]`);
     await row.waitFor();
     await checkScreen(page, 'jobs');
+    // Its next fire in the viewer's zone (Berlin), in the job's (Tokyo) on hover.
+    const nextFire = row.locator('time');
+    const at = Date.parse((await nextFire.getAttribute('datetime'))!);
+    const inZone = (timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(at).replace(',', '');
+    expect(await nextFire.textContent()).toBe(inZone('Europe/Berlin'));
+    expect(await nextFire.getAttribute('title')).toBe(`${inZone('Asia/Tokyo')} Asia/Tokyo (job's zone)`);
+    // Ids are copyable.
+    await row.getByRole('button', { name: `Copy job id ${saved!.id}` }).click();
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(String(saved!.id));
 
     await page.goto(`/console/instances?jobId=${saved!.id}`);
     await page.locator('tr[data-instance-id]').first().waitFor({ timeout: 30_000 });
@@ -205,6 +215,71 @@ describe('console', () => {
     await expect.poll(async () => (await api.countInstances({ jobIdEq: jobId })).total, { timeout: 10_000 }).toBe(1);
     expect(recorder.executions.filter((e) => e.processor === 'echo' && e.instanceId === instanceId)).toHaveLength(1);
     expect((await api.queryInstance({ jobIdEq: jobId })).totalItems).toBe(1);
+
+    // The list, filtered by job and status in the form: that run only; created before it: none.
+    await page.getByRole('link', { name: 'Instances' }).click();
+    await page.getByLabel('Job').selectOption(String(jobId));
+    await page.getByLabel('Status').selectOption(String(InstanceStatus.codes.SUCCEED));
+    await page.getByRole('button', { name: 'Filter' }).click();
+    // The unfiltered page stays up while the filtered one loads: wait for the filtered one.
+    await expect.poll(() => page.locator('tr[data-instance-id]').count(), { timeout: 15_000 }).toBe(1);
+    await page.locator(`tr[data-instance-id="${instanceId}"]`).waitFor();
+    expect(new URL(page.url()).searchParams.get('jobId')).toBe(String(jobId));
+    await page.getByLabel('Created before').fill('2025-01-01T00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No instances.').waitFor();
+    await page.close();
+  });
+
+  it('runs a job after a delay, and cancels it before it fires', async () => {
+    const jobId = await api.saveJob(job('echo', { jobName: 'echo later' }));
+    const page = await newPage();
+    await signIn(page);
+    await page.goto('/console/jobs');
+    await page.locator(`tr[data-job-id="${jobId}"]`).getByRole('button', { name: 'Run…' }).click();
+    await page.getByLabel('Delay (seconds)').fill('-1');
+    await page.getByText('The delay is a number of seconds, 0 or more.').waitFor();
+    await page.getByLabel('Delay (seconds)').fill('3600');
+    await page.getByRole('button', { name: 'Run in 3600 s' }).click();
+    await page.waitForURL(/\/console\/instances\/\d+$/);
+    const instanceId = Number(/(\d+)$/.exec(page.url())![1]);
+    await badge(page, 'WAITING_DISPATCH').waitFor();
+    const info = await api.fetchInstanceInfo(instanceId);
+    expect(info.expectedTriggerTime - Date.parse(info.gmtCreate)).toBe(3_600_000);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await badge(page, 'CANCELED').waitFor({ timeout: 30_000 });
+    expect((await api.fetchInstanceInfo(instanceId)).status).toBe(InstanceStatus.codes.CANCELED);
+    expect(recorder.of(instanceId)).toEqual([]);
+    await page.close();
+  });
+
+  it('works from the keyboard: sign-in, the skip link, the menu, a dialog that Escape closes', async () => {
+    await api.saveJob(job('echo', { jobName: 'keyboard job' }));
+    const page = await newPage();
+    await page.goto('/console');
+    await page.keyboard.type(appName);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('main');
+    await page.goto('/console/jobs');
+    await page.locator('tr[data-job-id]').first().waitFor();
+    const jobsLink = page.getByRole('link', { name: 'Jobs', exact: true });
+    await jobsLink.focus();
+    // Focus is visible: the focus ring is drawn.
+    expect(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    const run = page.getByRole('button', { name: 'Run…' }).first();
+    await run.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('run-params');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
     await page.close();
   });
 

@@ -44,8 +44,14 @@ function Screen() {
 export function App({ session, client, onSignOut }: { session: ConsoleSession; client: TempojobClient; onSignOut: () => void }) {
   const { path } = useLocation();
   const main = useRef<HTMLElement>(null);
-  // A new page moves focus to its content, so keyboard and screen-reader users start there.
-  useEffect(() => { main.current?.focus({ preventScroll: true }); }, [path]);
+  const shown = useRef(path);
+  // Moving to another page puts focus on its content, so keyboard and screen-reader users start
+  // there; the first page keeps the browser's order (the skip link first).
+  useEffect(() => {
+    if (shown.current === path) return;
+    shown.current = path;
+    main.current?.focus({ preventScroll: true });
+  }, [path]);
   const section = NAV.filter((item) => item.to !== '/').find((item) => path.startsWith(item.to))?.to ?? (path === '/' ? '/' : '');
   return (
     <ClientContext.Provider value={client}>
