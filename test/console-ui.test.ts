@@ -237,6 +237,11 @@ describe('console', () => {
     await signIn(page);
     await page.goto('/console/jobs');
     await page.locator(`tr[data-job-id="${jobId}"]`).getByRole('button', { name: 'Run…' }).click();
+    // The server's refusal, in its words; the edited request is a new intent and goes through.
+    await page.getByLabel('Instance params').fill('x'.repeat(70_000));
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByRole('alert').filter({ hasText: 'instanceParams must be at most 65536 characters' }).waitFor();
+    await page.getByLabel('Instance params').fill('later');
     await page.getByLabel('Delay (seconds)').fill('-1');
     await page.getByText('The delay is a number of seconds, 0 or more.').waitFor();
     await page.getByLabel('Delay (seconds)').fill('3600');
@@ -257,6 +262,8 @@ describe('console', () => {
     await api.saveJob(job('echo', { jobName: 'keyboard job' }));
     const page = await newPage();
     await page.goto('/console');
+    // The sign-in form takes focus itself: typing goes straight into the app name.
+    await expect.poll(() => page.evaluate<string>('document.activeElement.id')).toBe('appName');
     await page.keyboard.type(appName);
     await page.keyboard.press('Tab');
     await page.keyboard.type(password);

@@ -75,16 +75,25 @@ export function ListState<T>({ query, empty, children, what }: {
 
 /**
  * One user intent that changes state: its Idempotency-Key is kept until it succeeds, so a
- * retry after a lost answer (or a double click that got through) takes effect once; the
- * caller disables its button while `pending`.
+ * retry after a lost answer (or a double click that got through) takes effect once; an edited
+ * request (another `identity`) gets a new key. The caller disables its button while `pending`.
  */
-export function useIntent<I, O>(run: (input: I, idempotencyKey: string) => Promise<O>, options: { onSuccess?: (output: O, input: I) => void; invalidates?: readonly unknown[][] } = {}) {
-  const key = useRef(crypto.randomUUID());
+export function useIntent<I, O>(
+  run: (input: I, idempotencyKey: string) => Promise<O>,
+  options: {
+    onSuccess?: (output: O, input: I) => void;
+    invalidates?: readonly unknown[][];
+    /** What the request says (e.g. its body as JSON): another request is another intent, with a key of its own, as the server requires. */
+    identity?: string;
+  } = {},
+) {
+  const key = useRef({ identity: options.identity, value: crypto.randomUUID() });
+  if (key.current.identity !== options.identity) key.current = { identity: options.identity, value: crypto.randomUUID() };
   const queryClient = useQueryClient();
   const mutation = useMutation({
-    mutationFn: (input: I) => run(input, key.current),
+    mutationFn: (input: I) => run(input, key.current.value),
     onSuccess: async (output, input) => {
-      key.current = crypto.randomUUID();
+      key.current = { identity: options.identity, value: crypto.randomUUID() };
       await Promise.all((options.invalidates ?? []).map((queryKey) => queryClient.invalidateQueries({ queryKey })));
       options.onSuccess?.(output, input);
     },

@@ -27,7 +27,7 @@ function NewTarget() {
   const parsed = saveAlertTargetSchema.safeParse(request);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
   const save = useIntent((_: void, idempotencyKey) => client.saveAlertTarget(request as SaveAlertTargetRequest, { idempotencyKey }), {
-    invalidates: [TARGETS_KEY], onSuccess: () => { setFields(EMPTY); setSubmitted(false); },
+    invalidates: [TARGETS_KEY], onSuccess: () => { setFields(EMPTY); setSubmitted(false); }, identity: JSON.stringify(request),
   });
   const field = (name: keyof typeof EMPTY, label: string, type = 'text') => (
     <div className="field">

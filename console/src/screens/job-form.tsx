@@ -129,7 +129,7 @@ export function JobForm({ jobId }: { jobId?: number }) {
   const shown = (name: FieldName) => (submitted || touched.has(name) ? problems[name] : undefined);
   const save = useIntent(
     (_: void, idempotencyKey) => client.saveJob(request as SaveJobRequest, { idempotencyKey }),
-    { invalidates: [[...JOBS_KEY], ['export', jobId]], onSuccess: () => navigate('/jobs') },
+    { invalidates: [[...JOBS_KEY], ['export', jobId]], onSuccess: () => navigate('/jobs'), identity: JSON.stringify(request) },
   );
   if (jobId !== undefined && existing.isPending) return <p className="state" role="status">Loading job {jobId}…</p>;
   if (jobId !== undefined && existing.isError) return <div className="state error" role="alert"><p>Could not load job {jobId}: {errorMessage(existing.error)}</p><Link to="/jobs">Back to jobs</Link></div>;

@@ -13,7 +13,11 @@ export function RunDialog({ job, onClose }: { job: JobInfo; onClose: () => void 
   const delayProblem = delaySeconds.trim() === '' || !Number.isFinite(delay) || delay < 0 ? 'The delay is a number of seconds, 0 or more.' : null;
   const run = useIntent(
     (_: void, idempotencyKey) => client.runJob(job.id, { instanceParams: params || null, delay: Math.round(delay * 1000), idempotencyKey }),
-    { invalidates: [['instances'], ['overview']], onSuccess: (instanceId) => { onClose(); navigate(`/instances/${instanceId}`); } },
+    {
+      invalidates: [['instances'], ['overview']],
+      onSuccess: (instanceId) => { onClose(); navigate(`/instances/${instanceId}`); },
+      identity: JSON.stringify([params, delaySeconds]),
+    },
   );
   return (
     <Dialog title={`Run ${job.jobName}`} onClose={onClose}>
