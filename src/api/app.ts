@@ -22,7 +22,7 @@ import { liveAppWorkers, seenAppWorkers } from '../temporal/live-workers.js';
 import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
 import { consoleRouter } from './routes/console.js';
-import { CONSOLE_DIST } from '../console/build.js';
+import { CONSOLE_DIST } from '../console/paths.js';
 import type { Tracing } from '../tracing/index.js';
 
 export interface ApiOptions {

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONSOLE_DIST, CONSOLE_ROOT } from './paths.js';
 
-/** The console's source (console/: index.html, src/, tsconfig.json) and where it is built to. */
-export const CONSOLE_ROOT = fileURLToPath(new URL('../../console', import.meta.url));
-export const CONSOLE_DIST = join(CONSOLE_ROOT, 'dist');
+export { CONSOLE_DIST } from './paths.js';
 /** Beside the build: the hash of the sources it was built from. */
 const STAMP = '.source-hash';
 /** What the bundle is built from: the console and the code it imports (the typed client, the API's schemas, the domain). */
@@ -18,7 +17,8 @@ const BUILD_OPTIONS_VERSION = 'production-3';
 export function consoleSourceHash(): string {
   const hash = createHash('sha256').update(BUILD_OPTIONS_VERSION);
   const visit = (path: string) => {
-    if (path === CONSOLE_DIST || path.endsWith('/node_modules')) return;
+    // Not the build, nor another process's build under way (.dist-*), nor packages.
+    if (path === CONSOLE_DIST || /\/(node_modules|\.dist-[^/]*)$/.test(path)) return;
     const entries = existsSync(path) ? readdirSync(path, { withFileTypes: true }) : null;
     if (entries === null) return;
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
