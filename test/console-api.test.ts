@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, InstanceStatus, TempojobError, type TempojobClient } from '../src/client/index.js';
+import type { AddressInfo } from 'node:net';
+import { createApi } from '../src/api/app.js';
 import { InstanceService } from '../src/api/instance-service.js';
+import { openLogStore } from '../src/logs/store.js';
 import type { JobService } from '../src/api/job-service.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
@@ -119,5 +122,22 @@ describe('listInstances', () => {
     const filtered = await mine.listInstances({ jobIdEq: noJob, statusIn: [InstanceStatus.codes.WAITING_DISPATCH], pageSize: 50 });
     expect(filtered.data.map((i) => i.instanceId).sort()).toEqual(created.filter((_, i) => i > 0 && (i - 1) % 4 === 0).sort());
     for (const id of created.slice(1)) await mine.cancelInstance(id);
+  });
+});
+
+describe('/console', () => {
+  it('says how to build the console when the API finds no build', async () => {
+    const logStore = await openLogStore({});
+    const { app } = createApi({ client: stack.client, config: stack.config, jwtSecret: 'j'.repeat(32), logStore, metrics: false, consoleDir: '/nonexistent/console/dist' });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console/jobs`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('The console is not built in /nonexistent/console/dist: run `npm run build:console`');
+    } finally {
+      server.close();
+      await logStore.close();
+    }
   });
 });
