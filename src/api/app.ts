@@ -7,7 +7,8 @@ import { AppService } from './app-service.js';
 import { sqlAlertStore } from '../alerts/store.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
-import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
+import { ApiError, ErrorCode, NotFoundError } from './errors.js';
+import { requestErrorOf } from './request-errors.js';
 import { type LogStore, sqlOfLogStore } from '../logs/store.js';
 import { InstanceOwners } from './instance-owners.js';
 import { InstanceService } from './instance-service.js';
@@ -92,6 +93,9 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   if (tracing) app.use('/openApi', tracing.requestSpans());
   app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
+  app.use((req) => {
+    throw new NotFoundError(`no route ${req.method} ${req.path}: the OpenAPI is POST /openApi/<operation> (list: GET /openapi.json, /docs)`);
+  });
   app.use(errorHandler);
   return { app, apps };
 }
@@ -118,12 +122,9 @@ const DOCS_PAGE = `<!doctype html>
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const openApi = req.originalUrl.startsWith('/openApi');
   let error: ApiError;
-  if (err instanceof ApiError) error = err;
-  else if ((err as { type?: string }).type === 'entity.parse.failed') {
-    error = new InvalidRequestError(`malformed JSON body: ${(err as Error).message}`);
-  } else if ((err as { type?: string }).type === 'entity.too.large') {
-    error = new InvalidRequestError('request body is larger than 1 MB');
-  } else {
+  const refused = err instanceof ApiError ? err : requestErrorOf(err, req);
+  if (refused) error = refused;
+  else {
     console.error(`${req.method} ${req.originalUrl} failed:`, err);
     error = new ApiError(`internal error: ${(err as Error).message}`, ErrorCode.SYSTEM_UNKNOWN_ERROR, 500);
   }
