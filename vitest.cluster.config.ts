@@ -34,6 +34,11 @@ export default defineConfig({
       'test/replay.test.ts',
       'test/package.test.ts',
       'test/workflows-time-skipping.test.ts',
+      // The HTTP edge is the same code on the cluster; its thousands of failed logins would
+      // throttle this machine's address on the replicas every other file shares.
+      'test/edge-fuzz.test.ts',
+      // Configures its own API (a trusted proxy, CORS origins); the cluster's replicas are configured once.
+      'test/edge-security.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],

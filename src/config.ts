@@ -28,6 +28,18 @@ export const configSchema = z.object({
   TEMPOJOB_JWT_SECRET: z.string().min(32, 'TEMPOJOB_JWT_SECRET must be at least 32 characters').optional()
     .describe('HMAC secret for access tokens; required when running the API outside the embedded stack'),
   TEMPOJOB_TOKEN_TTL_SECONDS: duration.default(604_800).describe('access token lifetime (PowerJob: 7 days)'),
+  TEMPOJOB_CORS_ORIGINS: z.string().default('').transform((text, ctx) => {
+    const origins = text.split(',').map((origin) => origin.trim()).filter(Boolean);
+    for (const origin of origins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) ctx.addIssue({ code: 'custom', message: `TEMPOJOB_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path), e.g. https://ops.example.com` });
+    }
+    return origins;
+  }).describe('browser origins allowed to call /openApi from other sites (comma-separated, e.g. "https://ops.example.com"); unset = none (the console is same-origin)'),
+  TEMPOJOB_TRUST_PROXY: z.string().optional().transform((text) => {
+    if (text === undefined || text === '') return undefined;
+    if (text === 'true' || text === 'false') return text === 'true';
+    return /^\d+$/.test(text) ? Number(text) : text;
+  }).describe('the proxies in front of the API whose X-Forwarded-For names the client (login throttling by address): "true", a hop count, or addresses/subnets ("loopback, 10.0.0.0/8"); unset = the connection\'s address'),
   TEMPOJOB_DEFAULT_TIME_ZONE: z.string().min(1).default('UTC')
     .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } },
       'TEMPOJOB_DEFAULT_TIME_ZONE must be an IANA time zone, e.g. "UTC" or "Europe/Berlin"')

@@ -7,8 +7,10 @@ import { AppService } from './app-service.js';
 import { sqlAlertStore } from '../alerts/store.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
-import { ApiError, ErrorCode, NotFoundError } from './errors.js';
+import { ApiError, ErrorCode, NotFoundError, ThrottledError } from './errors.js';
 import { requestErrorOf } from './request-errors.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { corsPolicy, securityHeaders } from './security-headers.js';
 import { type LogStore, sqlOfLogStore } from '../logs/store.js';
 import { InstanceOwners } from './instance-owners.js';
 import { InstanceService } from './instance-service.js';
@@ -27,7 +29,8 @@ import type { Tracing } from '../tracing/index.js';
 export interface ApiOptions {
   client: Client;
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
-    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'> & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC'>>;
+    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE' | 'TEMPOJOB_CORS_ORIGINS'>
+    & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC' | 'TEMPOJOB_TRUST_PROXY'>>;
   jwtSecret: string;
   /** Where instance logs are kept (openLogStore). */
   logStore: LogStore;
@@ -81,6 +84,11 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Behind a proxy or load balancer, the client's address (login throttling) is in X-Forwarded-For.
+  if (config.TEMPOJOB_TRUST_PROXY !== undefined) app.set('trust proxy', config.TEMPOJOB_TRUST_PROXY);
+  app.use(securityHeaders());
+  // Browsers on other origins may call the OpenAPI only when TEMPOJOB_CORS_ORIGINS lists them.
+  if (config.TEMPOJOB_CORS_ORIGINS.length > 0) app.use('/openApi', corsPolicy(config.TEMPOJOB_CORS_ORIGINS));
   app.get('/healthz', async (_req, res) => {
     const up = await (ready ?? temporalAnswers)();
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'starting' });
@@ -88,10 +96,11 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   const document = openApiDocument();
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
+  app.get('/docs/start.js', (_req, res) => { res.type('js').send(DOCS_START); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   if (tracing) app.use('/openApi', tracing.requestSpans());
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts }));
+  app.use('/openApi', openApiRouter({ apps, tokens, throttle: new AuthThrottle(), jobs, instances, workflows, wfInstances, logs, alerts }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use((req) => {
     throw new NotFoundError(`no route ${req.method} ${req.path}: the OpenAPI is POST /openApi/<operation> (list: GET /openapi.json, /docs)`);
@@ -116,8 +125,11 @@ const DOCS_PAGE = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="docs"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });</script>
+<script src="/docs/start.js"></script>
 </body></html>`;
+
+/** Starts Swagger UI: a file, not an inline script, so the page's Content-Security-Policy allows only our own scripts. */
+const DOCS_START = `SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });\n`;
 
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const openApi = req.originalUrl.startsWith('/openApi');
@@ -130,5 +142,8 @@ const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   }
   if (openApi && !res.getHeader(AUTH_HEADERS.verdict)) res.setHeader(AUTH_HEADERS.verdict, 'false');
   // PowerJob answers business errors with HTTP 200 and success=false; its Java client relies on it.
-  res.status(openApi ? 200 : error.httpStatus).json(failure(error.message, error.code));
+  // A throttled login says "later" as HTTP does, so clients and proxies back off.
+  const throttled = error instanceof ThrottledError;
+  if (error instanceof ThrottledError) res.setHeader('Retry-After', String(error.retryAfterS));
+  res.status(openApi && !throttled ? 200 : error.httpStatus).json(failure(error.message, error.code));
 };
