@@ -7,7 +7,8 @@ import { AppService } from './app-service.js';
 import { sqlAlertStore } from '../alerts/store.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
-import { ApiError, ErrorCode, NotFoundError, ThrottledError } from './errors.js';
+import { ApiError, ErrorCode, NotFoundError, ThrottledError, UnavailableError } from './errors.js';
+import { isTransient } from '../temporal/errors.js';
 import { requestErrorOf } from './request-errors.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { corsPolicy, securityHeaders } from './security-headers.js';
@@ -131,10 +132,16 @@ const DOCS_PAGE = `<!doctype html>
 /** Starts Swagger UI: a file, not an inline script, so the page's Content-Security-Policy allows only our own scripts. */
 const DOCS_START = `SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });\n`;
 
+/** Temporal did not answer in time or could not be reached: the client should retry, not read it as our bug. */
+function temporalUnavailable(err: unknown): ApiError | undefined {
+  if (!isTransient(err)) return undefined;
+  return new UnavailableError(`Temporal did not answer in time or could not be reached (${(err as Error).message}); the call may or may not have taken effect: retry it with the same Idempotency-Key`);
+}
+
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const openApi = req.originalUrl.startsWith('/openApi');
   let error: ApiError;
-  const refused = err instanceof ApiError ? err : requestErrorOf(err, req);
+  const refused = err instanceof ApiError ? err : requestErrorOf(err, req) ?? temporalUnavailable(err);
   if (refused) error = refused;
   else {
     console.error(`${req.method} ${req.originalUrl} failed:`, err);
