@@ -1,6 +1,10 @@
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../src/api/app.js';
 import { AUTH_HEADERS } from '../src/api/auth.js';
+import { closeServer } from '../src/api/server.js';
 import { loadConfig } from '../src/config.js';
+import { openLogStore } from '../src/logs/store.js';
 import { startTestStack, uniqueName, type TestStack } from './support/stack.js';
 
 /**
@@ -119,3 +123,28 @@ describe('headers', () => {
     expect(loadConfig({}).TEMPOJOB_CORS_ORIGINS).toEqual([]);
   });
 });
+
+describe('Temporal out of reach', () => {
+  it('answers as unavailable, saying to retry with the same Idempotency-Key, never as an internal error', async () => {
+    const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 1_000 });
+    const logStore = await openLogStore({});
+    const { app } = createApi({ client: new Client({ connection }), config: loadConfig({}), jwtSecret: 'x'.repeat(32), logStore, metrics: false });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/openApi/authApp`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ appName: 'anyone', encryptedPassword: 'x' }),
+      });
+      const body = await res.json() as { success: boolean; message: string };
+      expect(res.status).toBe(200);
+      expect(body.success).toBe(false);
+      expect(body.message).toMatch(/^Temporal did not answer in time or could not be reached .*retry it with the same Idempotency-Key$/);
+    } finally {
+      await closeServer(server);
+      await logStore.close();
+      await connection.close();
+    }
+  });
+});
+
