@@ -39,6 +39,8 @@ export default defineConfig({
       'test/edge-fuzz.test.ts',
       // Configures its own API (a trusted proxy, CORS origins); the cluster's replicas are configured once.
       'test/edge-security.test.ts',
+      // Puts its own TLS terminator in front of the dev server and uses the dev run's core queue.
+      'test/temporal-tls.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],

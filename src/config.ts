@@ -15,6 +15,13 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional()
     .describe('host:port of an external Temporal frontend; unset = `npm start` runs the embedded dev server'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace'),
+  TEMPORAL_TLS: z.enum(['true', 'false'], { message: 'TEMPORAL_TLS must be "true" or "false"' }).optional().transform((v) => v === 'true')
+    .describe('connect to Temporal over TLS, trusting the system\'s CAs (Temporal Cloud); implied by any other TEMPORAL_TLS_* variable and by TEMPORAL_API_KEY'),
+  TEMPORAL_TLS_CA_PATH: z.string().min(1).optional().describe('PEM file of the CA that signed the Temporal frontend\'s certificate (a private CA); unset = the system\'s CAs'),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional().describe('mTLS: PEM file of this process\'s client certificate (with TEMPORAL_TLS_KEY_PATH)'),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional().describe('mTLS: PEM file of the client certificate\'s private key (with TEMPORAL_TLS_CERT_PATH)'),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional().describe('the name the frontend\'s certificate is checked against, when it is not the host of TEMPORAL_ADDRESS'),
+  TEMPORAL_API_KEY: z.string().min(1).optional().describe('Temporal Cloud API key, sent as a bearer token (over TLS)'),
   TEMPORAL_PORT: port.default(7233).describe('gRPC port of the embedded dev server'),
   TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded dev server'),
   TEMPORAL_CLI_PATH: z.string().min(1).optional().describe('path of a `temporal` CLI to use instead of finding or building one'),
