@@ -21,6 +21,7 @@ import { eventually } from './support/eventually.js';
 import { historyToJSON } from './support/history-json.js';
 import { spawnTs } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 /**
  * Alerting end to end (issue #16), against the run's dev server: an API and a core worker of
@@ -70,6 +71,7 @@ beforeAll(async () => {
   scanWorkflowId = alertScanWorkflowId(coreTaskQueue);
   const config = loadConfig({
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    ...temporalTlsEnv(),
     TEMPOJOB_CORE_TASK_QUEUE: coreTaskQueue,
     TEMPOJOB_HOST: '127.0.0.1',
     TEMPOJOB_SMTP_URL: smtp.url,

@@ -79,6 +79,23 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
   });
   const since = (from: number) => `CloseTime >= '${new Date(from).toISOString()}'`;
 
+  /** An alert about one instance of a job: app, job, instance and links said the same way for every instance event. */
+  const instanceAlert = (
+    { execution, run, job, instanceId }: { execution: WorkflowExecutionInfo; run: RunMemo; job: JobDefinition; instanceId: number },
+    event: Pick<Alert, 'id' | 'event' | 'status' | 'result' | 'actualTriggerTime' | 'finishedTime' | 'time' | 'title'>,
+  ): Alert => ({
+    appId: run.appId,
+    appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
+    jobId: run.jobId,
+    jobName: job.jobName,
+    instanceId,
+    workflowId: null,
+    wfInstanceId: run.wfInstanceId ?? null,
+    expectedTriggerTime: run.expectedTriggerTime,
+    links: links(instanceWorkflowId(instanceId), `fetchInstanceInfo?instanceId=${instanceId}`),
+    ...event,
+  });
+
   /** Memoised per scan: a job's or workflow's current definition, read from its schedule. */
   const definitions = () => {
     const jobs = new Map<number, Promise<JobDefinition | undefined>>();
@@ -129,25 +146,16 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
         job: definition,
         notifyUserIds: definition.notifyUserIds,
         closeTime,
-        alert: {
+        alert: instanceAlert({ execution, run, job: definition, instanceId }, {
           id,
           event: 'INSTANCE_FAILED',
-          appId: run.appId,
-          appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
-          jobId: run.jobId,
-          jobName: definition.jobName,
-          instanceId,
-          workflowId: null,
-          wfInstanceId: run.wfInstanceId ?? null,
           status: 'FAILED',
           result: state.result,
-          expectedTriggerTime: run.expectedTriggerTime,
           actualTriggerTime: state.actualTriggerTime,
           finishedTime: state.finishedTime ?? closeTime,
           time: closeTime,
           title: `Job "${definition.jobName}" (${run.jobId}): instance ${instanceId} failed`,
-          links: links(instanceWorkflowId(instanceId), `fetchInstanceInfo?instanceId=${instanceId}`),
-        },
+        }),
       });
     }
     return found;
@@ -228,25 +236,16 @@ export function alertActivities(options: AlertActivityOptions): AlertActivities 
       found.push({
         notifyUserIds: definition.notifyUserIds,
         closeTime,
-        alert: {
+        alert: instanceAlert({ execution, run, job: definition, instanceId }, {
           id,
           event: 'BROADCAST_SHARE_LOST',
-          appId: run.appId,
-          appName: execution.typedSearchAttributes.get(SA.appName) ?? String(run.appId),
-          jobId: run.jobId,
-          jobName: definition.jobName,
-          instanceId,
-          workflowId: null,
-          wfInstanceId: run.wfInstanceId ?? null,
           status: share.status,
           result: share.result,
-          expectedTriggerTime: run.expectedTriggerTime,
           actualTriggerTime: state.actualTriggerTime,
           finishedTime: closeTime,
           time: closeTime,
           title: `Job "${definition.jobName}" (${run.jobId}): broadcast instance ${instanceId} lost its share on worker ${share.workerId}`,
-          links: links(instanceWorkflowId(instanceId), `fetchInstanceInfo?instanceId=${instanceId}`),
-        },
+        }),
       });
     }
     return found;
