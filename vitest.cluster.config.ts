@@ -34,6 +34,13 @@ export default defineConfig({
       'test/replay.test.ts',
       'test/package.test.ts',
       'test/workflows-time-skipping.test.ts',
+      // The HTTP edge is the same code on the cluster; its thousands of failed logins would
+      // throttle this machine's address on the replicas every other file shares.
+      'test/edge-fuzz.test.ts',
+      // Configures its own API (a trusted proxy, CORS origins); the cluster's replicas are configured once.
+      'test/edge-security.test.ts',
+      // Puts its own TLS terminator in front of the dev server and uses the dev run's core queue.
+      'test/temporal-tls.test.ts',
       // The console in a browser over the same API: `npm test` runs it once (its setup builds the console and finds Chromium).
       'test/console-ui.test.ts',
     ],

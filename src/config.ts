@@ -15,6 +15,13 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional()
     .describe('host:port of an external Temporal frontend; unset = `npm start` runs the embedded dev server'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace'),
+  TEMPORAL_TLS: z.enum(['true', 'false'], { message: 'TEMPORAL_TLS must be "true" or "false"' }).optional().transform((v) => v === 'true')
+    .describe('connect to Temporal over TLS, trusting the system\'s CAs (Temporal Cloud); implied by any other TEMPORAL_TLS_* variable and by TEMPORAL_API_KEY'),
+  TEMPORAL_TLS_CA_PATH: z.string().min(1).optional().describe('PEM file of the CA that signed the Temporal frontend\'s certificate (a private CA); unset = the system\'s CAs'),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional().describe('mTLS: PEM file of this process\'s client certificate (with TEMPORAL_TLS_KEY_PATH)'),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional().describe('mTLS: PEM file of the client certificate\'s private key (with TEMPORAL_TLS_CERT_PATH)'),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional().describe('the name the frontend\'s certificate is checked against, when it is not the host of TEMPORAL_ADDRESS'),
+  TEMPORAL_API_KEY: z.string().min(1).optional().describe('Temporal Cloud API key, sent as a bearer token (over TLS)'),
   TEMPORAL_PORT: port.default(7233).describe('gRPC port of the embedded dev server'),
   TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded dev server'),
   TEMPORAL_CLI_PATH: z.string().min(1).optional().describe('path of a `temporal` CLI to use instead of finding or building one'),
@@ -28,6 +35,18 @@ export const configSchema = z.object({
   TEMPOJOB_JWT_SECRET: z.string().min(32, 'TEMPOJOB_JWT_SECRET must be at least 32 characters').optional()
     .describe('HMAC secret for access tokens; required when running the API outside the embedded stack'),
   TEMPOJOB_TOKEN_TTL_SECONDS: duration.default(604_800).describe('access token lifetime (PowerJob: 7 days)'),
+  TEMPOJOB_CORS_ORIGINS: z.string().default('').transform((text, ctx) => {
+    const origins = text.split(',').map((origin) => origin.trim()).filter(Boolean);
+    for (const origin of origins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) ctx.addIssue({ code: 'custom', message: `TEMPOJOB_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path), e.g. https://ops.example.com` });
+    }
+    return origins;
+  }).describe('browser origins allowed to call /openApi from other sites (comma-separated, e.g. "https://ops.example.com"); unset = none (the console is same-origin)'),
+  TEMPOJOB_TRUST_PROXY: z.string().optional().transform((text) => {
+    if (text === undefined || text === '') return undefined;
+    if (text === 'true' || text === 'false') return text === 'true';
+    return /^\d+$/.test(text) ? Number(text) : text;
+  }).describe('the proxies in front of the API whose X-Forwarded-For names the client (login throttling by address): "true", a hop count, or addresses/subnets ("loopback, 10.0.0.0/8"); unset = the connection\'s address'),
   TEMPOJOB_DEFAULT_TIME_ZONE: z.string().min(1).default('UTC')
     .refine((zone) => { try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; } },
       'TEMPOJOB_DEFAULT_TIME_ZONE must be an IANA time zone, e.g. "UTC" or "Europe/Berlin"')

@@ -10,6 +10,7 @@ import { HttpReceivers } from './support/alert-receivers.js';
 import { freePort } from './support/ports.js';
 import { spawnTs, type ChildHandle } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
+import { testTarget } from './support/temporal-env.js';
 
 /**
  * Alerting under faults: the process running the core worker (with the API and the store,
@@ -48,7 +49,7 @@ describe('alert delivery under faults', () => {
       await handle.ready;
       return handle;
     };
-    const client = await connectClient({ address: inject('temporalAddress'), namespace: 'default' });
+    const client = await connectClient(testTarget(inject('temporalAddress')));
     let stack: ChildHandle | undefined;
     try {
       stack = await start();

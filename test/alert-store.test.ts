@@ -93,4 +93,29 @@ describe('alert store', () => {
     expect(await store.claimSilence(1, 77, 'T:3', 61_000, 121_000)).toBe(true);
     expect(await store.claimSilence(1, 77, 'T:2', 30_000, 90_000)).toBe(false);
   });
+
+  it('moves an aggregated alert\'s mark only forward, in the transaction that records the alert', async () => {
+    const deliveries = [{ targetId: 1, channel: 'webhook' }];
+    expect(await store.coveredUpTo(['misfire:job:8'])).toEqual(new Map());
+    await store.recordAlert({ ...alert('M:8:2000'), event: 'MISFIRE_SKIPPED' }, deliveries, { scope: 'misfire:job:8', upTo: 2_000 });
+    await store.recordAlert({ ...alert('M:8:1000'), event: 'MISFIRE_SKIPPED' }, deliveries, { scope: 'misfire:job:8', upTo: 1_000 });
+    // Another app cannot move this app's mark.
+    await store.recordAlert({ ...alert('M:8:9000', 2), event: 'MISFIRE_SKIPPED' }, deliveries, { scope: 'misfire:job:8', upTo: 9_000 });
+    expect(await store.coveredUpTo(['misfire:job:8', 'misfire:wf:8'])).toEqual(new Map([['misfire:job:8', 2_000]]));
+  });
+
+  it('lists alerts recorded but never started, with their deliveries, until they are started', async () => {
+    const since = Date.now() - 1_000;
+    await store.recordAlert(alert('U:1'), [{ targetId: 4, channel: 'slack' }, { targetId: 3, channel: 'email' }, { targetId: 3, channel: 'webhook' }]);
+    await store.recordAlert(alert('U:2'), [{ targetId: 5, channel: 'email' }]);
+    await store.markStarted('U:2');
+    const unstarted = (await store.unstartedAlerts(since)).filter((u) => u.alert.id.startsWith('U:'));
+    expect(unstarted).toEqual([{
+      alert: alert('U:1'),
+      deliveries: [{ targetId: 3, channel: 'email' }, { targetId: 3, channel: 'webhook' }, { targetId: 4, channel: 'slack' }],
+    }]);
+    await store.markStarted('U:1');
+    expect((await store.unstartedAlerts(since)).filter((u) => u.alert.id.startsWith('U:'))).toEqual([]);
+    expect(await store.unstartedAlerts(Date.now() + 60_000)).toEqual([]);
+  });
 });

@@ -1,21 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { liveAppWorkers } from '../src/activities/workers.js';
 import { closeServer, startApi } from '../src/api/server.js';
 import type { AppService } from '../src/api/app-service.js';
 import { loadConfig } from '../src/config.js';
 import { alertDeliveryWorkflowId, alertScanWorkflowId, logRetentionScheduleId } from '../src/contract/names.js';
 import type { AlertDeliveryOutcome } from '../src/contract/workflows.js';
 import { startCoreWorker } from '../src/core/worker.js';
+import { MISFIRE_DROPPED, SA } from '../src/contract/search-attributes.js';
 import { TempojobMetrics } from '../src/metrics/metrics.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
-import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
+import { createWorker, defaultBroadcastResult, type ProcessorWorker } from '../src/workers/index.js';
 import { OpenApiCaller } from './support/api-client.js';
 import { HttpReceivers, MailReceiver } from './support/alert-receivers.js';
+import { eventually } from './support/eventually.js';
 import { historyToJSON } from './support/history-json.js';
+import { spawnTs } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 /**
  * Alerting end to end (issue #16), against the run's dev server: an API and a core worker of
@@ -30,6 +36,8 @@ const SLACK_TOKEN_PATH = '/slack/T0000/B0000/sl4ck-t0ken-secret';
 let client: Client;
 let apps: AppService;
 let closeAll: () => Promise<void>;
+let connection: Awaited<ReturnType<typeof connectTemporal>>['connection'];
+const dir = mkdtempSync(join(tmpdir(), 'tempojob-alerts-'));
 let apiUrl: string;
 let a: OpenApiCaller;
 let b: OpenApiCaller;
@@ -63,6 +71,7 @@ beforeAll(async () => {
   scanWorkflowId = alertScanWorkflowId(coreTaskQueue);
   const config = loadConfig({
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    ...temporalTlsEnv(),
     TEMPOJOB_CORE_TASK_QUEUE: coreTaskQueue,
     TEMPOJOB_HOST: '127.0.0.1',
     TEMPOJOB_SMTP_URL: smtp.url,
@@ -73,6 +82,7 @@ beforeAll(async () => {
   });
   const temporal = await connectTemporal(targetOf(config));
   client = temporal.client;
+  connection = temporal.connection;
   const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
   apiUrl = api.url;
   apps = api.apps;
@@ -105,6 +115,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll?.();
   await Promise.all([http.close(), smtp.close()]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const failingJob = (notifyUserIds: number[], extra: Record<string, unknown> = {}) => ({
@@ -325,6 +336,94 @@ describe('alarmConfig (FAILURE_THRESHOLD)', () => {
     ]);
     for (const instanceId of [first, third]) expect(await a.data<Delivery[]>('queryAlertDeliveries', { instanceId })).toEqual([]);
   }, 60_000);
+});
+
+describe('BROADCAST_SHARE_LOST', () => {
+  it('alerts once for the share of a worker SIGKILLed mid-broadcast, naming the worker', { timeout: 120_000 }, async () => {
+    const { appName, api } = await newApp('alerts-c');
+    http.route('/lost', () => ({ status: 200 }));
+    const target = await api.data<number>('saveAlertTarget', { name: 'lost', webhook: { url: `${http.url}/lost`, secret: WEBHOOK_SECRET } });
+    const recordFile = join(dir, 'broadcast.jsonl');
+    // The victim runs in its own process (test/fixtures/broadcast-worker.ts), its share held by a gate file.
+    const victim = spawnTs('test/fixtures/broadcast-worker.ts', {
+      TEMPORAL_ADDRESS: inject('temporalAddress'), RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: 'doomed',
+    }, /broadcast worker .* ready/);
+    const survivor = await createWorker({
+      appName, workerId: 'survivor', connection, shutdownGraceMs: 0,
+      processors: { gatedBroadcast: { process: () => ({ success: true, msg: 'done on survivor' }), postProcess: (_ctx, results) => defaultBroadcastResult(results) } },
+    });
+    const survivorDone = survivor.run();
+    try {
+      await victim.ready;
+      await eventually(() => liveAppWorkers(client, appName), (live) => live.length === 2, 30_000);
+      const jobId = await api.data<number>('saveJob', {
+        jobName: 'cluster-wide', timeExpressionType: 'API', executeType: 'BROADCAST', processorType: 'BUILT_IN', processorInfo: 'gatedBroadcast', notifyUserIds: [target],
+      });
+      const gate = join(dir, 'never-opened.gate');
+      const instanceId = await api.data<number>('runJob', { jobId, instanceParams: JSON.stringify({ gate }) }, { form: true });
+      await eventually(async () => (existsSync(recordFile) ? readFileSync(recordFile, 'utf8') : ''), (text) => text.includes('"process-start"'), 30_000);
+      await victim.kill();
+      await client.workflow.getHandle(`tempojob-instance-${instanceId}`).result();
+
+      await http.next('/lost', 2);
+      const alerts = http.accepted('/lost').map((r) => JSON.parse(r.body) as { id: string; event: string; instanceId: number; result: string; title: string });
+      const lost = alerts.filter((alert) => alert.event === 'BROADCAST_SHARE_LOST');
+      expect(lost).toEqual([expect.objectContaining({
+        instanceId, result: 'worker lost: doomed stopped heartbeating', title: expect.stringContaining('lost its share on worker doomed'),
+      })]);
+      expect(alerts.filter((alert) => alert.event === 'INSTANCE_FAILED').map((alert) => alert.instanceId)).toEqual([instanceId]);
+      for (const alert of alerts) await client.workflow.getHandle(alertDeliveryWorkflowId(alert.id)).result();
+      expect(http.all('/lost')).toHaveLength(2);
+      expect((await api.data<Delivery[]>('queryAlertDeliveries', { instanceId })).map((d) => [d.event, d.status]).sort()).toEqual([
+        ['BROADCAST_SHARE_LOST', 'DELIVERED'], ['INSTANCE_FAILED', 'DELIVERED'],
+      ]);
+    } finally {
+      await victim.kill();
+      await survivor.shutdown();
+      await survivorDone;
+    }
+  });
+});
+
+describe('MISFIRE_SKIPPED', () => {
+  it('alerts the fires a SKIP policy dropped, each fire in one alert only, with links to the job', { timeout: 60_000 }, async () => {
+    http.route('/misfire', () => ({ status: 200 }));
+    const target = await a.data<number>('saveAlertTarget', { name: 'misfire', webhook: { url: `${http.url}/misfire`, secret: WEBHOOK_SECRET } });
+    // A one-second CRON whose every fire is later than its threshold (0 ms): SKIP drops each one.
+    const jobId = await a.data<number>('saveJob', {
+      jobName: 'every-second', timeExpressionType: 'CRON', timeExpression: '* * * * * ?', executeType: 'STANDALONE', processorType: 'BUILT_IN',
+      processorInfo: 'fail', misfirePolicy: { type: 'SKIP', thresholdMs: 0 }, notifyUserIds: [target],
+    });
+    const created = Date.now();
+    await http.next('/misfire', 2);
+    await a.data('disableJob', { jobId }, { form: true });
+    const stopped = Date.now();
+    const alerts = http.accepted('/misfire').map((r) => JSON.parse(r.body) as {
+      id: string; event: string; jobId: number; result: string; expectedTriggerTime: number; links: { api: string; webUi: string };
+    });
+    for (const alert of alerts) await client.workflow.getHandle(alertDeliveryWorkflowId(alert.id)).result();
+    expect(new Set(http.all('/misfire').map((r) => r.headers['x-tempojob-alert-id'])).size).toBe(http.all('/misfire').length);
+
+    const stretches = alerts.filter((alert) => alert.event === 'MISFIRE_SKIPPED').map((alert) => {
+      expect(alert).toMatchObject({
+        jobId, result: expect.stringMatching(/dropped by misfire policy SKIP \(later than 0 ms\)$/),
+        links: { api: `http://tempojob.test:7700/openApi/fetchJob?jobId=${jobId}`, webUi: `http://temporal-ui.test:8233/namespaces/default/schedules/tempojob-job-${jobId}` },
+      });
+      const count = /^a fire/.test(alert.result) ? 1 : Number(/^(\d+) fires/.exec(alert.result)![1]);
+      return { first: alert.expectedTriggerTime, last: Number(alert.id.split(':').pop()), count };
+    }).sort((x, y) => x.first - y.first);
+    expect(stretches.length).toBeGreaterThanOrEqual(2);
+    // No fire is in two alerts, and no alert counts more fires than were due.
+    for (let i = 1; i < stretches.length; i++) expect(stretches[i]!.first).toBeGreaterThan(stretches[i - 1]!.last);
+    for (const { first, last, count } of stretches) expect(count).toBeLessThanOrEqual((last - first) / 1000 + 1);
+    expect(stretches.reduce((sum, s) => sum + s.count, 0)).toBeLessThanOrEqual(Math.ceil((stopped - created) / 1000) + 1);
+
+    const dropped = client.workflow.list({ query: `${SA.status.name} = '${MISFIRE_DROPPED}' AND ${SA.jobId.name} = ${jobId}` });
+    for await (const run of dropped) {
+      await keepHistory('scheduledRunWorkflow', 'misfire-dropped-visible', run.workflowId);
+      break;
+    }
+  });
 });
 
 describe('the scan', () => {

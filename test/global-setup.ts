@@ -11,6 +11,7 @@ import { bundleCoreWorkflows } from '../src/core/worker.js';
 import { TEST_CORE_TASK_QUEUE } from './support/core-queue.js';
 import { freePort } from './support/ports.js';
 import { scratchDir } from './support/scratch.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -53,7 +54,7 @@ export default async function setup(project: TestProject) {
 if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('WARN') });
 
 async function startSharedCoreWorker(address: string, code: string) {
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, ...temporalTlsEnv(), TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
   const temporal = await connectTemporal(targetOf(config));
   const { worker, done } = await startCoreWorker({ ...temporal, config, workflowBundle: { code } });
   return {

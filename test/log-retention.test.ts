@@ -10,6 +10,7 @@ import { connectTemporal, targetOf } from '../src/temporal/connection.js';
 import { isNotFound } from '../src/temporal/errors.js';
 import { eventually } from './support/eventually.js';
 import { uniqueName } from './support/stack.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 /**
  * Log retention end to end: a core worker with a log store creates its log-retention
@@ -24,7 +25,7 @@ const HOUR_MS = 60 * 60 * 1000;
 const APP_ID = 7;
 const INSTANCE_ID = 4242;
 
-const config = loadConfig({ TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPOJOB_CORE_TASK_QUEUE: uniqueName('core-retention') });
+const config = loadConfig({ TEMPORAL_ADDRESS: inject('temporalAddress'), ...temporalTlsEnv(), TEMPOJOB_CORE_TASK_QUEUE: uniqueName('core-retention') });
 const scheduleId = logRetentionScheduleId(config.TEMPOJOB_CORE_TASK_QUEUE);
 const workflowBundle = { code: readFileSync(inject('workflowBundlePath'), 'utf8') };
 

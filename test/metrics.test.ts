@@ -19,6 +19,7 @@ import { labelValues, observations, observationsAtMost, scrape, total } from './
 import { freePort } from './support/ports.js';
 import { spawnTs } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 /**
  * Prometheus metrics end to end. The facts of workflows (fires, retries, finished runs) are
@@ -81,6 +82,7 @@ describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
   beforeAll(async () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: inject('temporalAddress'),
+      ...temporalTlsEnv(),
       TEMPOJOB_CORE_TASK_QUEUE: uniqueName('tempojob-core-metrics'),
       TEMPOJOB_ADMIN_TOKEN: ADMIN_TOKEN,
       TEMPOJOB_HOST: '127.0.0.1',

@@ -31,7 +31,8 @@ describe('OpenAPI 3.1 document', () => {
     expect(saveJob.properties.executeType).toMatchObject({ enum: ['STANDALONE', 'BROADCAST', 'MAP_REDUCE', 'MAP'] });
     const page = await fetch(`${stack.url}/docs`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/openapi.json');
+    expect(await page.text()).toContain('/docs/start.js');
+    expect(await (await fetch(`${stack.url}/docs/start.js`)).text()).toContain('/openapi.json');
     expect((await fetch(`${stack.url}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
   });
 });

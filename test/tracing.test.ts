@@ -17,6 +17,7 @@ import { OpenApiCaller } from './support/api-client.js';
 import { historyFromJSON } from './support/history-json.js';
 import { spawnTs, type ChildHandle } from './support/processes.js';
 import { uniqueName } from './support/stack.js';
+import { temporalTlsEnv } from './support/temporal-env.js';
 
 /**
  * Traces (docs/tracing.md) against the real dev server: an OTLP/HTTP receiver in this test,
@@ -117,7 +118,7 @@ describe('tracing on: one trace from the HTTP request to the processor attempt',
     }, /core worker ready.*tracing as tempojob-core-worker/);
     await core.ready;
 
-    const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: coreQueue, TEMPOJOB_HOST: '127.0.0.1' });
+    const config = loadConfig({ TEMPORAL_ADDRESS: address, ...temporalTlsEnv(), TEMPOJOB_CORE_TASK_QUEUE: coreQueue, TEMPOJOB_HOST: '127.0.0.1' });
     temporal = await connectTemporal(targetOf(config));
     const tracesUrl = `${receiver.endpoint}/v1/traces`;
     apiTracing = await startTracing({ tracesUrl, serviceName: DEFAULT_SERVICE_NAMES.api });

@@ -41,6 +41,31 @@ TEMPORAL_NAMESPACE_RETENTION="${TEMPOJOB_CLUSTER_RETENTION:-72h}"
 
 CLUSTER_TEMPORAL_ADDRESS="127.0.0.1:${TEMPOJOB_CLUSTER_FRONTEND_PORT}"
 
+# mTLS on the frontend, as production runs it: up.sh makes a CA, the frontend's certificate and
+# one client certificate in ${CLUSTER_DIR}/tls; Temporal's own worker service and every client
+# (the CLI, tempojob's processes, the tests) present the client certificate.
+# TEMPOJOB_CLUSTER_TLS=0 runs the cluster plain.
+CLUSTER_TLS_DIR="${CLUSTER_DIR}/tls"
+CLUSTER_TLS_SERVER_NAME="temporal.cluster.local"
+if [[ "${TEMPOJOB_CLUSTER_TLS:-1}" == 1 ]]; then
+  # Read by the server's config template (temporal/cluster.yaml).
+  export TEMPOJOB_CLUSTER_TLS_DIR="${CLUSTER_TLS_DIR}" TEMPOJOB_CLUSTER_TLS_SERVER_NAME="${CLUSTER_TLS_SERVER_NAME}"
+  # What tempojob's processes read (src/temporal/security.ts), as VAR=value words.
+  CLUSTER_CLIENT_TLS_ENV=(
+    TEMPORAL_TLS_CA_PATH="${CLUSTER_TLS_DIR}/ca.pem" TEMPORAL_TLS_CERT_PATH="${CLUSTER_TLS_DIR}/client.pem"
+    TEMPORAL_TLS_KEY_PATH="${CLUSTER_TLS_DIR}/client.key" TEMPORAL_TLS_SERVER_NAME="${CLUSTER_TLS_SERVER_NAME}"
+  )
+  # The same for the Temporal CLI.
+  CLUSTER_CLI_TLS=(
+    --tls-ca-path "${CLUSTER_TLS_DIR}/ca.pem" --tls-cert-path "${CLUSTER_TLS_DIR}/client.pem"
+    --tls-key-path "${CLUSTER_TLS_DIR}/client.key" --tls-server-name "${CLUSTER_TLS_SERVER_NAME}"
+  )
+else
+  unset TEMPOJOB_CLUSTER_TLS_DIR
+  CLUSTER_CLIENT_TLS_ENV=()
+  CLUSTER_CLI_TLS=()
+fi
+
 # tempojob processes started by `up.sh --app`.
 read -r -a CLUSTER_API_PORTS <<<"${TEMPOJOB_CLUSTER_API_PORTS:-17701 17702}"
 CLUSTER_CORE_WORKERS="${TEMPOJOB_CLUSTER_CORE_WORKERS:-2}"

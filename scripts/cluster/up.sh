@@ -84,6 +84,30 @@ step_cli() {
   log "3/7 Temporal CLI: ${TEMPORAL_CLI#"${CLUSTER_ROOT}/"}"
 }
 
+# --- TLS: a CA, the frontend's certificate and a client certificate (once) --------------------
+step_tls() {
+  ((${#CLUSTER_CLI_TLS[@]})) || return 0
+  if [[ -f "${CLUSTER_TLS_DIR}/client.key" ]]; then return; fi
+  command -v openssl >/dev/null || die "openssl is needed to make the cluster's TLS certificates (apt-get install openssl), or set TEMPOJOB_CLUSTER_TLS=0"
+  mkdir -p "${CLUSTER_TLS_DIR}"
+  (
+    cd "${CLUSTER_TLS_DIR}"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 825 -subj "/CN=tempojob cluster CA" 2>/dev/null
+    issue() { # name extensions
+      printf '%b' "$2" >"$1.ext"
+      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 825 -extfile "$1.ext" 2>/dev/null
+      rm -f "$1.csr" "$1.ext"
+    }
+    issue frontend "subjectAltName=DNS:${CLUSTER_TLS_SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+    issue client "extendedKeyUsage=clientAuth\n"
+    # Read by the server, which runs as this user, and by the tests' processes.
+    chmod 644 ./*.pem ./*.key
+  )
+  log "    TLS: a CA, the frontend's and a client certificate in ${CLUSTER_TLS_DIR#"${CLUSTER_ROOT}/"}"
+}
+
 # --- 4. PostgreSQL cluster ----------------------------------------------------------------
 psql_admin() { as_pg_owner "$(pg_bin)/psql" -h "${CLUSTER_PGRUN}" -p "${TEMPOJOB_CLUSTER_PG_PORT}" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 
@@ -181,19 +205,19 @@ step_temporal_start() {
     log "6/7 Temporal: running"
   fi
   local deadline=$((SECONDS + 120))
-  until "${TEMPORAL_CLI}" operator cluster health --address "${CLUSTER_TEMPORAL_ADDRESS}" >/dev/null 2>&1; do
+  until "${TEMPORAL_CLI}" operator cluster health --address "${CLUSTER_TEMPORAL_ADDRESS}" "${CLUSTER_CLI_TLS[@]}" >/dev/null 2>&1; do
     for service in "${TEMPORAL_SERVICES[@]}"; do
       pid_alive "temporal-${service}" || { tail -5 "${CLUSTER_LOGS}/temporal-${service}.log" >&2; die "Temporal ${service} exited; see ${CLUSTER_LOGS}/temporal-${service}.log"; }
     done
     ((SECONDS < deadline)) || die "Temporal frontend not healthy within 120 s; see ${CLUSTER_LOGS}/temporal-*.log"
     sleep 0.5
   done
-  log "    frontend healthy at ${CLUSTER_TEMPORAL_ADDRESS}"
+  log "    frontend healthy at ${CLUSTER_TEMPORAL_ADDRESS}$( ((${#CLUSTER_CLI_TLS[@]})) && echo ' (mTLS)')"
 }
 
 # --- 7. Namespace and search attributes -----------------------------------------------------
 step_namespace() {
-  local cli=("${TEMPORAL_CLI}" --address "${CLUSTER_TEMPORAL_ADDRESS}")
+  local cli=("${TEMPORAL_CLI}" --address "${CLUSTER_TEMPORAL_ADDRESS}" "${CLUSTER_CLI_TLS[@]}")
   if ! "${cli[@]}" operator namespace describe -n "${TEMPORAL_NAMESPACE_NAME}" >/dev/null 2>&1; then
     "${cli[@]}" operator namespace create -n "${TEMPORAL_NAMESPACE_NAME}" --retention "${TEMPORAL_NAMESPACE_RETENTION}" >/dev/null
     log "7/7 namespace ${TEMPORAL_NAMESPACE_NAME}: created (retention ${TEMPORAL_NAMESPACE_RETENTION})"
@@ -202,7 +226,7 @@ step_namespace() {
   fi
   # The same registration the API and core worker do at start-up (ensureSearchAttributes),
   # done once here so replicas starting side by side never race for it.
-  (cd "${CLUSTER_ROOT}" && TEMPORAL_ADDRESS="${CLUSTER_TEMPORAL_ADDRESS}" TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE_NAME}" \
+  (cd "${CLUSTER_ROOT}" && env TEMPORAL_ADDRESS="${CLUSTER_TEMPORAL_ADDRESS}" TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE_NAME}" "${CLUSTER_CLIENT_TLS_ENV[@]}" \
     node_modules/.bin/tsx scripts/cluster/register-search-attributes.ts) | sed 's/^/    /'
 }
 
@@ -233,7 +257,7 @@ step_app() {
   fi
   # shellcheck disable=SC1090
   source "${secrets}"
-  local common=(TEMPORAL_ADDRESS="${CLUSTER_TEMPORAL_ADDRESS}" TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE_NAME}")
+  local common=(TEMPORAL_ADDRESS="${CLUSTER_TEMPORAL_ADDRESS}" TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE_NAME}" "${CLUSTER_CLIENT_TLS_ENV[@]}")
   local bundle="${CLUSTER_DIR}/workflows.bundle.js"
   log "app: bundling the core workflows once for every core worker"
   (cd "${CLUSTER_ROOT}" && node_modules/.bin/tsx scripts/cluster/bundle-workflows.ts "${bundle}") | sed 's/^/    /'
@@ -273,6 +297,7 @@ step_app() {
 step_postgres_install
 step_temporal_build
 step_cli
+step_tls
 step_postgres_start
 step_schema
 step_temporal_start
@@ -281,3 +306,5 @@ step_namespace
 log "ready in $((SECONDS - started_at)) s: Temporal ${CLUSTER_TEMPORAL_ADDRESS} (namespace ${TEMPORAL_NAMESPACE_NAME}), PostgreSQL ${TEMPOJOB_CLUSTER_PG_HOST}:${TEMPOJOB_CLUSTER_PG_PORT}; stop with scripts/cluster/down.sh"
 echo "TEMPORAL_ADDRESS=${CLUSTER_TEMPORAL_ADDRESS}"
 echo "TEMPOJOB_LOG_DATABASE_URL=${TEMPOJOB_CLUSTER_LOG_DATABASE_URL}"
+# How clients connect (mTLS): one VAR=value line each.
+if ((${#CLUSTER_CLIENT_TLS_ENV[@]})); then printf '%s\n' "${CLUSTER_CLIENT_TLS_ENV[@]}"; fi

@@ -32,6 +32,18 @@ export interface PlannedDelivery {
   channel: string;
 }
 
+/** What an aggregated alert covers: its scope's events up to `upTo` (alert_marks). */
+export interface AlertCover {
+  scope: string;
+  upTo: number;
+}
+
+/** An alert recorded with its deliveries whose delivery workflow has not been started yet. */
+export interface UnstartedAlert {
+  alert: Alert;
+  deliveries: PlannedDelivery[];
+}
+
 export interface AlertStore {
   /** A new target; with an Idempotency-Key, the target that key already created (and its request hash) instead. */
   createTarget(appId: number, name: string, channels: TargetChannels, idempotency: { key: string; hash: string } | null): Promise<{ id: number; existingHash?: string }>;
@@ -49,9 +61,16 @@ export interface AlertStore {
 
   /** Which of these alerts already had their delivery workflow started. */
   startedAlerts(alertIds: readonly string[]): Promise<Set<string>>;
-  /** Records the event and its deliveries as PENDING (a second call for the same alert changes nothing). */
-  recordAlert(alert: Alert, deliveries: readonly PlannedDelivery[]): Promise<void>;
+  /**
+   * Records the event and its deliveries as PENDING (a second call for the same alert changes
+   * nothing), and with `cover`, moves its scope's mark up to `cover.upTo` in the same transaction.
+   */
+  recordAlert(alert: Alert, deliveries: readonly PlannedDelivery[], cover?: AlertCover): Promise<void>;
+  /** How far each of these scopes' alerts reach (epoch ms); a scope never alerted is absent. */
+  coveredUpTo(scopes: readonly string[]): Promise<Map<string, number>>;
   markStarted(alertId: string): Promise<void>;
+  /** Alerts recorded since `sinceMs` whose delivery workflow was never started (a scan that died between the two). */
+  unstartedAlerts(sinceMs: number): Promise<UnstartedAlert[]>;
   getAlert(appId: number, alertId: string): Promise<Alert | undefined>;
   /** An attempt that failed and will be retried: its count and error, still PENDING. */
   recordAttempt(appId: number, alertId: string, targetId: number, channel: string, attempts: number, error: string): Promise<void>;
@@ -171,8 +190,16 @@ export function sqlAlertStore(db: SqlExecutor): AlertStore {
       return new Set(rows.map((row) => row.alert_id));
     },
 
-    async recordAlert(alert, deliveries) {
+    async recordAlert(alert, deliveries, cover) {
       await db.transaction(async (tx) => {
+        if (cover) {
+          await tx.query(
+            `INSERT INTO alert_marks (scope, app_id, covered_up_to, alert_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope) DO UPDATE SET covered_up_to = excluded.covered_up_to, alert_id = excluded.alert_id
+               WHERE alert_marks.app_id = excluded.app_id AND alert_marks.covered_up_to < excluded.covered_up_to`,
+            [cover.scope, alert.appId, cover.upTo, alert.id],
+          );
+        }
         await tx.query(
           `INSERT INTO alert_events (alert_id, app_id, event, instance_id, wf_instance_id, job_id, alert) VALUES ($1, $2, $3, $4, $5, $6, $7::json)
            ON CONFLICT (alert_id) DO NOTHING`,
@@ -188,8 +215,31 @@ export function sqlAlertStore(db: SqlExecutor): AlertStore {
       });
     },
 
+    async coveredUpTo(scopes) {
+      if (scopes.length === 0) return new Map();
+      const rows = await db.query<{ scope: string; covered_up_to: string | number }>(
+        'SELECT scope, covered_up_to FROM alert_marks WHERE scope = ANY($1::text[])',
+        [[...scopes]],
+      );
+      return new Map(rows.map((row) => [row.scope, Number(row.covered_up_to)]));
+    },
+
     async markStarted(alertId) {
       await db.change('UPDATE alert_events SET started = true WHERE alert_id = $1', [alertId]);
+    },
+
+    async unstartedAlerts(sinceMs) {
+      const rows = await db.query<{ alert: Alert | string; target_ids: (string | number)[]; channels: string[] }>(
+        `SELECT e.alert, array_agg(d.target_id ORDER BY d.target_id, d.channel) AS target_ids, array_agg(d.channel ORDER BY d.target_id, d.channel) AS channels
+         FROM alert_events e JOIN alert_deliveries d ON d.alert_id = e.alert_id
+         WHERE NOT e.started AND e.raised_at >= (timestamptz 'epoch' + $1::bigint * interval '1 millisecond')
+         GROUP BY e.alert_id ORDER BY e.alert_id`,
+        [sinceMs],
+      );
+      return rows.map((row) => ({
+        alert: typeof row.alert === 'string' ? JSON.parse(row.alert) as Alert : row.alert,
+        deliveries: row.target_ids.map((targetId, i) => ({ targetId: Number(targetId), channel: row.channels[i]! })),
+      }));
     },
 
     async getAlert(appId, alertId) {

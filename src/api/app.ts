@@ -7,7 +7,11 @@ import { AppService } from './app-service.js';
 import { sqlAlertStore } from '../alerts/store.js';
 import { AUTH_HEADERS, TokenService } from './auth.js';
 import { failure } from './envelope.js';
-import { ApiError, ErrorCode, InvalidRequestError } from './errors.js';
+import { ApiError, ErrorCode, NotFoundError, ThrottledError, UnavailableError } from './errors.js';
+import { isTransient } from '../temporal/errors.js';
+import { requestErrorOf } from './request-errors.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { corsPolicy, securityHeaders } from './security-headers.js';
 import { type LogStore, sqlOfLogStore } from '../logs/store.js';
 import { InstanceOwners } from './instance-owners.js';
 import { InstanceService } from './instance-service.js';
@@ -28,7 +32,8 @@ import type { Tracing } from '../tracing/index.js';
 export interface ApiOptions {
   client: Client;
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
-    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE'> & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC' | 'TEMPOJOB_WEB_UI_URL'>>;
+    | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE' | 'TEMPOJOB_CORS_ORIGINS'>
+    & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC' | 'TEMPOJOB_TRUST_PROXY' | 'TEMPOJOB_WEB_UI_URL'>>;
   jwtSecret: string;
   /** Where instance logs are kept (openLogStore). */
   logStore: LogStore;
@@ -86,6 +91,11 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Behind a proxy or load balancer, the client's address (login throttling) is in X-Forwarded-For.
+  if (config.TEMPOJOB_TRUST_PROXY !== undefined) app.set('trust proxy', config.TEMPOJOB_TRUST_PROXY);
+  app.use(securityHeaders());
+  // Browsers on other origins may call the OpenAPI only when TEMPOJOB_CORS_ORIGINS lists them.
+  if (config.TEMPOJOB_CORS_ORIGINS.length > 0) app.use('/openApi', corsPolicy(config.TEMPOJOB_CORS_ORIGINS));
   app.get('/healthz', async (_req, res) => {
     const up = await (ready ?? temporalAnswers)();
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'starting' });
@@ -93,12 +103,18 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   const document = openApiDocument();
   app.get('/openapi.json', (_req, res) => { res.json(document); });
   app.get('/docs', (_req, res) => { res.type('html').send(DOCS_PAGE); });
+  app.get('/docs/start.js', (_req, res) => { res.type('js').send(DOCS_START); });
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   if (tracing) app.use('/openApi', tracing.requestSpans());
-  app.use('/openApi', openApiRouter({ apps, tokens, jobs, instances, workflows, wfInstances, logs, alerts, workers: (appName) => seenAppWorkers(client, appName) }));
+  app.use('/openApi', openApiRouter({
+    apps, tokens, throttle: new AuthThrottle(), jobs, instances, workflows, wfInstances, logs, alerts, workers: (appName) => seenAppWorkers(client, appName),
+  }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
   app.use('/console', consoleRouter(consoleDir, { webUiUrl: webUiUrl ?? config.TEMPOJOB_WEB_UI_URL, namespace: client.options.namespace }));
+  app.use((req) => {
+    throw new NotFoundError(`no route ${req.method} ${req.path}: the OpenAPI is POST /openApi/<operation> (list: GET /openapi.json, /docs), the console is at /console`);
+  });
   app.use(errorHandler);
   return { app, apps };
 }
@@ -119,22 +135,31 @@ const DOCS_PAGE = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="docs"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });</script>
+<script src="/docs/start.js"></script>
 </body></html>`;
+
+/** Starts Swagger UI: a file, not an inline script, so the page's Content-Security-Policy allows only our own scripts. */
+const DOCS_START = `SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });\n`;
+
+/** Temporal did not answer in time or could not be reached: the client should retry, not read it as our bug. */
+function temporalUnavailable(err: unknown): ApiError | undefined {
+  if (!isTransient(err)) return undefined;
+  return new UnavailableError(`Temporal did not answer in time or could not be reached (${(err as Error).message}); the call may or may not have taken effect: retry it with the same Idempotency-Key`);
+}
 
 const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const openApi = req.originalUrl.startsWith('/openApi');
   let error: ApiError;
-  if (err instanceof ApiError) error = err;
-  else if ((err as { type?: string }).type === 'entity.parse.failed') {
-    error = new InvalidRequestError(`malformed JSON body: ${(err as Error).message}`);
-  } else if ((err as { type?: string }).type === 'entity.too.large') {
-    error = new InvalidRequestError('request body is larger than 1 MB');
-  } else {
+  const refused = err instanceof ApiError ? err : requestErrorOf(err, req) ?? temporalUnavailable(err);
+  if (refused) error = refused;
+  else {
     console.error(`${req.method} ${req.originalUrl} failed:`, err);
     error = new ApiError(`internal error: ${(err as Error).message}`, ErrorCode.SYSTEM_UNKNOWN_ERROR, 500);
   }
   if (openApi && !res.getHeader(AUTH_HEADERS.verdict)) res.setHeader(AUTH_HEADERS.verdict, 'false');
   // PowerJob answers business errors with HTTP 200 and success=false; its Java client relies on it.
-  res.status(openApi ? 200 : error.httpStatus).json(failure(error.message, error.code));
+  // A throttled login says "later" as HTTP does, so clients and proxies back off.
+  const throttled = error instanceof ThrottledError;
+  if (error instanceof ThrottledError) res.setHeader('Retry-After', String(error.retryAfterS));
+  res.status(openApi && !throttled ? 200 : error.httpStatus).json(failure(error.message, error.code));
 };

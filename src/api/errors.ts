@@ -64,6 +64,14 @@ export class AuthError extends ApiError {
   }
 }
 
+/** Too many failed logins from this address (for this app): try again in `retryAfterS` seconds. */
+export class ThrottledError extends ApiError {
+  override name = 'ThrottledError';
+  constructor(readonly retryAfterS: number) {
+    super(`too many failed logins from this address: try again in ${retryAfterS} s`, ErrorCode.INCORRECT_PASSWORD, 429);
+  }
+}
+
 /** Temporal did not answer in time; the request may be retried with the same Idempotency-Key. */
 export class UnavailableError extends ApiError {
   override name = 'UnavailableError';

@@ -10,13 +10,22 @@ import type { WfInstanceView } from './dto.js';
  * Every given condition must hold (AND); `…Like` matches a substring, as SQL `%x%` does.
  */
 
-const num = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/).transform(Number)]);
+/**
+ * Every number of a query is whole — ids, status codes, epoch ms, pages — as a JSON number or
+ * a string of digits (form bodies), within what JavaScript holds exactly. Anything else is
+ * refused here, never passed on to Temporal's query parser.
+ */
+const WHOLE = 'must be a whole number';
+const num = z.union([z.number({ message: WHOLE }), z.string({ message: WHOLE }).trim().regex(/^-?\d+$/, WHOLE).transform(Number)], { message: WHOLE })
+  .pipe(z.number().int({ message: WHOLE, abort: true }).min(Number.MIN_SAFE_INTEGER, `${WHOLE} of at least -(2^53 - 1)`).max(Number.MAX_SAFE_INTEGER, `${WHOLE} of at most 2^53 - 1`));
+/** The range of a JavaScript Date: ±100,000,000 days around 1970. */
+const MAX_DATE_MS = 8.64e15;
 /** Dates arrive as epoch ms (PowerJob's Java client) or ISO-8601 strings. */
 const date = z.union([z.number(), z.string().transform((text, ctx) => {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  const ms = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (Number.isNaN(ms)) ctx.addIssue({ code: 'custom', message: `"${text}" is not a date (epoch ms or ISO-8601)` });
   return ms;
-})]);
+})]).pipe(z.number().int({ message: 'must be a date: epoch milliseconds or ISO-8601', abort: true }).min(-MAX_DATE_MS, 'is before any date').max(MAX_DATE_MS, 'is after any date'));
 const codes = z.array(num);
 
 export const jobQuerySchema = z.object({

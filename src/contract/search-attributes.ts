@@ -18,3 +18,6 @@ export const SA = {
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);
+
+/** `TempojobStatus` of a schedule's fire that its misfire policy dropped (the fire's own workflow, never an instance). */
+export const MISFIRE_DROPPED = 'MISFIRE_DROPPED';

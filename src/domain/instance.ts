@@ -66,6 +66,13 @@ export const SystemResult = {
   noWorkerAvailable: 'no worker available',
 } as const;
 
+/** How every "worker lost" failure begins (a worker that died mid-run or never took its work); alerting looks for it. */
+export const WORKER_LOST_PREFIX = 'worker lost: ';
+
+export function isWorkerLost(result: string | null): boolean {
+  return result?.startsWith(WORKER_LOST_PREFIX) ?? false;
+}
+
 /** Results are capped like PowerJob's maxResultLength. */
 export const MAX_RESULT_LENGTH = 8192;
 

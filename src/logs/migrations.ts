@@ -100,6 +100,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'alert marks',
+    sql: `
+      -- How far an aggregated event's alerts reach, per scope (MISFIRE_SKIPPED: 'misfire:job:<id>'
+      -- or 'misfire:wf:<id>', up to the newest dropped fire alerted, epoch ms): written with the
+      -- alert it belongs to, so a scan never alerts a dropped fire twice.
+      CREATE TABLE alert_marks (
+        scope text PRIMARY KEY,
+        app_id bigint NOT NULL,
+        covered_up_to bigint NOT NULL,
+        alert_id text NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, parseSeedApps } from '../config.js';
 import { demoProcessors } from '../demo/processors.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectTemporal } from '../temporal/connection.js';
+import { securityOf } from '../temporal/security.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
 import { tracingFromEnv } from '../tracing/index.js';
@@ -65,7 +66,9 @@ async function main(): Promise<void> {
     cleanups.push(() => server.stop());
     address = devServer.address;
   }
-  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE });
+  // An external Temporal may want TLS or an API key; the embedded dev server speaks plain.
+  const security = devServer ? undefined : securityOf(config);
+  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, ...(security ? { security } : {}) });
   cleanups.push(() => temporal.close());
   const { client, connection } = temporal;
 

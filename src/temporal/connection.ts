@@ -2,16 +2,20 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import type { Config } from '../config.js';
+import { TEMPORAL_SECURITY_KEYS, type TemporalSecurity, securityOf } from './security.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../contract/search-attributes.js';
 
 export interface TemporalTarget {
   address: string;
   namespace: string;
+  /** How the connection is secured (TLS, mTLS, an API key); absent: plain, as the dev server wants. */
+  security?: TemporalSecurity;
 }
 
-/** Where the configuration points: $TEMPORAL_ADDRESS (default the local dev server) and namespace. */
-export function targetOf(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>): TemporalTarget {
-  return { address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE };
+/** Where the configuration points: $TEMPORAL_ADDRESS (default the local dev server), namespace, TLS and API key. */
+export function targetOf(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | (typeof TEMPORAL_SECURITY_KEYS)[number]>): TemporalTarget {
+  const security = securityOf(config);
+  return { address: config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: config.TEMPORAL_NAMESPACE, ...(security ? { security } : {}) };
 }
 
 /** Connects a client, retrying while the server comes up (bounded). */
@@ -20,7 +24,7 @@ export async function connectClient(target: TemporalTarget, timeoutMs = 60_000):
   for (;;) {
     let connection: Connection | undefined;
     try {
-      connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });
+      connection = await Connection.connect({ address: target.address, connectTimeout: 5_000, ...target.security });
       await connection.workflowService.describeNamespace({ namespace: target.namespace });
       return new Client({ connection, namespace: target.namespace });
     } catch (err) {
@@ -34,7 +38,7 @@ export async function connectClient(target: TemporalTarget, timeoutMs = 60_000):
 }
 
 export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: target.address });
+  return NativeConnection.connect({ address: target.address, ...target.security });
 }
 
 export interface TemporalConnections {

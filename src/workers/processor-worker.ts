@@ -6,6 +6,7 @@ import { TempojobClient } from '../client/client.js';
 import type { ProcessOutcome, ProcessRequest, ProcessorActivities } from '../contract/activities.js';
 import { appTaskQueue, workerIdentity, workerTaskQueue } from '../contract/names.js';
 import { loadConfigPart } from '../config.js';
+import { TEMPORAL_SECURITY_KEYS, type TemporalSecurity, securityOf } from '../temporal/security.js';
 import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
 import { type AttemptWorker, AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
@@ -29,6 +30,12 @@ export interface CreateWorkerOptions {
   namespace?: string;
   /** Reuse an existing connection instead of opening one. */
   connection?: NativeConnection;
+  /**
+   * TLS, mTLS or a Temporal Cloud API key for the connection this worker opens; default from
+   * TEMPORAL_TLS, TEMPORAL_TLS_CA_PATH, TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH,
+   * TEMPORAL_TLS_SERVER_NAME and TEMPORAL_API_KEY; none set = plain.
+   */
+  security?: TemporalSecurity;
   /**
    * This worker's id, shown in instances (taskTrackerAddress) and naming its own queue
    * `app:<appName>:w:<workerId>`. Keep it stable across restarts (e.g. the pod or host
@@ -220,7 +227,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
     }
   }
   const env = loadConfigPart([
-    'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD',
+    'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_PORT', ...TEMPORAL_SECURITY_KEYS, 'TEMPOJOB_API_URL', 'TEMPOJOB_APP_PASSWORD',
     'TEMPOJOB_METRICS_PORT', 'TEMPOJOB_METRICS_HOST', 'TEMPOJOB_METRICS_TOKEN', 'TEMPOJOB_ADMIN_TOKEN', 'TEMPOJOB_TEMPORAL_METRICS_ADDRESS',
     ...TRACING_ENV_KEYS,
   ]);
@@ -252,8 +259,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   }
   const tracingSettings = options.tracing === false ? undefined : (options.tracing ?? tracingSettingsOf('worker', env));
   const tracing: Tracing | undefined = tracingSettings && (await startTracing(tracingSettings));
-  const connection = options.connection ??
-    (await NativeConnection.connect({ address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}` }));
+  const connection = options.connection ?? (await NativeConnection.connect({
+    address: options.address ?? env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
+    ...(options.security ?? securityOf(env)),
+  }));
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
   const client = new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}) });

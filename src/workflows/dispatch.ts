@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { parseWorkerIdentity } from '../contract/names.js';
-import { SystemResult } from '../domain/instance.js';
+import { SystemResult, WORKER_LOST_PREFIX } from '../domain/instance.js';
 
 /**
  * How a workflow hands one attempt of user code to a processor worker, and how it reads
@@ -112,11 +112,11 @@ export function classifyFailure(err: unknown, pinned?: Pinned): Failure {
     switch (cause.timeoutType) {
       case TimeoutType.HEARTBEAT:
         // The worker died mid-run.
-        return { msg: `worker lost: ${who} stopped heartbeating`, retryable: true, timedOut: false, worker };
+        return { msg: `${WORKER_LOST_PREFIX}${who} stopped heartbeating`, retryable: true, timedOut: false, worker };
       case TimeoutType.SCHEDULE_TO_START:
         // Nobody polls this worker's queue: it is gone.
         return {
-          msg: `worker lost: ${who} did not take ${pinned?.work ?? 'the attempt'} within ${Math.round((pinned?.lostAfterMs ?? 0) / 1000)} s`,
+          msg: `${WORKER_LOST_PREFIX}${who} did not take ${pinned?.work ?? 'the attempt'} within ${Math.round((pinned?.lostAfterMs ?? 0) / 1000)} s`,
           retryable: pinned?.retryElsewhere ?? false,
           timedOut: false,
           worker,

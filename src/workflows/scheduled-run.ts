@@ -3,6 +3,7 @@ import { keyedId } from '../domain/ids.js';
 import type { InstanceInput } from '../domain/instance.js';
 import { newInstanceInput } from '../domain/instance.js';
 import { snapshotOf } from '../domain/job.js';
+import { SA } from '../contract/search-attributes.js';
 import { instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, type ScheduledRunInput, type ScheduledRunWorkflow, WorkflowType } from '../contract/workflows.js';
 import { fireVerdict } from './fire-time.js';
@@ -28,7 +29,11 @@ export function fireInstanceInput({ job, appName, heartbeatTimeoutMs }: Schedule
  * recent actions.
  */
 export const scheduledRunWorkflow: ScheduledRunWorkflow = async (input: ScheduledRunInput): Promise<string> => {
-  const verdict = await fireVerdict(input.job, { app: input.appName, job: String(input.job.id) });
+  const { job, appName } = input;
+  const verdict = await fireVerdict(job, {
+    labels: { app: appName, job: String(job.id) },
+    searchAttributes: [{ key: SA.appId, value: job.appId }, { key: SA.appName, value: appName }, { key: SA.jobId, value: job.id }],
+  });
   if (!verdict.run) return verdict.why;
   const { fireTime, catchUp, lateness, now } = verdict;
   const instance = { ...fireInstanceInput(input, fireTime, now), catchUp };

@@ -1,6 +1,7 @@
 import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { CoreActivities } from '../contract/activities.js';
 import { workflowMisfireLedgerId } from '../contract/names.js';
+import { SA } from '../contract/search-attributes.js';
 import { dagStartOptions } from '../contract/start-options.js';
 import { type DagWorkflow, type ScheduledWorkflowRunInput, type ScheduledWorkflowRunWorkflow, WorkflowType } from '../contract/workflows.js';
 import { parseInitParams } from '../domain/dag.js';
@@ -19,7 +20,11 @@ const { freezeWorkflowRun } = proxyActivities<CoreActivities>({
  * the fire; a fire whose workflow cannot run says why in the schedule's recent actions.
  */
 export const scheduledWorkflowRunWorkflow: ScheduledWorkflowRunWorkflow = async ({ workflow, appName, heartbeatTimeoutMs }: ScheduledWorkflowRunInput) => {
-  const verdict = await fireVerdict({ ...workflow, timeExpressionType: 'CRON' }, { app: appName, job: `wf:${workflow.id}` }, workflowMisfireLedgerId(workflow.id));
+  const verdict = await fireVerdict({ ...workflow, timeExpressionType: 'CRON' }, {
+    labels: { app: appName, job: `wf:${workflow.id}` },
+    searchAttributes: [{ key: SA.appId, value: workflow.appId }, { key: SA.appName, value: appName }, { key: SA.workflowId, value: String(workflow.id) }],
+    ledgerId: workflowMisfireLedgerId(workflow.id),
+  });
   if (!verdict.run) return verdict.why;
   const frozen = await freezeWorkflowRun({ appId: workflow.appId, workflowId: workflow.id });
   if (!frozen.ok) return `not run: ${frozen.problems.join('; ')}`;

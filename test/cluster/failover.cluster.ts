@@ -14,6 +14,7 @@ import { OpenApiCaller } from '../support/api-client.js';
 import { freePort } from '../support/ports.js';
 import { uniqueName } from '../support/stack.js';
 import { spawnNode, type NodeProcess } from './support/node-process.js';
+import { testTarget } from '../support/temporal-env.js';
 
 /**
  * Replicas fail, nothing is lost or doubled. Its own topology on the cluster — 2 API
@@ -45,7 +46,7 @@ let cores: NodeProcess[];
 beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(recordFile, '');
-  client = await connectClient({ address, namespace: 'default' });
+  client = await connectClient(testTarget(address));
   // The app directory lives on the run's shared core queue (its core workers serve it).
   await new AppService(client, cluster.coreTaskQueue).put(appName, password, 'create');
 

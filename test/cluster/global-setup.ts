@@ -13,6 +13,7 @@ import { freePort } from '../support/ports.js';
 import { ADMIN_TOKEN } from '../support/stack.js';
 import { statsFileIn, type ClusterContext } from './support/cluster-stack.js';
 import { spawnNode, type NodeProcess } from './support/node-process.js';
+import { testTarget } from '../support/temporal-env.js';
 
 /**
  * The cluster run's topology, once for the whole run:
@@ -68,6 +69,9 @@ export default async function setup(project: TestProject) {
   if (!logDatabaseUrl) throw new Error('scripts/cluster/up.sh did not print TEMPOJOB_LOG_DATABASE_URL=…');
   // Test files that start an API process of their own store its logs there too.
   process.env.TEMPOJOB_CLUSTER_LOG_DATABASE_URL = logDatabaseUrl;
+  // The frontend asks for mTLS: every connection of this run presents the cluster's client
+  // certificate. In the environment, so the test forks and every process they spawn have it.
+  for (const line of output.matchAll(/^(TEMPORAL_TLS_[A-Z_]+)=(\S+)$/gm)) process.env[line[1]!] = line[2]!;
   console.log(`[cluster] Temporal cluster ready in ${Math.round((Date.now() - started) / 1000)} s at ${address}`);
 
   // The usual setup (workflow bundle, CLI path), pointed at the cluster instead of a dev server.
@@ -114,7 +118,7 @@ export default async function setup(project: TestProject) {
     await Promise.all(children.map((child) => child.ready));
 
     // The recorder app, created once the core workers serve the app directory.
-    const client = await connectClient({ address, namespace: 'default' });
+    const client = await connectClient(testTarget(address));
     await new AppService(client, coreTaskQueue).put(recorder.appName, recorder.password, 'create');
     await client.connection.close();
 

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { Client } from '@temporalio/client';
+import type { Client, TLSConfig } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { InstanceState } from '../../src/domain/instance.js';
 import { connectClient } from '../../src/temporal/connection.js';
 import { instanceWorkflowId } from '../../src/contract/names.js';
 import { OpenApiCaller } from '../support/api-client.js';
+import { testTarget } from '../support/temporal-env.js';
 
 /**
- * The production topology itself: a Temporal v1.29.1 cluster on PostgreSQL, two API
- * replicas, two core workers and three processor workers, all separate processes
- * (test/cluster/global-setup.ts). Any replica serves any call, and work spreads over the
+ * The production topology itself: a Temporal v1.29.1 cluster on PostgreSQL whose frontend
+ * asks for mTLS, two API replicas, two core workers and three processor workers, all
+ * separate processes (test/cluster/global-setup.ts). Any replica serves any call, and work spreads over the
  * processor workers, each run executed once.
  */
 
@@ -18,7 +19,7 @@ let client: Client;
 let replicas: OpenApiCaller[];
 
 beforeAll(async () => {
-  client = await connectClient({ address: inject('temporalAddress'), namespace: 'default' });
+  client = await connectClient(testTarget(inject('temporalAddress')));
   const first = await OpenApiCaller.login(cluster.apiUrls[0]!, cluster.recorder.appName, cluster.recorder.password);
   // One token, used on every replica: they share nothing but the JWT secret and Temporal.
   replicas = cluster.apiUrls.map((url) => new OpenApiCaller(url, first.appId, first.token));
@@ -34,6 +35,16 @@ describe('production topology', () => {
     expect(info).toMatchObject({ serverVersion: '1.29.1', persistenceStore: 'postgres12', visibilityStore: 'postgres12' });
     expect(cluster.apiUrls).toHaveLength(2);
     for (const url of cluster.apiUrls) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('asks for mTLS: every process here connects with the cluster\'s client certificate, a client without one is refused', async () => {
+    const target = testTarget(inject('temporalAddress'));
+    expect(target.security?.tls).toMatchObject({ clientCertPair: expect.anything(), serverRootCACertificate: expect.anything() });
+    await expect(connectClient({ address: target.address, namespace: target.namespace }, 2_000)).rejects.toThrow(/Cannot reach Temporal/);
+    // TLS that trusts the frontend but presents no certificate of its own.
+    const tls = target.security!.tls as TLSConfig;
+    const serverOnly: TLSConfig = { serverRootCACertificate: tls.serverRootCACertificate!, serverNameOverride: tls.serverNameOverride! };
+    await expect(connectClient({ ...target, security: { tls: serverOnly } }, 2_000)).rejects.toThrow(/Cannot reach Temporal/);
   });
 
   it('any API replica serves what another one wrote, with the token another one issued', async () => {

@@ -6,12 +6,13 @@ import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { closeServer, startApi } from '../../src/api/server.js';
-import { connectClient } from '../../src/temporal/connection.js';
+import { connectClient, targetOf } from '../../src/temporal/connection.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { OpenApiCaller } from './api-client.js';
 import { freePort } from './ports.js';
 import { spawnTs, type ChildHandle } from './processes.js';
 import { uniqueName } from './stack.js';
+import { plainTemporal } from './temporal-env.js';
 
 export interface Execution {
   instanceId: number;
@@ -54,7 +55,8 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
   const appName = uniqueName(prefix);
   const coreQueue = uniqueName('core');
   const env = {
-    TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: coreQueue,
+    // Its own dev server speaks plain gRPC, whatever TLS the run's Temporal asks for (the cluster's mTLS).
+    TEMPORAL_ADDRESS: address, ...plainTemporal(), TEMPOJOB_CORE_TASK_QUEUE: coreQueue,
     TEMPOJOB_WORKFLOW_BUNDLE: inject('workflowBundlePath'), RECORD_FILE: recordFile, RECORD_STARTS_FILE: startsFile,
     RECORD_APP: appName,
   };
@@ -87,7 +89,7 @@ export async function startCrashableStack(prefix: string): Promise<CrashableStac
   await stack.startWorkers();
 
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPOJOB_CORE_TASK_QUEUE: coreQueue, TEMPOJOB_HOST: '127.0.0.1' });
-  const client = await connectClient({ address, namespace: config.TEMPORAL_NAMESPACE });
+  const client = await connectClient(targetOf(config));
   const api = await startApi({ client, config, jwtSecret: randomBytes(32).toString('hex'), port: 0 });
   const password = randomBytes(12).toString('hex');
   await api.apps.put(appName, password, 'create');

@@ -16,12 +16,12 @@ export interface ChildHandle {
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 
-/** Runs a TypeScript entry point of this project in its own process. */
-export function spawnTs(script: string, env: Record<string, string>, readyLine: RegExp): ChildHandle {
+/** Runs a TypeScript entry point of this project in its own process, with this process's environment and `env` (an undefined value removes the variable). */
+export function spawnTs(script: string, env: Record<string, string | undefined>, readyLine: RegExp): ChildHandle {
   // Its own process group: tsx runs the script in a child node process, and a crash or a
   // Ctrl-C must reach every process of the group, as it would in a terminal.
   const child = spawn(TSX, [join(PROJECT_ROOT, script)], {
-    env: { ...process.env, ...env },
+    env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

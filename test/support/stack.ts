@@ -9,6 +9,7 @@ import { closeServer, startApi } from '../../src/api/server.js';
 import type { AppService } from '../../src/api/app-service.js';
 import { createWorker, type CreateWorkerOptions, type ProcessorWorker } from '../../src/workers/index.js';
 import { OpenApiCaller } from './api-client.js';
+import { temporalTlsEnv } from './temporal-env.js';
 import { TEST_CORE_TASK_QUEUE } from './core-queue.js';
 import { clusterApi } from '../cluster/support/cluster-stack.js';
 
@@ -47,6 +48,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   const cluster = inject('cluster');
   const config = loadConfig({
     TEMPORAL_ADDRESS: address,
+    ...temporalTlsEnv(),
     // One core queue for every test file, as in production, served by the run's core
     // worker (test/global-setup.ts) or the cluster's.
     TEMPOJOB_CORE_TASK_QUEUE: cluster?.coreTaskQueue ?? TEST_CORE_TASK_QUEUE,

@@ -8,7 +8,8 @@ import type { AuthenticatedApp, TokenService } from '../auth.js';
 import { AUTH_HEADERS, requireApp } from '../auth.js';
 import { instanceInfoDTO, jobInfoDTO, nextTrigger, wfInstanceInfoDTO, workflowInfoDTO, workflowNodeInfoDTO } from '../dto.js';
 import { ok } from '../envelope.js';
-import { AuthError, ErrorCode, InvalidRequestError } from '../errors.js';
+import { AuthError, ErrorCode, InvalidRequestError, ThrottledError } from '../errors.js';
+import type { AuthThrottle } from '../auth-throttle.js';
 import { idempotencyOf, type Idempotency } from '../idempotency.js';
 import type { InstanceService } from '../instance-service.js';
 import { type LogService, tailLineOf } from '../log-service.js';
@@ -28,6 +29,7 @@ export interface OpenApiDeps {
   workers: (appName: string) => Promise<SeenWorker[]>;
   apps: AppService;
   tokens: TokenService;
+  throttle: AuthThrottle;
   jobs: JobService;
   instances: InstanceService;
   workflows: WorkflowService;
@@ -198,17 +200,25 @@ const bodyParsers = [express.json({ limit: '1mb' }), express.urlencoded({ extend
 
 /** PowerJob's OpenAPI (`POST /openApi/*`), JSON or form bodies, `{success, data, message}` answers. */
 export function openApiRouter(deps: OpenApiDeps): Router {
-  const { apps, tokens } = deps;
+  const { apps, tokens, throttle } = deps;
   const router = Router();
 
   router.post('/authApp', ...bodyParsers, async (req, res) => {
     res.setHeader(AUTH_HEADERS.verdict, 'false');
     const { appName, encryptedPassword, encryptType } = parse(authAppOperation.input, req.body);
+    const address = req.ip ?? 'unknown';
+    const wait = await throttle.retryAfterS(appName, address);
+    if (wait > 0) throw new ThrottledError(wait);
     const app = await apps.byName(appName);
-    if (!app) throw new AuthError(`app "${appName}" does not exist; create it first (POST /admin/apps or TEMPOJOB_APPS)`, ErrorCode.INVALID_APP);
+    if (!app) {
+      await throttle.failed(appName, address);
+      throw new AuthError(`app "${appName}" does not exist; create it first (POST /admin/apps or TEMPOJOB_APPS)`, ErrorCode.INVALID_APP);
+    }
     if (!(await apps.verifyPassword(app, encryptedPassword, encryptType))) {
+      await throttle.failed(appName, address);
       throw new AuthError(`incorrect password for app "${appName}"`, ErrorCode.INCORRECT_PASSWORD);
     }
+    await throttle.succeeded(appName, address);
     res.setHeader(AUTH_HEADERS.verdict, 'true');
     res.json(ok({ appId: app.appId, token: await tokens.issue(app), extra: null }));
   });
