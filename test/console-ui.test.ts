@@ -474,6 +474,7 @@ describe('console', () => {
   });
 
   it('is usable at phone width', async () => {
+    await api.saveJob(job('echo', { jobName: 'phone job' }));
     const page = await newPage({ width: 390, height: 844 });
     await signIn(page);
     await page.getByRole('link', { name: 'Jobs' }).click();
