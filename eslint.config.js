@@ -26,7 +26,7 @@ const NODE_ONLY_PACKAGES = [
   '@node-rs/argon2',
 ];
 /** Our own Node-only code under src/ (after the contract refactor src/temporal is Node-only). */
-const NODE_ONLY_FOLDERS = ['api', 'activities', 'workers', 'core', 'stack', 'demo', 'temporal', 'client', 'metrics', 'tracing'];
+const NODE_ONLY_FOLDERS = ['api', 'activities', 'workers', 'core', 'stack', 'demo', 'temporal', 'client', 'metrics', 'tracing', 'console'];
 
 /**
  * `no-restricted-imports` options for one layer.
@@ -109,8 +109,34 @@ const WALL = {
   },
 };
 
+/**
+ * The console (console/) runs in the browser and acts only through the public API: it may
+ * import its UI packages, the typed client (src/client/client.ts and errors.ts), and the
+ * browser-safe modules the client is typed by (the API's schemas and operation table, the
+ * domain), never Node, a service or Temporal.
+ */
+const CONSOLE_PACKAGES = ['react', 'react-dom', '@tanstack/react-query', 'zod'];
+const consoleWall = {
+  files: ['console/**/*.ts', 'console/**/*.tsx'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { regex: `^(node:|(${anyOf(NODE_BUILTINS)})$)`, message: 'The console runs in the browser: no Node builtins.' },
+        {
+          regex: `^(?!\\.|node:|(${anyOf(NODE_BUILTINS)})$|(${anyOf(CONSOLE_PACKAGES)})(/|$))`,
+          message: `The console may import only ${CONSOLE_PACKAGES.join(', ')} among packages: a new dependency of the bundle is a decision (docs/architecture.md).`,
+        },
+        {
+          regex: '^(\\.\\./)+src/(?!client/(client|errors)\\.js$|api/(schemas|operations|errors)\\.js$|domain/)',
+          message: 'The console acts only through the public API: import the typed client (src/client/client.ts), the API\'s schemas or operations, or src/domain, nothing else of src/.',
+        },
+      ],
+    }],
+  },
+};
+
 export default defineConfig(
-  { ignores: ['node_modules/', '.tools/', '.data/', 'compat/', 'dist/', 'coverage/'] },
+  { ignores: ['node_modules/', '.tools/', '.data/', 'compat/', 'dist/', 'coverage/', 'console/dist/', 'console/.dist-*/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -133,6 +159,7 @@ export default defineConfig(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  consoleWall,
   ...Object.values(WALL).map(({ files, what, fix, allowedPackages, forbiddenFolders }) => ({
     files,
     rules: {

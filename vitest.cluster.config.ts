@@ -41,6 +41,8 @@ export default defineConfig({
       'test/edge-security.test.ts',
       // Puts its own TLS terminator in front of the dev server and uses the dev run's core queue.
       'test/temporal-tls.test.ts',
+      // The console in a browser over the same API: `npm test` runs it once (its setup builds the console and finds Chromium).
+      'test/console-ui.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],

@@ -14,6 +14,11 @@ const JAVA_CLIENT_TEST = 'test/powerjob-java-client.test.ts';
  */
 const MAP_SCALE_TEST = 'test/map.test.ts';
 /**
+ * The console in a real headless Chromium: last, alone, so a browser's CPU is never measured
+ * as another file's lateness; its setup builds the console and finds (or installs) Chromium.
+ */
+const CONSOLE_UI_TESTS = ['test/console-ui.test.ts'];
+/**
  * Pure tests: no Temporal, so no global setup (dev server, workflow bundle, core worker).
  * `npx vitest run --project pure` runs them in seconds; `npm test` runs them alongside the suite.
  */
@@ -36,13 +41,17 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', globalSetup: TEMPORAL_SETUP, include: ['test/**/*.test.ts'], exclude: [...TIMING_TESTS, JAVA_CLIENT_TEST, MAP_SCALE_TEST, ...PURE_TESTS] },
+        test: { name: 'suite', globalSetup: TEMPORAL_SETUP, include: ['test/**/*.test.ts'], exclude: [...TIMING_TESTS, JAVA_CLIENT_TEST, MAP_SCALE_TEST, ...PURE_TESTS, ...CONSOLE_UI_TESTS] },
       },
       // Not `extends: true`: no setupFiles (Temporal's Runtime), no Temporal at all.
       { test: { name: 'pure', include: PURE_TESTS, pool: 'forks', testTimeout: 60_000 } },
       { extends: true, test: { name: 'timing', globalSetup: TEMPORAL_SETUP, include: TIMING_TESTS, fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'powerjob-java', globalSetup: TEMPORAL_SETUP, include: [JAVA_CLIENT_TEST], sequence: { groupOrder: 2 } } },
       { extends: true, test: { name: 'map', globalSetup: TEMPORAL_SETUP, include: [MAP_SCALE_TEST], sequence: { groupOrder: 3 } } },
+      {
+        extends: true,
+        test: { name: 'console', globalSetup: [...TEMPORAL_SETUP, 'test/console-setup.ts'], include: CONSOLE_UI_TESTS, fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 4 } },
+      },
     ],
   },
 });

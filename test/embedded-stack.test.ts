@@ -41,6 +41,15 @@ describe('npm start', () => {
     await stack.ready;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+    // The console, built from source by npm start itself, printed with the other addresses, deep links included.
+    expect(stack.output()).toContain(`Console    ${url}/console`);
+    const page = await fetch(`${url}/console/instances/42`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(`<meta name="tempojob-web-ui" content="http://127.0.0.1:${uiPort}">`);
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${url}${script}`)).status).toBe(200);
     const api = await OpenApiCaller.login(url, 'stack-app', 'stack-app-password');
     const jobId = await api.data<number>('saveJob', {
       jobName: 'survives', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'demo.echo',

@@ -27,7 +27,7 @@ const eslint = new ESLint({
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: [`src/*/${PROBE}`, `src/*/*/${PROBE}`],
+          allowDefaultProject: [`src/*/${PROBE}`, `src/*/*/${PROBE}`, `console/src/${PROBE}`],
           defaultProject: 'tsconfig.json',
           maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 64,
         },
@@ -239,5 +239,37 @@ describe('promises', () => {
     ].join('\n');
     const messages = await lint(probe('api'), code);
     expect(reportedLines(messages, '@typescript-eslint/no-misused-promises')).toEqual([3, 4]);
+  });
+});
+
+describe('the console wall', () => {
+  const CONSOLE_PROBE = `console/src/${PROBE}`;
+
+  it('the console imports its UI packages, the typed client, the API\'s schemas and the domain', async () => {
+    const code = [
+      "import { useState } from 'react';",
+      "import { createRoot } from 'react-dom/client';",
+      "import { useQuery } from '@tanstack/react-query';",
+      "import { z } from 'zod';",
+      "import { TempojobClient } from '../../src/client/client.js';",
+      "import { saveJobSchema } from '../../src/api/schemas.js';",
+      "import { InstanceStatus } from '../../src/domain/enums.js';",
+      'export const all = [useState, createRoot, useQuery, z, TempojobClient, saveJobSchema, InstanceStatus];',
+    ].join('\n');
+    expect(await lint(CONSOLE_PROBE, code)).toEqual([]);
+  });
+
+  it('the console imports no Node builtin, no other package and nothing else of src/: it acts through the public API only', async () => {
+    const imports = [
+      "import { readFileSync } from 'node:fs';",
+      "import { join } from 'path';",
+      "import express from 'express';",
+      "import { Client } from '@temporalio/client';",
+      "import { JobService } from '../../src/api/job-service.js';",
+      "import { loadConfig } from '../../src/config.js';",
+      "import { createClient } from '../../src/client/index.js';",
+    ];
+    const messages = await lint(CONSOLE_PROBE, [...imports, 'export const all = [readFileSync, join, express, Client, JobService, loadConfig, createClient];'].join('\n'));
+    expect(reportedLines(messages, 'no-restricted-imports')).toEqual(imports.map((_, i) => i + 1));
   });
 });

@@ -100,6 +100,10 @@ const attacks: Record<OperationName, () => { body: Body; refused: (res: { succes
   deleteAlertTarget: () => ({ body: { targetId }, refused: notFound('alert target') }),
   listAlertTargets: () => ({ body: {}, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
   queryAlertDeliveries: () => ({ body: {}, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
+  // Both read only the caller's own app: its workers, its runs (test/console-api.test.ts runs workers on both sides).
+  listWorkers: () => ({ body: {}, refused: (res) => res.success && (res.data as unknown[]).length === 0 }),
+  listInstances: () => ({ body: { jobIdEq: jobId }, refused: (res) => res.success && (res.data as { data: unknown[] }).data.length === 0 }),
+  countInstances: () => ({ body: { jobIdEq: jobId }, refused: (res) => res.success && (res.data as { total: number }).total === 0 }),
 };
 
 function notFound(kind: 'job' | 'instance' | 'workflow' | 'workflow instance' | 'alert target') {

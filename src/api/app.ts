@@ -22,16 +22,18 @@ import { WfInstanceService } from './wf-instance-service.js';
 import { openApiDocument } from './openapi-document.js';
 import { adminRouter } from './routes/admin.js';
 import { metricsRoute } from './routes/metrics.js';
-import { liveAppWorkers } from '../temporal/live-workers.js';
+import { liveAppWorkers, seenAppWorkers } from '../temporal/live-workers.js';
 import { processMetrics, type TempojobMetrics } from '../metrics/metrics.js';
 import { openApiRouter } from './routes/openapi.js';
+import { consoleRouter } from './routes/console.js';
+import { CONSOLE_DIST } from '../console/paths.js';
 import type { Tracing } from '../tracing/index.js';
 
 export interface ApiOptions {
   client: Client;
   config: Pick<Config, 'TEMPOJOB_CORE_TASK_QUEUE' | 'TEMPOJOB_ADMIN_TOKEN' | 'TEMPOJOB_TOKEN_TTL_SECONDS' | 'TEMPOJOB_HEARTBEAT_TIMEOUT_MS'
     | 'TEMPOJOB_API_CALL_TIMEOUT_MS' | 'TEMPOJOB_DEFAULT_TIME_ZONE' | 'TEMPOJOB_CORS_ORIGINS'>
-    & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC' | 'TEMPOJOB_TRUST_PROXY'>>;
+    & Partial<Pick<Config, 'TEMPOJOB_METRICS_PUBLIC' | 'TEMPOJOB_TRUST_PROXY' | 'TEMPOJOB_WEB_UI_URL'>>;
   jwtSecret: string;
   /** Where instance logs are kept (openLogStore). */
   logStore: LogStore;
@@ -41,6 +43,10 @@ export interface ApiOptions {
   metrics?: TempojobMetrics | false;
   /** A span per /openApi request, and workflow starts that carry it (docs/tracing.md); unset = none of it. */
   tracing?: Tracing;
+  /** Where the built console is served from at /console (default console/dist of this checkout). */
+  consoleDir?: string;
+  /** Temporal's Web UI, for the console's links to instance workflows (default TEMPOJOB_WEB_UI_URL; none: no links). */
+  webUiUrl?: string;
 }
 
 export interface Api {
@@ -49,7 +55,7 @@ export interface Api {
 }
 
 /** The HTTP API: stateless, so any number of replicas can run side by side. */
-export function createApi({ client: untraced, config, jwtSecret, logStore, ready, metrics: metricsOption, tracing }: ApiOptions): Api {
+export function createApi({ client: untraced, config, jwtSecret, logStore, ready, metrics: metricsOption, tracing, consoleDir = CONSOLE_DIST, webUiUrl }: ApiOptions): Api {
   const metrics = metricsOption === false ? undefined : metricsOption ?? processMetrics();
   const client = tracing ? tracing.instrumentClient(untraced) : untraced;
   const apps = new AppService(client, config.TEMPOJOB_CORE_TASK_QUEUE);
@@ -101,10 +107,13 @@ export function createApi({ client: untraced, config, jwtSecret, logStore, ready
   app.use('/docs/assets', express.static(swaggerUiAssets()));
   if (metrics) app.get('/metrics', metricsRoute(metrics, config.TEMPOJOB_METRICS_PUBLIC ? undefined : config.TEMPOJOB_ADMIN_TOKEN, !config.TEMPOJOB_METRICS_PUBLIC));
   if (tracing) app.use('/openApi', tracing.requestSpans());
-  app.use('/openApi', openApiRouter({ apps, tokens, throttle: new AuthThrottle(), jobs, instances, workflows, wfInstances, logs, alerts }));
+  app.use('/openApi', openApiRouter({
+    apps, tokens, throttle: new AuthThrottle(), jobs, instances, workflows, wfInstances, logs, alerts, workers: (appName) => seenAppWorkers(client, appName),
+  }));
   app.use('/admin', adminRouter(apps, config.TEMPOJOB_ADMIN_TOKEN));
+  app.use('/console', consoleRouter(consoleDir, { webUiUrl: webUiUrl ?? config.TEMPOJOB_WEB_UI_URL, namespace: client.options.namespace }));
   app.use((req) => {
-    throw new NotFoundError(`no route ${req.method} ${req.path}: the OpenAPI is POST /openApi/<operation> (list: GET /openapi.json, /docs)`);
+    throw new NotFoundError(`no route ${req.method} ${req.path}: the OpenAPI is POST /openApi/<operation> (list: GET /openapi.json, /docs), the console is at /console`);
   });
   app.use(errorHandler);
   return { app, apps };

@@ -30,6 +30,9 @@ import { page } from './queries.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
 
+/** `newest` first counts the runs this far back, then looks 4 times as far until a page is in. */
+export const NEWEST_FIRST_WINDOW_MS = 5_000;
+
 /**
  * Instances: one instance workflow each (`tempojob-instance-<id>`), started with a
  * deterministic id so that a repeated request (same Idempotency-Key) is a no-op. Where the
@@ -158,6 +161,93 @@ export class InstanceService {
     const direction = q.asc ? 1 : -1;
     views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.instanceId - b.instanceId));
     return page(views, q.index, q.pageSize);
+  }
+
+  /**
+   * The app's instances newest first (by creation, ties by id), one page, reading about as
+   * many runs from the visibility index as the page needs instead of every run, as `query`
+   * does: a run starts no earlier than its instance was created, so the runs started after T
+   * include every instance created after T, and the newest of those are the newest overall.
+   * The window back from now widens (×4, counting runs, which is cheap) until it holds the
+   * page, is narrowed again when it holds far more, and only then is listed. `more` says whether a next page exists; `runs` is the count of matching runs (a
+   * retried instance counts once per run), for an "about N" total.
+   */
+  async newest(
+    app: AuthenticatedApp,
+    q: { jobIdEq?: number | null; statusIn?: number[] | null; createdAfter?: number | null; createdBefore?: number | null; index: number; pageSize: number },
+    firstWindowMs = NEWEST_FIRST_WINDOW_MS,
+  ): Promise<{ data: InstanceView[]; more: boolean; runs: number }> {
+    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
+    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    if (q.statusIn?.length) {
+      const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
+      conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
+    }
+    if (q.createdAfter != null) conditions.push(`StartTime > '${new Date(q.createdAfter).toISOString()}'`);
+    const base = conditions.join(' AND ');
+    const { count: runs } = await this.client.workflow.count(base);
+    const wanted = (q.index + 1) * q.pageSize + 1;
+    const now = Date.now();
+    /** The query for runs started in the last `span` ms, or null when that bound would hold every run anyway. */
+    const within = (span: number) => {
+      const since = now - span;
+      return since <= 0 || (q.createdAfter != null && q.createdAfter >= since) ? null : `${base} AND StartTime > '${new Date(since).toISOString()}'`;
+    };
+    const counted = async (span: number) => {
+      const query = within(span);
+      return query === null ? runs : (await this.client.workflow.count(query)).count;
+    };
+    let tooFew = 0;
+    for (let span = firstWindowMs; ; tooFew = span, span *= 4) {
+      let inWindow = await counted(span);
+      if (inWindow < wanted && inWindow < runs && within(span) !== null) continue;
+      // Counting is cheap, listing is not: narrow a window much larger than the page before reading it.
+      for (let step = 0; step < 6 && inWindow > 4 * wanted && span - tooFew > 1_000; step++) {
+        const mid = Math.floor((tooFew + span) / 2);
+        const midCount = await counted(mid);
+        if (midCount >= wanted) { span = mid; inWindow = midCount; } else tooFew = mid;
+      }
+      const query = within(span);
+      const everything = query === null || inWindow >= runs;
+      const since = now - span;
+      const latest = new Map<string, WorkflowExecutionInfo>();
+      for await (const execution of this.client.workflow.list({ query: query ?? base })) {
+        const seen = latest.get(execution.workflowId);
+        if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
+      }
+      const views: InstanceView[] = [];
+      for (const execution of latest.values()) {
+        const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
+        const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
+        if (!view || view.appId !== app.appId) continue;
+        // Only instances created inside the window are sure to be all there (a retried older one may be too).
+        if (!everything && view.createdAt <= since) continue;
+        if (q.createdBefore != null && !(view.createdAt < q.createdBefore)) continue;
+        if (q.statusIn?.length && !q.statusIn.includes(InstanceStatus.codes[view.status])) continue;
+        views.push(view);
+      }
+      if (!everything && views.length < wanted) continue;
+      views.sort((a, b) => b.createdAt - a.createdAt || b.instanceId - a.instanceId);
+      const start = q.index * q.pageSize;
+      return { data: views.slice(start, start + q.pageSize), more: views.length > start + q.pageSize, runs };
+    }
+  }
+
+  /**
+   * Runs of the app (or a job) per status, by their start time, from the visibility index:
+   * one count per status. WAITING_WORKER_RECEIVE is not a search-attribute value (it is
+   * RUNNING refined by describe), so it counts as RUNNING.
+   */
+  async count(app: AuthenticatedApp, q: { jobIdEq?: number | null; startedAfter?: number | null; startedBefore?: number | null }): Promise<{ status: InstanceStatusName; count: number }[]> {
+    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
+    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    if (q.startedAfter != null) conditions.push(`StartTime > '${new Date(q.startedAfter).toISOString()}'`);
+    if (q.startedBefore != null) conditions.push(`StartTime < '${new Date(q.startedBefore).toISOString()}'`);
+    const statuses = InstanceStatus.names.filter((name) => name !== 'WAITING_WORKER_RECEIVE');
+    return Promise.all(statuses.map(async (status) => {
+      const { count } = await this.client.workflow.count([...conditions, `${SA.status.name} = '${status}'`].join(' AND '));
+      return { status, count };
+    }));
   }
 
   /** With an Idempotency-Key, a retried cancel of an instance already canceled succeeds. */

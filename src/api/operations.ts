@@ -3,7 +3,7 @@ import { instanceInfoSchema, jobInfoSchema, pageSchema, wfInstanceInfoSchema, wo
 import { instanceQuerySchema, jobQuerySchema, wfInstanceQuerySchema, workflowQuerySchema } from './queries.js';
 import {
   appendInstanceLogSchema, authAppSchema, fetchInstanceLogSchema, instanceIdSchema, shipInstanceLogSchema, jobIdSchema, markNodeSchema, previewSchema, runJobSchema, runWorkflowSchema, saveJobSchema, saveWorkflowNodesSchema,
-  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema, saveAlertTargetSchema, alertTargetIdSchema, queryAlertDeliveriesSchema,
+  saveWorkflowSchema, wfInstanceIdSchema, workflowIdSchema, saveAlertTargetSchema, alertTargetIdSchema, queryAlertDeliveriesSchema, countInstancesSchema, listInstancesSchema,
 } from './schemas.js';
 
 /**
@@ -53,6 +53,15 @@ const alertDeliverySchema = z.object({
   updatedAt: z.number().describe('epoch ms'),
   deliveredAt: z.number().nullable().describe('epoch ms'),
 });
+/** A live processor worker of the app, as listWorkers answers. */
+const workerSchema = z.object({
+  workerId: z.string(),
+  tags: z.array(z.string()),
+  identity: z.string().describe('its Temporal identity: workerId or workerId[tag,…]'),
+  lastSeen: z.number().describe('epoch ms of its newest poll or heartbeat Temporal holds'),
+  taskQueues: z.array(z.string()).describe('the app\'s shared queue and the worker\'s own'),
+});
+
 const nothing = z.null();
 const id = z.number().int();
 
@@ -143,6 +152,33 @@ export const operations = {
   queryAlertDeliveries: {
     summary: 'Recent alert deliveries of the app, newest first: one per alert, target and channel, with status PENDING, DELIVERED or FAILED, attempts and the last error',
     input: queryAlertDeliveriesSchema, output: z.array(alertDeliverySchema), mutating: false, form: true,
+  },
+  listWorkers: {
+    summary: 'The app\'s live processor workers, from Temporal\'s pollers and worker heartbeats (beyond PowerJob)',
+    input: empty, output: z.array(workerSchema), mutating: false, form: true,
+  },
+  listInstances: {
+    summary: 'A page of the app\'s instances, newest first by creation, reading only about as many runs as the page needs (queryInstance reads them all): for apps with many instances (beyond PowerJob)',
+    input: listInstancesSchema,
+    output: z.object({
+      index: id,
+      pageSize: id,
+      more: z.boolean().describe('whether a next page exists'),
+      runs: id.describe('how many runs match (a retried instance counts once per run): an "about" total'),
+      data: z.array(instanceInfoSchema),
+    }),
+    mutating: false,
+    form: false,
+  },
+  countInstances: {
+    summary: 'How many instance runs of the app (or of one job) are in each status, by when they started; a retried instance counts once per run (beyond PowerJob)',
+    input: countInstancesSchema,
+    output: z.object({
+      total: id,
+      byStatus: z.array(z.object({ status: id.describe('InstanceStatus code'), name: z.string(), count: id })).describe('every status, WAITING_WORKER_RECEIVE counted as RUNNING'),
+    }),
+    mutating: false,
+    form: true,
   },
 } satisfies Record<string, OperationSpec>;
 

@@ -170,6 +170,23 @@ export const runWorkflowSchema = z.object({
   delay: runJobSchema.shape.delay,
 });
 
+/** countInstances (beyond PowerJob): a job, and a window on when the runs started (epoch ms). */
+export const countInstancesSchema = z.object({
+  jobIdEq: id('jobIdEq').nullish(),
+  startedAfter: nonNegative('startedAfter').nullish(),
+  startedBefore: nonNegative('startedBefore').nullish(),
+}).refine((q) => q.startedAfter == null || q.startedBefore == null || q.startedAfter < q.startedBefore, 'startedAfter must be before startedBefore');
+
+/** listInstances (beyond PowerJob): newest first, filtered like countInstances, by creation time. */
+export const listInstancesSchema = z.object({
+  jobIdEq: id('jobIdEq').nullish(),
+  statusIn: z.array(integer('statusIn[]')).nullish(),
+  createdAfter: nonNegative('createdAfter').nullish(),
+  createdBefore: nonNegative('createdBefore').nullish(),
+  index: nonNegative('index').pipe(z.number().max(10_000, 'index must be <= 10000')).nullish().transform((v) => v ?? 0),
+  pageSize: integer('pageSize').pipe(z.number().min(1, 'pageSize must be >= 1').max(200, 'pageSize must be <= 200')).nullish().transform((v) => v ?? 50),
+});
+
 export const authAppSchema = z.object({
   appName: z.string({ message: 'appName is required' }).trim().min(1, 'appName must not be empty'),
   encryptedPassword: z.string({ message: 'encryptedPassword is required' }).min(1, 'encryptedPassword must not be empty'),

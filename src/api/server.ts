@@ -21,6 +21,8 @@ export async function startApi(options: {
   metrics?: TempojobMetrics | false;
   /** Request spans and traced workflow starts (src/tracing); the caller shuts it down. */
   tracing?: Tracing;
+  /** Temporal's Web UI for the console's links (default TEMPOJOB_WEB_UI_URL). */
+  webUiUrl?: string;
 }): Promise<{ server: Server; url: string; apps: ReturnType<typeof createApi>['apps']; logStore: LogStore }> {
   const { config } = options;
   const logStore = await openLogStore({
@@ -31,6 +33,7 @@ export async function startApi(options: {
     client: options.client, config, jwtSecret: options.jwtSecret, logStore, ready: options.ready,
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.webUiUrl ? { webUiUrl: options.webUiUrl } : {}),
   });
   const port = options.port ?? options.config.TEMPOJOB_PORT;
   const server = await new Promise<Server>((resolveListen, reject) => {

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { md5 } from '@noble/hashes/legacy.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { z } from 'zod';
 import { ErrorCode } from '../api/errors.js';
 import { authAppOperation, operations, type OperationName } from '../api/operations.js';
@@ -38,6 +38,11 @@ export type SaveAlertTargetRequest = OperationInput<'saveAlertTarget'>;
 export type AlertTargetInfo = OperationOutput<'fetchAlertTarget'>;
 export type AlertDeliveryQuery = OperationInput<'queryAlertDeliveries'>;
 export type AlertDelivery = OperationOutput<'queryAlertDeliveries'>[number];
+export type WorkerInfo = OperationOutput<'listWorkers'>[number];
+export type InstanceCountQuery = OperationInput<'countInstances'>;
+export type InstanceCounts = OperationOutput<'countInstances'>;
+export type NewestInstancesQuery = OperationInput<'listInstances'>;
+export type NewestInstancesPage = OperationOutput<'listInstances'>;
 /** Which lines of an instance's log: one attempt, worker or task, and the lowest level. */
 export type LogFilter = Omit<OperationInput<'fetchInstanceLog'>, 'instanceId' | 'index'>;
 /** A line of the live tail: the store's id (the SSE event id), its fields, and `text` as pages show it. */
@@ -64,6 +69,11 @@ export interface ClientOptions {
   retry?: { attempts?: number; backoffMs?: number };
   /** Per attempt, including reading the answer (default 30 000). A timed-out attempt counts as a transport failure. */
   timeoutMs?: number;
+  /**
+   * A session from an earlier `authenticate()` (e.g. kept by a browser tab), used until the
+   * server refuses its token; then `password` is asked for, as without it.
+   */
+  session?: Session;
 }
 
 export interface ReadOptions {
@@ -97,7 +107,20 @@ const HEADERS = { appId: 'X-POWERJOB-APP-ID', token: 'X-POWERJOB-ACCESS-TOKEN', 
 /** Codes after which a new token helps; any other refusal would be refused again. */
 const STALE_TOKEN_CODES: readonly (string | null)[] = [ErrorCode.INVALID_TOKEN, ErrorCode.TOKEN_EXPIRED];
 
-const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+// The client runs in Node and in browsers (the console): Web Crypto's randomUUID and a
+// pure-JS md5 (browsers' SubtleCrypto has none) instead of node:crypto.
+const md5Hex = (text: string) => bytesToHex(md5(utf8ToBytes(text)));
+const randomUUID = () => globalThis.crypto.randomUUID();
+
+/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => { clearTimeout(timer); reject(signal?.reason); };
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * A typed client of tempojob's PowerJob-compatible OpenAPI. One method per operation of
@@ -122,6 +145,7 @@ export class TempojobClient {
     this.attempts = Math.max(1, options.retry?.attempts ?? 4);
     this.backoffMs = Math.max(0, options.retry?.backoffMs ?? 200);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (options.session) this.session = Promise.resolve(options.session);
   }
 
   /**
@@ -350,6 +374,21 @@ export class TempojobClient {
     return this.call('queryAlertDeliveries', query, options);
   }
 
+  /** The app's live processor workers: ids, tags, when Temporal last saw each, their task queues. */
+  listWorkers(options?: ReadOptions): Promise<WorkerInfo[]> {
+    return this.call('listWorkers', {}, options);
+  }
+
+  /** A page of the app's instances, newest first, without reading all of them (for apps with many). Trails writes by a moment. */
+  listInstances(query: NewestInstancesQuery = {}, options?: ReadOptions): Promise<NewestInstancesPage> {
+    return this.call('listInstances', query, options);
+  }
+
+  /** Runs of the app (or of one job) per status, by when they started. Trails writes by a moment. */
+  countInstances(query: InstanceCountQuery = {}, options?: ReadOptions): Promise<InstanceCounts> {
+    return this.call('countInstances', query, options);
+  }
+
   /** A page of the instance's log (PowerJob's StringPage: 100 formatted lines in `data`, 0-based `index`). */
   fetchInstanceLog(instanceId: InstanceId, options: LogFilter & { index?: number } & ReadOptions = {}): Promise<OperationOutput<'fetchInstanceLog'>> {
     const { signal, ...query } = options;
@@ -482,11 +521,7 @@ export class TempojobClient {
 
   private async backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
     const base = this.backoffMs * 2 ** (failures - 1);
-    try {
-      await sleep(base / 2 + Math.random() * (base / 2), undefined, signal ? { signal } : undefined);
-    } catch (err) {
-      throw signal?.aborted ? signal.reason : err;
-    }
+    await sleep(base / 2 + Math.random() * (base / 2), signal);
   }
 }
 

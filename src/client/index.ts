@@ -1,8 +1,9 @@
 /**
  * tempojob's typed client. Import from here rather than from the files behind it: this is
  * the surface that stays stable. It loads no Express and no Temporal, only the server's
- * zod schemas (so its types follow the server's), zod and node:crypto (also for verifying a
- * webhook alert's signature).
+ * zod schemas (so its types follow the server's), zod, @noble/hashes' md5 and, for verifying a
+ * webhook alert's signature, node:crypto. `client.ts` itself needs no Node builtin, so the
+ * console runs it in the browser.
  */
 export {
   TempojobClient, createClient,
@@ -14,6 +15,7 @@ export {
   type WorkflowId, type WfInstanceId, type WfInstanceInfo, type WfInstanceQuery, type WfInstancePage,
   type LogFilter, type InstanceLogLine,
   type SaveAlertTargetRequest, type AlertTargetInfo, type AlertDeliveryQuery, type AlertDelivery,
+  type WorkerInfo, type InstanceCountQuery, type InstanceCounts, type NewestInstancesQuery, type NewestInstancesPage,
 } from './client.js';
 export { TempojobError, TransportError } from './errors.js';
 /** For receivers of the generic webhook alert channel: checks X-Tempojob-Signature (docs/alerting-channels.md). */

@@ -18,6 +18,7 @@ import { closeServer, startApi } from '../api/server.js';
 import { startCoreWorker } from '../core/worker.js';
 import { processMetrics } from '../metrics/metrics.js';
 import { installTemporalMetrics } from '../metrics/temporal-runtime.js';
+import { ensureConsoleBuilt } from '../console/build.js';
 
 const DEMO_APP = 'demo';
 
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
   else Runtime.install({ shutdownSignals: [] });
   // One process, one registry: the API serves what the API, the core worker and the demo worker count.
   const metrics = processMetrics();
+
+  // Built (only when its sources changed) while Temporal starts; served by the API at /console.
+  const consoleBuilt = ensureConsoleBuilt({ log: (line) => console.log(`[console] ${line}`) });
+  consoleBuilt.catch(() => undefined);
 
   let address = config.TEMPORAL_ADDRESS;
   let devServer: DevServer | undefined;
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
   const jwtSecret = config.TEMPOJOB_JWT_SECRET ?? secrets.jwtSecret;
   const adminToken = config.TEMPOJOB_ADMIN_TOKEN ?? secrets.adminToken;
   let ready = false;
+  const webUiUrl = config.TEMPOJOB_WEB_UI_URL ?? (devServer ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : undefined);
   const api = await startApi({
     client,
     config: { ...config, TEMPOJOB_ADMIN_TOKEN: adminToken, TEMPOJOB_LOG_DIR: config.TEMPOJOB_LOG_DIR ?? join(dataDir, 'logs') },
@@ -82,13 +88,14 @@ async function main(): Promise<void> {
     ready: async () => ready,
     metrics,
     ...(apiTracing ? { tracing: apiTracing } : {}),
+    ...(webUiUrl ? { webUiUrl } : {}),
   });
   cleanups.push(() => closeServer(api.server));
   // After the API: it purges the API's log store, so it stops (cleanups run in reverse) before that store closes.
   // Alerting works out of the box: links point at this API and the dev server's Web UI (email only with TEMPOJOB_SMTP_URL).
   const alertLinks = {
     TEMPOJOB_PUBLIC_API_URL: config.TEMPOJOB_PUBLIC_API_URL ?? api.url,
-    ...(config.TEMPOJOB_WEB_UI_URL ?? devServer ? { TEMPOJOB_WEB_UI_URL: config.TEMPOJOB_WEB_UI_URL ?? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` } : {}),
+    ...(webUiUrl ? { TEMPOJOB_WEB_UI_URL: webUiUrl } : {}),
   };
   const core = await startCoreWorker({
     connection, client, config: { ...config, ...alertLinks }, logStore: api.logStore, metrics, ...(coreTracing ? { tracing: coreTracing } : {}),
@@ -111,10 +118,12 @@ async function main(): Promise<void> {
   });
   const demoDone = demo.run();
   cleanups.push(async () => { await demo.shutdown(); await demoDone; });
+  await consoleBuilt;
   ready = true;
 
   console.log(`
 tempojob is running.
+  Console    ${api.url}/console   (sign in with an app's name and password, e.g. the demo app below)
   API        ${api.url}   (PowerJob OpenAPI at /openApi/*, health at /healthz)
   Temporal   ${address}${devServer ? `   Web UI http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : ''}
   Alerts     targets: saveAlertTarget; email ${config.TEMPOJOB_SMTP_URL ? 'through TEMPOJOB_SMTP_URL' : 'off (set TEMPOJOB_SMTP_URL)'}; webhook, Slack, Lark, DingTalk, WeCom on

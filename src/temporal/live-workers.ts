@@ -3,6 +3,12 @@ import proto from '@temporalio/proto';
 import { appTaskQueue, parseWorkerIdentity } from '../contract/names.js';
 import type { LiveWorker } from '../domain/targeting.js';
 
+/** A live worker with when Temporal last saw it poll or heartbeat (the console's Workers screen). */
+export interface SeenWorker extends LiveWorker {
+  /** Epoch ms. */
+  lastSeen: number;
+}
+
 const { TaskQueueKind, TaskQueueType, WorkerStatus } = proto.temporal.api.enums.v1;
 
 /**
@@ -39,6 +45,11 @@ interface Seen {
  * Worker ids and tags travel in the worker's identity (`id` or `id[tag,…]`).
  */
 export async function liveAppWorkers(client: Client, appName: string, now = Date.now()): Promise<LiveWorker[]> {
+  return (await seenAppWorkers(client, appName, now)).map(({ workerId, tags, identity }) => ({ workerId, tags, identity }));
+}
+
+/** `liveAppWorkers`, each with its last-seen time (the newest of its identities'). */
+export async function seenAppWorkers(client: Client, appName: string, now = Date.now()): Promise<SeenWorker[]> {
   const namespace = client.options.namespace;
   const taskQueue = appTaskQueue(appName);
   const seen = new Map<string, Seen>();
@@ -67,10 +78,11 @@ export async function liveAppWorkers(client: Client, appName: string, now = Date
     }
   }
 
-  const byId = new Map<string, LiveWorker>();
-  for (const { identity } of seen.values()) {
+  const byId = new Map<string, SeenWorker>();
+  for (const { identity, lastSeen } of seen.values()) {
     const { workerId, tags } = parseWorkerIdentity(identity);
-    byId.set(workerId, { workerId, tags, identity });
+    const known = byId.get(workerId);
+    if (!known || known.lastSeen < lastSeen) byId.set(workerId, { workerId, tags, identity, lastSeen });
   }
   return [...byId.values()].sort((a, b) => (a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0));
 }

@@ -10,6 +10,8 @@ export interface ChildHandle {
   kill(): Promise<void>;
   /** Sends a signal (default SIGTERM) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** What it printed so far (stdout and stderr). */
+  output(): string;
 }
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
@@ -45,6 +47,7 @@ export function spawnTs(script: string, env: Record<string, string | undefined>,
   return {
     child,
     ready,
+    output: () => output,
     async kill() {
       signalGroup('SIGKILL');
       await exited;

@@ -21,8 +21,12 @@ import type { WfInstanceService } from '../wf-instance-service.js';
 import { authAppOperation, operations, type OperationName } from '../operations.js';
 import { matchesJobQuery, matchesWorkflowQuery, page, sortBy } from '../queries.js';
 import { fetchInstanceLogSchema, parse } from '../schemas.js';
+import { appTaskQueue, workerTaskQueue } from '../../contract/names.js';
+import type { SeenWorker } from '../../temporal/live-workers.js';
 
 export interface OpenApiDeps {
+  /** The app's live processor workers (src/temporal/live-workers.ts). */
+  workers: (appName: string) => Promise<SeenWorker[]>;
   apps: AppService;
   tokens: TokenService;
   throttle: AuthThrottle;
@@ -40,7 +44,7 @@ type Handler<K extends OperationName> = (
   idempotency: Idempotency | null,
 ) => Promise<unknown>;
 
-function handlers({ jobs, instances, workflows, wfInstances, logs, alerts }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
+function handlers({ jobs, instances, workflows, wfInstances, logs, alerts, workers }: OpenApiDeps): { [K in OperationName]: Handler<K> } {
   return {
     saveJob: (app, input, key) => jobs.save(app, input, key),
     copyJob: (app, { jobId }, key) => jobs.copy(app, jobId, key),
@@ -102,6 +106,20 @@ function handlers({ jobs, instances, workflows, wfInstances, logs, alerts }: Ope
     listAlertTargets: (app) => alerts.list(app),
     deleteAlertTarget: async (app, { targetId }, key) => { await alerts.delete(app, targetId, key); return null; },
     queryAlertDeliveries: (app, filter) => alerts.deliveries(app, filter),
+    listWorkers: async (app) => (await workers(app.appName)).map((worker) => ({
+      ...worker, taskQueues: [appTaskQueue(app.appName), workerTaskQueue(app.appName, worker.workerId)],
+    })),
+    listInstances: async (app, query) => {
+      const { data, more, runs } = await instances.newest(app, query);
+      return { index: query.index, pageSize: query.pageSize, more, runs, data: data.map(instanceInfoDTO) };
+    },
+    countInstances: async (app, query) => {
+      const counts = await instances.count(app, query);
+      return {
+        total: counts.reduce((sum, { count }) => sum + count, 0),
+        byStatus: counts.map(({ status, count }) => ({ status: InstanceStatus.codes[status], name: status, count })),
+      };
+    },
   };
 }
 
