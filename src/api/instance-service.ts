@@ -128,35 +128,17 @@ export class InstanceService {
    * is filtered, sorted (honouring `asc`) and paged here.
    */
   async query(app: AuthenticatedApp, q: InstanceQuery): Promise<Page<InstanceView>> {
-    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
-    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    const conditions = instanceConditions(app, q);
     if (q.instanceIdEq != null) conditions.push(`${SA.instanceId.name} = ${q.instanceIdEq}`);
     if (q.instanceIdLt != null) conditions.push(`${SA.instanceId.name} < ${q.instanceIdLt}`);
     if (q.instanceIdGt != null) conditions.push(`${SA.instanceId.name} > ${q.instanceIdGt}`);
-    if (q.statusIn?.length) {
-      const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
-      conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
-    }
-    // A retried instance has one run per attempt series; the newest run speaks for it.
-    const latest = new Map<string, WorkflowExecutionInfo>();
-    for await (const execution of this.client.workflow.list({ query: conditions.join(' AND ') })) {
-      const seen = latest.get(execution.workflowId);
-      if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
-    }
-    const views: InstanceView[] = [];
-    for (const execution of latest.values()) {
-      const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
-      const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
-      if (!view || view.appId !== app.appId) continue;
+    const views = (await this.latestViews(app, conditions.join(' AND '))).filter((view) => {
       const created = view.createdAt;
       const modified = view.updatedAt;
-      if (q.gmtCreateLt != null && !(created < q.gmtCreateLt)) continue;
-      if (q.gmtCreateGt != null && !(created > q.gmtCreateGt)) continue;
-      if (q.gmtModifiedLt != null && !(modified < q.gmtModifiedLt)) continue;
-      if (q.gmtModifiedGt != null && !(modified > q.gmtModifiedGt)) continue;
-      if (q.statusIn?.length && !q.statusIn.includes(InstanceStatus.codes[view.status])) continue;
-      views.push(view);
-    }
+      return (q.gmtCreateLt == null || created < q.gmtCreateLt) && (q.gmtCreateGt == null || created > q.gmtCreateGt)
+        && (q.gmtModifiedLt == null || modified < q.gmtModifiedLt) && (q.gmtModifiedGt == null || modified > q.gmtModifiedGt)
+        && hasStatus(view, q.statusIn);
+    });
     const key = sortKey(q.sortBy);
     const direction = q.asc ? 1 : -1;
     views.sort((a, b) => direction * ((key(a) ?? -Infinity) - (key(b) ?? -Infinity)) || direction * (a.instanceId - b.instanceId));
@@ -169,20 +151,16 @@ export class InstanceService {
    * does: a run starts no earlier than its instance was created, so the runs started after T
    * include every instance created after T, and the newest of those are the newest overall.
    * The window back from now widens (×4, counting runs, which is cheap) until it holds the
-   * page, is narrowed again when it holds far more, and only then is listed. `more` says whether a next page exists; `runs` is the count of matching runs (a
-   * retried instance counts once per run), for an "about N" total.
+   * page, is narrowed again when it holds far more, and only then is listed. `more` says
+   * whether a next page exists; `runs` is the count of matching runs (a retried instance
+   * counts once per run), for an "about N" total.
    */
   async newest(
     app: AuthenticatedApp,
     q: { jobIdEq?: number | null; statusIn?: number[] | null; createdAfter?: number | null; createdBefore?: number | null; index: number; pageSize: number },
     firstWindowMs = NEWEST_FIRST_WINDOW_MS,
   ): Promise<{ data: InstanceView[]; more: boolean; runs: number }> {
-    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
-    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
-    if (q.statusIn?.length) {
-      const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
-      conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
-    }
+    const conditions = instanceConditions(app, q);
     if (q.createdAfter != null) conditions.push(`StartTime > '${new Date(q.createdAfter).toISOString()}'`);
     const base = conditions.join(' AND ');
     const { count: runs } = await this.client.workflow.count(base);
@@ -210,27 +188,28 @@ export class InstanceService {
       const query = within(span);
       const everything = query === null || inWindow >= runs;
       const since = now - span;
-      const latest = new Map<string, WorkflowExecutionInfo>();
-      for await (const execution of this.client.workflow.list({ query: query ?? base })) {
-        const seen = latest.get(execution.workflowId);
-        if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
-      }
-      const views: InstanceView[] = [];
-      for (const execution of latest.values()) {
-        const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
-        const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
-        if (!view || view.appId !== app.appId) continue;
+      const views = (await this.latestViews(app, query ?? base)).filter((view) =>
         // Only instances created inside the window are sure to be all there (a retried older one may be too).
-        if (!everything && view.createdAt <= since) continue;
-        if (q.createdBefore != null && !(view.createdAt < q.createdBefore)) continue;
-        if (q.statusIn?.length && !q.statusIn.includes(InstanceStatus.codes[view.status])) continue;
-        views.push(view);
-      }
+        (everything || view.createdAt > since) && (q.createdBefore == null || view.createdAt < q.createdBefore) && hasStatus(view, q.statusIn));
       if (!everything && views.length < wanted) continue;
       views.sort((a, b) => b.createdAt - a.createdAt || b.instanceId - a.instanceId);
       const start = q.index * q.pageSize;
       return { data: views.slice(start, start + q.pageSize), more: views.length > start + q.pageSize, runs };
     }
+  }
+
+  /** The app's instances among the runs `query` lists, each as its newest run says (a retried instance has one run per attempt series). */
+  private async latestViews(app: AuthenticatedApp, query: string): Promise<InstanceView[]> {
+    const latest = new Map<string, WorkflowExecutionInfo>();
+    for await (const execution of this.client.workflow.list({ query })) {
+      const seen = latest.get(execution.workflowId);
+      if (!seen || seen.startTime < execution.startTime) latest.set(execution.workflowId, execution);
+    }
+    return [...latest.values()].flatMap((execution) => {
+      const instanceId = execution.typedSearchAttributes.get(SA.instanceId);
+      const view = instanceId === undefined ? undefined : viewOf(instanceId, execution, []);
+      return view && view.appId === app.appId ? [view] : [];
+    });
   }
 
   /**
@@ -239,8 +218,7 @@ export class InstanceService {
    * RUNNING refined by describe), so it counts as RUNNING.
    */
   async count(app: AuthenticatedApp, q: { jobIdEq?: number | null; startedAfter?: number | null; startedBefore?: number | null }): Promise<{ status: InstanceStatusName; count: number }[]> {
-    const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
-    if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+    const conditions = instanceConditions(app, q);
     if (q.startedAfter != null) conditions.push(`StartTime > '${new Date(q.startedAfter).toISOString()}'`);
     if (q.startedBefore != null) conditions.push(`StartTime < '${new Date(q.startedBefore).toISOString()}'`);
     const statuses = InstanceStatus.names.filter((name) => name !== 'WAITING_WORKER_RECEIVE');
@@ -393,4 +371,24 @@ function instanceState(execution: ExecutionFacts, pending: PendingActivity[]): I
     state.finishedTime = execution.closeTime?.getTime() ?? null;
   }
   return state;
+}
+
+/**
+ * What every read of an app's instances asks visibility first: its instance runs, of one job
+ * and in some statuses when asked. WAITING_WORKER_RECEIVE is RUNNING in the index (describe
+ * refines it), so it is asked as RUNNING.
+ */
+function instanceConditions(app: AuthenticatedApp, q: { jobIdEq?: number | null; statusIn?: number[] | null }): string[] {
+  const conditions = [`WorkflowType = '${WorkflowType.instance}'`, `${SA.appId.name} = ${app.appId}`];
+  if (q.jobIdEq != null) conditions.push(`${SA.jobId.name} = ${q.jobIdEq}`);
+  if (q.statusIn?.length) {
+    const names = q.statusIn.map((code) => InstanceStatus.nameOf(code) === 'WAITING_WORKER_RECEIVE' ? 'RUNNING' : InstanceStatus.nameOf(code));
+    conditions.push(`${SA.status.name} IN (${[...new Set(names)].map((n) => `'${n}'`).join(', ')})`);
+  }
+  return conditions;
+}
+
+/** Whether the view's status is among the codes asked for (none asked: any). */
+function hasStatus(view: InstanceView, statusIn: number[] | null | undefined): boolean {
+  return !statusIn?.length || statusIn.includes(InstanceStatus.codes[view.status]);
 }

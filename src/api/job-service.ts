@@ -17,7 +17,7 @@ import { reconfigureSignal } from '../contract/messages.js';
 import { type FixedDelayWorkflow, type ScheduledRunInput, WorkflowType } from '../contract/workflows.js';
 import { targetingProblem } from '../domain/targeting.js';
 import { isNotFound } from '../temporal/errors.js';
-import { describeSchedule, readAppSchedules } from './schedule-reads.js';
+import { describeSchedule, readAppSchedules, updateSchedule } from './schedule-reads.js';
 import type { AuthenticatedApp } from './auth.js';
 import { type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
@@ -177,7 +177,7 @@ export class JobService {
     let before: JobDefinition | undefined;
     let after: JobDefinition | undefined;
     try {
-      await this.client.schedule.getHandle(jobScheduleId(jobId)).update((previous) => {
+      await updateSchedule(this.client, jobScheduleId(jobId), (previous) => {
         before = owned(app, jobId, jobOfSchedule(previous));
         if (before.status === 'DELETED') throw new StateConflictError(`job ${jobId} was deleted; create a new job instead`);
         after = change(before);

@@ -1,4 +1,4 @@
-import type { Client, ScheduleDescription } from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleUpdateOptions } from '@temporalio/client';
 import { SA } from '../contract/search-attributes.js';
 import { isNotFound, isTransient } from '../temporal/errors.js';
 
@@ -21,6 +21,26 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
     } catch (err) {
       if (isNotFound(err)) return undefined;
       // A read is safe to ask again.
+      if (attempt + 1 < DESCRIBE_DEADLINES_MS.length && isTransient(err)) continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * A read-modify-write of a schedule (`change` gets what is stored, returns what to store),
+ * under the same escalating deadlines as a read: the update is conditional on what was read
+ * (Temporal's conflict token), so one whose describe or write stalled is simply done again
+ * from a fresh read.
+ */
+export async function updateSchedule(client: Client, scheduleId: string, change: (previous: ScheduleDescription) => ScheduleUpdateOptions): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleId);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const deadline = Date.now() + DESCRIBE_DEADLINES_MS[attempt]!;
+      await client.connection.withDeadline(deadline, () => handle.update(change));
+      return;
+    } catch (err) {
       if (attempt + 1 < DESCRIBE_DEADLINES_MS.length && isTransient(err)) continue;
       throw err;
     }

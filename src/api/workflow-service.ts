@@ -21,7 +21,7 @@ import type { AuthenticatedApp } from './auth.js';
 import { IdempotencyKeyReuseError, InvalidRequestError, NotFoundError, StateConflictError } from './errors.js';
 import { CREATE_ATTEMPTS, type Idempotency, createIdempotently, createdByOf } from './idempotency.js';
 import { ruleOf, type JobService } from './job-service.js';
-import { describeSchedule, readAppSchedules } from './schedule-reads.js';
+import { describeSchedule, readAppSchedules, updateSchedule } from './schedule-reads.js';
 import type { SaveWorkflowRequest, saveWorkflowNodeSchema } from './schemas.js';
 import type { z } from 'zod';
 
@@ -273,7 +273,7 @@ export class WorkflowService {
   /** Read-modify-write in one schedule update, refusing other apps' and deleted workflows. */
   private async modify(app: AuthenticatedApp, workflowId: number, change: (workflow: WorkflowDefinition) => WorkflowDefinition): Promise<void> {
     try {
-      await this.client.schedule.getHandle(workflowScheduleId(workflowId)).update((previous) => {
+      await updateSchedule(this.client, workflowScheduleId(workflowId), (previous) => {
         const before = owned(app, workflowId, workflowOfSchedule(previous));
         if (before.status === 'DELETED') throw new StateConflictError(`workflow ${workflowId} was deleted; create a new workflow instead`);
         return { ...previous, ...this.timing(app, change(before)) };
