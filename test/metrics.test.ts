@@ -61,8 +61,6 @@ const processors: Record<string, ProcessorDefinition> = {
   bad: () => ({ success: false, msg: 'no' }),
 };
 
-const cluster = inject('cluster');
-
 const saveJob = (processorInfo: string, extra: Record<string, unknown> = {}) => caller.data<number>('saveJob', {
   jobName: processorInfo, timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo, ...extra,
 });
@@ -77,8 +75,7 @@ async function run(jobId: number, delay = 0): Promise<number> {
 const apiScrape = () => scrape(`${api.url}/metrics`, ADMIN_TOKEN);
 const workerScrape = () => scrape(worker.metricsUrl!, WORKER_TOKEN);
 
-describe.skipIf(Boolean(cluster))('Prometheus metrics', () => {
-  // Not in the cluster run: its core workers are the cluster's processes.
+describe('Prometheus metrics', () => {
   beforeAll(async () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: inject('temporalAddress'),
