@@ -43,6 +43,7 @@ export default defineConfig({
       'test/temporal-tls.test.ts',
       // The console in a browser over the same API: `npm test` runs it once (its setup builds the console and finds Chromium).
       'test/console-ui.test.ts',
+      'test/console-workflows.test.ts',
     ],
     globalSetup: ['test/cluster/global-setup.ts'],
     setupFiles: ['test/setup-runtime.ts'],
