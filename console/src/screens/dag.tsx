@@ -19,30 +19,39 @@ const PAD = 12;
 
 /**
  * Longest-path layers, left to right: a node sits one layer right of its furthest predecessor
- * (Kahn's order); nodes on a cycle (an editor's draft can hold one) go in a last layer, and
- * edges naming unknown nodes are not drawn.
+ * (Kahn's order). A cycle (an editor's draft can hold one) is entered at its first node in list
+ * order, as if the edge closing it were not there, and that edge is drawn backwards; edges
+ * naming unknown nodes are not drawn.
  */
 function layout(nodes: readonly DrawnNode[], edges: readonly DrawnEdge[]): Map<number, { x: number; y: number }> {
   const ids = new Set(nodes.map((n) => n.id));
-  const known = edges.filter((e) => ids.has(e.from) && ids.has(e.to));
   const indegree = new Map(nodes.map((n) => [n.id, 0]));
-  for (const e of known) indegree.set(e.to, indegree.get(e.to)! + 1);
+  const out = new Map<number, number[]>();
+  for (const e of edges) {
+    if (!ids.has(e.from) || !ids.has(e.to)) continue;
+    indegree.set(e.to, indegree.get(e.to)! + 1);
+    out.set(e.from, [...(out.get(e.from) ?? []), e.to]);
+  }
   const layer = new Map<number, number>();
+  const placed = new Set<number>();
   const ready = nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
-  for (const id of ready) layer.set(id, 0);
-  while (ready.length > 0) {
-    const id = ready.shift()!;
-    for (const e of known.filter((edge) => edge.from === id)) {
-      layer.set(e.to, Math.max(layer.get(e.to) ?? 0, layer.get(id)! + 1));
-      indegree.set(e.to, indegree.get(e.to)! - 1);
-      if (indegree.get(e.to) === 0) ready.push(e.to);
+  while (placed.size < ids.size) {
+    const id = ready.shift() ?? nodes.find((n) => !placed.has(n.id))!.id;
+    if (placed.has(id)) continue;
+    placed.add(id);
+    const depth = layer.get(id) ?? 0;
+    layer.set(id, depth);
+    for (const to of out.get(id) ?? []) {
+      if (placed.has(to)) continue;
+      layer.set(to, Math.max(layer.get(to) ?? 0, depth + 1));
+      indegree.set(to, indegree.get(to)! - 1);
+      if (indegree.get(to) === 0) ready.push(to);
     }
   }
-  const last = Math.max(-1, ...layer.values()) + 1;
   const rows = new Map<number, number>();
   const at = new Map<number, { x: number; y: number }>();
   for (const node of nodes) {
-    const column = indegree.get(node.id) === 0 ? layer.get(node.id)! : last;
+    const column = layer.get(node.id)!;
     const row = rows.get(column) ?? 0;
     rows.set(column, row + 1);
     at.set(node.id, { x: PAD + column * (WIDTH + GAP_X), y: PAD + row * (HEIGHT + GAP_Y) });

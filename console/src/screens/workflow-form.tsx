@@ -196,7 +196,7 @@ function Editor({ existing }: { existing?: WorkflowInfo }) {
         <h2>Preview</h2>
         {draft.nodes.length === 0
           ? <p className="state empty">The DAG appears here as you add nodes.</p>
-          : <DagView label="Preview of the DAG being edited" nodes={draft.nodes.map((node) => ({ id: node.ref, title: titleOf(node), subtitle: `node ${node.ref} · job ${node.jobId}` }))} edges={draft.edges} />}
+          : <DagView label="Preview of the DAG being edited" nodes={draft.nodes.map((node) => ({ id: node.ref, title: titleOf(node), subtitle: `node ${node.ref} · ${node.nodeName ? jobName(node.jobId) : `job ${node.jobId}`}` }))} edges={draft.edges} />}
         {submitted && invalid && <p className="error" role="alert">Nothing was saved: {Object.values(problems)[0] ?? dagProblems[0]}</p>}
         <ErrorNote error={save.error} />
         <div className="form-actions">

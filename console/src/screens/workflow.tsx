@@ -8,12 +8,14 @@ import { DagView } from './dag.js';
 import { useJobs } from './jobs.js';
 import { WF_FINISHED_CODES, WfStatusBadge, WorkflowActions } from './workflows.js';
 
-/** How a node is named in a drawing: its name, else its job's; below, what it runs. */
+/** How a node is named in a drawing: its name, else its job's; below, what it runs (the job's name when the node has its own, else the id). */
 export function describeNode(node: PEWorkflowNode, jobs: readonly JobInfo[] | undefined): { title: string; subtitle: string } {
   const type = nodeTypeOf(node);
   const job = jobs?.find((j) => j.id === node.jobId);
-  const runs = type === 'DECISION' ? 'decision' : type === 'NESTED_WORKFLOW' ? `workflow ${node.jobId}` : `job ${node.jobId}${job ? ` ${job.jobName}` : ''}`;
-  return { title: node.nodeName || job?.jobName || `node ${node.nodeId}`, subtitle: `#${node.nodeId} · ${runs}` };
+  const title = node.nodeName || job?.jobName || `node ${node.nodeId}`;
+  if (type === 'DECISION') return { title, subtitle: 'decision' };
+  if (type === 'NESTED_WORKFLOW') return { title, subtitle: `workflow ${node.jobId}` };
+  return { title, subtitle: node.nodeName && job ? `job ${job.jobName}` : `job ${node.jobId}` };
 }
 
 export function useWorkflow(workflowId: number) {
