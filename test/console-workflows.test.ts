@@ -109,6 +109,7 @@ async function checkScreen(page: Page, name: string): Promise<void> {
 
 const badge = (page: Page, status: string) => page.locator('.title-row .badge', { hasText: new RegExp(`^${status}$`) });
 const drawn = (page: Page) => page.getByTestId('dag').locator('g[data-node-id]');
+const drawnStatuses = (page: Page) => drawn(page).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')));
 
 describe('console workflows', () => {
   let workflowId: number;
@@ -166,7 +167,7 @@ describe('console workflows', () => {
     await page.waitForURL(/\/console\/wf-instances\/\d+$/);
     const runId = Number(/(\d+)$/.exec(page.url())![1]);
     await badge(page, 'SUCCEED').waitFor({ timeout: 30_000 });
-    await expect.poll(() => drawn(page).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')))).toEqual(['SUCCEED', 'SUCCEED']);
+    await expect.poll(() => drawnStatuses(page)).toEqual(['SUCCEED', 'SUCCEED']);
     await checkScreen(page, 'wf-instance');
 
     const info = await api.fetchWfInstanceInfo(runId);
@@ -216,14 +217,14 @@ describe('console workflows', () => {
     await page.close();
   });
 
-  it('shows a run whose second node fails as FAILED, and its retry runs only the failed node', async () => {
+  it('shows a run whose second node fails as FAILED, and its retry runs only the failed node; marks a failed node as success', async () => {
     const workflow = await saveChain(api, 'publish feed', await api.saveJob(job('fetch')), await api.saveJob(job('publish')));
     const runId = await api.runWorkflow(workflow);
     const page = await newPage();
     await signIn(page);
     await page.goto(`/console/wf-instances/${runId}`);
     await badge(page, 'FAILED').waitFor({ timeout: 30_000 });
-    await expect.poll(() => drawn(page).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')))).toEqual(['SUCCEED', 'FAILED']);
+    await expect.poll(() => drawnStatuses(page)).toEqual(['SUCCEED', 'FAILED']);
     expect(await page.getByTestId('result').textContent()).toContain('the feed is down');
     await page.getByRole('button', { name: 'Mark as success' }).waitFor();
     await checkScreen(page, 'wf-instance-failed');
@@ -233,10 +234,23 @@ describe('console workflows', () => {
     secondFails = false;
     await page.getByRole('button', { name: 'Retry failed nodes' }).dblclick();
     await badge(page, 'SUCCEED').waitFor({ timeout: 30_000 });
-    await expect.poll(() => drawn(page).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')))).toEqual(['SUCCEED', 'SUCCEED']);
+    await expect.poll(() => drawnStatuses(page)).toEqual(['SUCCEED', 'SUCCEED']);
     expect((await api.fetchWfInstanceInfo(runId)).status).toBe(WF_SUCCEED);
     // The first node did not run again; the failed one ran once more, once for a double click.
     expect([ranOf('fetch').length, ranOf('publish').length]).toEqual([1, 2]);
+
+    // Another run fails at the same node, which is marked as success: the node shows SUCCEED
+    // (the run stays FAILED, as in PowerJob, until a retry carries on past it), and nothing ran again.
+    secondFails = true;
+    const secondRun = await api.runWorkflow(workflow);
+    await page.goto(`/console/wf-instances/${secondRun}`);
+    await badge(page, 'FAILED').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Mark as success' }).click();
+    await expect.poll(() => drawnStatuses(page), { timeout: 15_000 }).toEqual(['SUCCEED', 'SUCCEED']);
+    const marked = await api.fetchWfInstanceInfo(secondRun);
+    expect(marked.status).toBe(WF_FAILED);
+    expect((JSON.parse(marked.dag) as { nodes: { result: string }[] }).nodes[1]!.result).toBe('mark as successful node');
+    expect([ranOf('fetch').length, ranOf('publish').length]).toEqual([2, 3]);
     await page.close();
   });
 

@@ -1,4 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
+import { useRef } from 'react';
+import type { WfInstanceInfo } from '../../../src/client/client.js';
 import { nodeStatusOf, nodeTypeOf, WorkflowInstanceStatus, type PEWorkflowDAG, type PEWorkflowNode } from '../../../src/domain/dag.js';
 import { useClient } from '../app.js';
 import { Link } from '../router.js';
@@ -12,6 +14,8 @@ import { WF_FINISHED_CODES, WfStatusBadge } from './workflows.js';
 type RunNode = Omit<PEWorkflowNode, 'instanceId'> & { instanceId?: string | null };
 type RunDag = Omit<PEWorkflowDAG, 'nodes'> & { nodes: RunNode[] };
 
+type Acting = (call: () => Promise<void>) => Promise<void>;
+
 /** A node's own page: a JOB node's instance, a nested workflow's run; none before it started. */
 function nodePage(node: RunNode): string | undefined {
   if (!node.instanceId) return undefined;
@@ -20,11 +24,14 @@ function nodePage(node: RunNode): string | undefined {
   return type === 'NESTED_WORKFLOW' ? `/wf-instances/${node.instanceId}` : undefined;
 }
 
-function NodeRow({ node, wfInstanceId, canMark, title }: { node: RunNode; wfInstanceId: number; canMark: boolean; title: string }) {
+/** What an action changes: the run's status and DAG. */
+const snapshot = (info: WfInstanceInfo | undefined) => (info ? `${info.status} ${info.dag}` : null);
+
+function NodeRow({ node, wfInstanceId, canMark, title, acting }: { node: RunNode; wfInstanceId: number; canMark: boolean; title: string; acting: Acting }) {
   const client = useClient();
   const status = nodeStatusOf(node);
   const mark = useIntent(
-    (_: void, idempotencyKey) => client.markWorkflowNodeAsSuccess(wfInstanceId, node.nodeId, { idempotencyKey }),
+    (_: void, idempotencyKey) => acting(() => client.markWorkflowNodeAsSuccess(wfInstanceId, node.nodeId, { idempotencyKey })),
     { invalidates: [['wf-instance', wfInstanceId]] },
   );
   const page = nodePage(node);
@@ -47,15 +54,27 @@ function NodeRow({ node, wfInstanceId, canMark, title }: { node: RunNode; wfInst
 export function WfInstanceDetail({ wfInstanceId }: { wfInstanceId: number }) {
   const client = useClient();
   const jobs = useJobs();
+  // The run as it was when an action was sent, until the run shows the action's effect.
+  const before = useRef<string | null>(null);
   const run = useQuery({
     queryKey: ['wf-instance', wfInstanceId],
     queryFn: ({ signal }) => client.fetchWfInstanceInfo(wfInstanceId, { signal }),
-    // Live until the run is finished: its nodes change status as they run.
-    refetchInterval: (q) => (q.state.data && WF_FINISHED_CODES.includes(q.state.data.status) ? false : 1_000),
+    // Live until the run is finished (its nodes change status as they run), and after an
+    // action until its effect shows (a marked node, a retried run: the API applies them a moment later).
+    refetchInterval: (q) => (q.state.data && WF_FINISHED_CODES.includes(q.state.data.status) && snapshot(q.state.data) !== before.current ? false : 1_000),
   });
+  const acting: Acting = async (call) => {
+    before.current = snapshot(run.data);
+    try {
+      await call();
+    } catch (err) {
+      before.current = null;
+      throw err;
+    }
+  };
   const invalidates = [['wf-instance', wfInstanceId], ['wf-instances']];
-  const stop = useIntent((_: void, idempotencyKey) => client.stopWfInstance(wfInstanceId, { idempotencyKey }), { invalidates });
-  const retry = useIntent((_: void, idempotencyKey) => client.retryWfInstance(wfInstanceId, { idempotencyKey }), { invalidates });
+  const stop = useIntent((_: void, idempotencyKey) => acting(() => client.stopWfInstance(wfInstanceId, { idempotencyKey })), { invalidates });
+  const retry = useIntent((_: void, idempotencyKey) => acting(() => client.retryWfInstance(wfInstanceId, { idempotencyKey })), { invalidates });
 
   if (run.isPending) return <p className="state" role="status">Loading workflow run {wfInstanceId}…</p>;
   if (run.isError) {
@@ -98,7 +117,7 @@ export function WfInstanceDetail({ wfInstanceId }: { wfInstanceId: number }) {
           <caption className="sr-only">The run's nodes</caption>
           <thead><tr><th scope="col">Node</th><th scope="col">Status</th><th scope="col">Instance</th><th scope="col">Result</th><th scope="col">Actions</th></tr></thead>
           <tbody>
-            {titled.map(({ node, title }) => <NodeRow key={node.nodeId} node={node} title={title} wfInstanceId={wfInstanceId} canMark={finished} />)}
+            {titled.map(({ node, title }) => <NodeRow key={node.nodeId} node={node} title={title} wfInstanceId={wfInstanceId} canMark={finished} acting={acting} />)}
           </tbody>
         </table>
       </div>
