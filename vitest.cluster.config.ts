@@ -43,6 +43,7 @@ export default defineConfig({
       'test/temporal-tls.test.ts',
       // The console in a browser over the same API: `npm test` runs it once (its setup builds the console and finds Chromium).
       'test/console-ui.test.ts',
+      'test/console-workflows.test.ts',
       // Counts what its own in-process core worker does; the cluster's core workers are other processes.
       'test/metrics.test.ts',
     ],

@@ -17,7 +17,7 @@ const MAP_SCALE_TEST = 'test/map.test.ts';
  * The console in a real headless Chromium: last, alone, so a browser's CPU is never measured
  * as another file's lateness; its setup builds the console and finds (or installs) Chromium.
  */
-const CONSOLE_UI_TESTS = ['test/console-ui.test.ts'];
+const CONSOLE_UI_TESTS = ['test/console-ui.test.ts', 'test/console-workflows.test.ts'];
 /**
  * Pure tests: no Temporal, so no global setup (dev server, workflow bundle, core worker).
  * `npx vitest run --project pure` runs them in seconds; `npm test` runs them alongside the suite.

@@ -8,6 +8,10 @@ import { JobForm } from './screens/job-form.js';
 import { Instances } from './screens/instances.js';
 import { InstanceDetail } from './screens/instance.js';
 import { Workers } from './screens/workers.js';
+import { Workflows } from './screens/workflows.js';
+import { WorkflowDetail } from './screens/workflow.js';
+import { WorkflowForm } from './screens/workflow-form.js';
+import { WfInstanceDetail } from './screens/wf-instance.js';
 import { Alerts } from './screens/alerts.js';
 
 const ClientContext = createContext<TempojobClient | null>(null);
@@ -22,6 +26,7 @@ const NAV = [
   { to: '/', label: 'Overview' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/instances', label: 'Instances' },
+  { to: '/workflows', label: 'Workflows' },
   { to: '/workers', label: 'Workers' },
   { to: '/alerts', label: 'Alerts' },
 ] as const;
@@ -36,6 +41,14 @@ function Screen() {
   if (path === '/instances') return <Instances />;
   const instance = match('/instances/:id', path);
   if (instance) return <InstanceDetail instanceId={Number(instance['id'])} />;
+  if (path === '/workflows') return <Workflows />;
+  if (path === '/workflows/new') return <WorkflowForm />;
+  const editWorkflow = match('/workflows/:id/edit', path);
+  if (editWorkflow) return <WorkflowForm workflowId={Number(editWorkflow['id'])} />;
+  const workflow = match('/workflows/:id', path);
+  if (workflow) return <WorkflowDetail workflowId={Number(workflow['id'])} />;
+  const wfInstance = match('/wf-instances/:id', path);
+  if (wfInstance) return <WfInstanceDetail wfInstanceId={Number(wfInstance['id'])} />;
   if (path === '/workers') return <Workers />;
   if (path === '/alerts') return <Alerts />;
   return <section><h1>Not found</h1><p>No console page at {path}. <Link to="/">Go to the overview</Link>.</p></section>;
@@ -52,7 +65,9 @@ export function App({ session, client, onSignOut }: { session: ConsoleSession; c
     shown.current = path;
     main.current?.focus({ preventScroll: true });
   }, [path]);
-  const section = NAV.filter((item) => item.to !== '/').find((item) => path.startsWith(item.to))?.to ?? (path === '/' ? '/' : '');
+  // A workflow's runs belong to the Workflows section.
+  const sectionPath = path.startsWith('/wf-instances') ? '/workflows' : path;
+  const section = NAV.filter((item) => item.to !== '/').find((item) => sectionPath.startsWith(item.to))?.to ?? (path === '/' ? '/' : '');
   return (
     <ClientContext.Provider value={client}>
       <a className="skip" href="#main">Skip to content</a>

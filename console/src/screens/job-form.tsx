@@ -68,7 +68,7 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
-function Field({ name, label, problem, hint, children }: { name: string; label: string; problem: string | undefined; hint?: ReactNode; children: ReactNode }) {
+export function Field({ name, label, problem, hint, children }: { name: string; label: string; problem: string | undefined; hint?: ReactNode; children: ReactNode }) {
   return (
     <div className={`field${problem ? ' invalid' : ''}`}>
       <label htmlFor={`f-${name}`}>{label}</label>
@@ -80,7 +80,7 @@ function Field({ name, label, problem, hint, children }: { name: string; label: 
 }
 
 /** Next fire times of the expression, from the server (validateTimeExpression), in the job's zone and the viewer's. */
-function Preview({ type, expression, zone }: { type: string; expression: string; zone: string }) {
+export function Preview({ type, expression, zone }: { type: string; expression: string; zone: string }) {
   const client = useClient();
   const input = useDebounced({ type, expression, zone }, 300);
   const enabled = TIMED.has(input.type) && input.expression.trim() !== '';
@@ -92,7 +92,7 @@ function Preview({ type, expression, zone }: { type: string; expression: string;
       timeExpressionType: input.type as SaveJobRequest['timeExpressionType'], timeExpression: input.expression, timeZone: input.zone.trim() || null, count: 5,
     }, { signal }),
   });
-  if (!enabled) return <p className="muted small" aria-live="polite">{TIMED.has(type) ? 'Type an expression to preview its next fire times.' : 'Runs only when asked (runJob or a workflow): no fire times.'}</p>;
+  if (!enabled) return <p className="muted small" aria-live="polite">{TIMED.has(type) ? 'Type an expression to preview its next fire times.' : 'Runs only when asked (an API call, the console, or as a workflow node): no fire times.'}</p>;
   return (
     <div className="preview" aria-live="polite" aria-label="Next fire times">
       <h3>Next fire times</h3>
