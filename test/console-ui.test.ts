@@ -1,12 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClient, InstanceStatus, JobStatus, type TempojobClient } from '../src/client/index.js';
-import { PROJECT_ROOT } from '../src/temporal/cli.js';
 import { broadcastProcessor, createWorker, mapProcessor, type ProcessorWorker, type TaskContext } from '../src/workers/index.js';
 import { liveAppWorkers } from '../src/temporal/live-workers.js';
+import { badge, checkScreen, makeArtifactsDir, signIn as signInAs } from './support/console-page.js';
 import { eventually } from './support/eventually.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';
@@ -18,7 +15,6 @@ import { startTestStack, type TestStack } from './support/stack.js';
  * test-artifacts/console/.
  */
 
-const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'console');
 const WEB_UI = 'http://127.0.0.1:8233';
 const MAP_SIZE = 12;
 
@@ -74,7 +70,7 @@ const job = (processorInfo: string, extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
+  makeArtifactsDir();
   stack = await startTestStack({ TEMPOJOB_WEB_UI_URL: WEB_UI });
   ({ appName, password } = await stack.newApp('console'));
   api = createClient({ baseUrl: stack.url, appName, password });
@@ -114,23 +110,9 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
   return page;
 }
 
-async function signIn(page: Page, as = { appName, password }): Promise<void> {
-  await page.goto('/console');
-  await page.getByLabel('App name').fill(as.appName);
-  await page.getByLabel('Password').fill(as.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-}
+const signIn = (page: Page, as = { appName, password }) => signInAs(page, as);
 
-/** No serious or critical accessibility violation on the page as it stands; a screenshot of it. */
-async function checkScreen(page: Page, name: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), name).toEqual([]);
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
-const badge = (page: Page, status: string) => page.locator('.title-row .badge', { hasText: new RegExp(`^${status}$`) });
 
 describe('console', () => {
   it('refuses a wrong password with the server\'s reason, then signs in to the overview', async () => {

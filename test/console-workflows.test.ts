@@ -1,12 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClient, InstanceStatus, JobStatus, type TempojobClient } from '../src/client/index.js';
-import { PROJECT_ROOT } from '../src/temporal/cli.js';
 import { createWorker, type ProcessorWorker } from '../src/workers/index.js';
 import { liveAppWorkers } from '../src/temporal/live-workers.js';
+import { badge, checkScreen, makeArtifactsDir, signIn as signInAs } from './support/console-page.js';
 import { eventually } from './support/eventually.js';
 import { Recorder } from './support/recorder.js';
 import { startTestStack, type TestStack } from './support/stack.js';
@@ -20,7 +17,6 @@ import { startTestStack, type TestStack } from './support/stack.js';
  * with axe-core and photographed into test-artifacts/console/.
  */
 
-const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'console');
 const WF_SUCCEED = 4;
 const WF_FAILED = 3;
 
@@ -58,7 +54,7 @@ async function saveChain(client: TempojobClient, wfName: string, firstJob: numbe
 const ranOf = (processor: string) => recorder.executions.filter((e) => e.processor === processor);
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
+  makeArtifactsDir();
   stack = await startTestStack();
   ({ appName, password } = await stack.newApp('console-wf'));
   api = createClient({ baseUrl: stack.url, appName, password });
@@ -91,23 +87,9 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
   return page;
 }
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto('/console');
-  await page.getByLabel('App name').fill(appName);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-}
+const signIn = (page: Page, as = { appName, password }) => signInAs(page, as);
 
-/** No serious or critical accessibility violation on the page as it stands; a screenshot of it. */
-async function checkScreen(page: Page, name: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), name).toEqual([]);
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
-const badge = (page: Page, status: string) => page.locator('.title-row .badge', { hasText: new RegExp(`^${status}$`) });
 const drawn = (page: Page) => page.getByTestId('dag').locator('g[data-node-id]');
 const drawnStatuses = (page: Page) => drawn(page).evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-status')));
 

@@ -21,16 +21,19 @@ interface Seen { node: string; context: Readonly<Record<string, string | null>> 
 const seen: Seen[] = [];
 /** Nodes whose processor fails while their name is here (`failWhileListed`). */
 const failing = new Set<string>();
+/** A node named here waits until its gate opens (the test resolves it). */
+const gates = new Map<string, Promise<void>>();
 
 /**
  * One processor for every node; the node's params say what it does:
- * `{"name":"A","append":{"k":"v"},"fail":true,"sleepMs":1500}`.
+ * `{"name":"A","append":{"k":"v"},"fail":true,"sleepMs":1500}`; a node with a gate in `gates` waits for it.
  */
 async function node(ctx: TaskContext) {
   const spec = JSON.parse(ctx.jobParams ?? '{}') as { name: string; append?: Record<string, unknown>; fail?: boolean; sleepMs?: number; failWhileListed?: boolean };
   const entry: Seen = { node: spec.name, context: ctx.workflowContext, instanceId: ctx.instanceId, instanceParams: ctx.instanceParams, aborted: false };
   seen.push(entry);
   for (const [key, value] of Object.entries(spec.append ?? {})) ctx.appendWorkflowContext(key, value);
+  await gates.get(spec.name);
   if (spec.sleepMs) {
     try {
       await sleep(spec.sleepMs, undefined, { signal: ctx.signal });
@@ -208,12 +211,17 @@ describe('running a DAG', () => {
   });
 
   it('maxWfInstanceNum holds exactly: a run while the one allowed runs fails "too many instances"', async () => {
-    const { workflowId } = await saveDag({ hold: { params: { sleepMs: 1_500 } } }, [], { maxWfInstanceNum: 1 });
+    const { workflowId } = await saveDag({ hold: {} }, [], { maxWfInstanceNum: 1 });
+    let open = () => {};
+    gates.set('hold', new Promise<void>((resolve) => { open = resolve; }));
     const first = await run(workflowId);
     await expect.poll(() => ran('hold').length, { timeout: 10_000 }).toBe(1);
+    // The first run holds its node until the second has been refused, however slow the machine.
     const second = await run(workflowId);
     await finished(second);
     expect(await info(second)).toMatchObject({ status: 3, result: 'too many instances(2>1)' });
+    open();
+    gates.delete('hold');
     await finished(first);
     expect((await info(first)).status).toBe(4);
     const third = await run(workflowId);
