@@ -63,8 +63,16 @@ export function isUpdateUnanswered(err: unknown): boolean {
   return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
 }
 
+/**
+ * A NativeConnection call whose promise the native side dropped unsettled (NativePromiseDroppedError,
+ * seen under load on deadline-bounded schedule describes): the call never completed here.
+ */
+function isDroppedNativeCall(err: unknown): boolean {
+  return [err, (err as { cause?: unknown } | null)?.cause].some((e) => e instanceof Error && e.name === 'NativePromiseDroppedError');
+}
+
 /** Temporal did not answer in time or was unreachable: the same call may succeed when retried. */
 export function isTransient(err: unknown): boolean {
   const code = grpcCode(err);
-  return code === grpcStatus.DEADLINE_EXCEEDED || code === grpcStatus.UNAVAILABLE || isNativeDeadline(err);
+  return code === grpcStatus.DEADLINE_EXCEEDED || code === grpcStatus.UNAVAILABLE || isNativeDeadline(err) || isDroppedNativeCall(err);
 }
