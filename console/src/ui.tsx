@@ -120,3 +120,29 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     </dialog>
   );
 }
+
+/**
+ * A form's text inputs and selects over one record of string fields: each input marks its
+ * field touched (its problem shows from then on) and points at its problem's element.
+ */
+export function formControls<N extends string>({ fields, setFields, touched, setTouched, shown }: {
+  fields: Record<N, string>;
+  setFields: (fields: Record<N, string>) => void;
+  touched: Set<string>;
+  setTouched: (touched: Set<string>) => void;
+  shown: (name: N) => string | undefined;
+}) {
+  const input = (name: N, props: { type?: string; inputMode?: 'numeric'; list?: string } = {}) => (
+    <input
+      id={`f-${name}`} name={name} value={fields[name]} {...props}
+      aria-invalid={shown(name) ? true : undefined} aria-describedby={`f-${name}-problem`}
+      onChange={(e) => { setFields({ ...fields, [name]: e.target.value }); setTouched(new Set(touched).add(name)); }}
+    />
+  );
+  const select = (name: N, options: readonly string[]) => (
+    <select id={`f-${name}`} name={name} value={fields[name]} onChange={(e) => setFields({ ...fields, [name]: e.target.value })}>
+      {options.map((o) => <option key={o} value={o}>{o}</option>)}
+    </select>
+  );
+  return { input, select };
+}

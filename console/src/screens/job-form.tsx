@@ -5,7 +5,7 @@ import type { ExportedJob, SaveJobRequest } from '../../../src/client/client.js'
 import { ExecuteType, ProcessorType, TimeExpressionType } from '../../../src/domain/enums.js';
 import { useClient } from '../app.js';
 import { Link, navigate } from '../router.js';
-import { ErrorNote, Time, errorMessage, useIntent } from '../ui.js';
+import { ErrorNote, Time, errorMessage, formControls, useIntent } from '../ui.js';
 import { JOBS_KEY } from './jobs.js';
 
 /** The form's fields, as typed (strings), mapped onto saveJob's request. */
@@ -134,18 +134,7 @@ export function JobForm({ jobId }: { jobId?: number }) {
   if (jobId !== undefined && existing.isPending) return <p className="state" role="status">Loading job {jobId}…</p>;
   if (jobId !== undefined && existing.isError) return <div className="state error" role="alert"><p>Could not load job {jobId}: {errorMessage(existing.error)}</p><Link to="/jobs">Back to jobs</Link></div>;
 
-  const input = (name: FieldName, props: { type?: string; inputMode?: 'numeric'; list?: string } = {}) => (
-    <input
-      id={`f-${name}`} name={name} value={fields[name]} {...props}
-      aria-invalid={shown(name) ? true : undefined} aria-describedby={`f-${name}-problem`}
-      onChange={(e) => { setFields({ ...fields, [name]: e.target.value }); setTouched(new Set(touched).add(name)); }}
-    />
-  );
-  const select = (name: FieldName, options: readonly string[]) => (
-    <select id={`f-${name}`} name={name} value={fields[name]} onChange={(e) => setFields({ ...fields, [name]: e.target.value })}>
-      {options.map((o) => <option key={o} value={o}>{o}</option>)}
-    </select>
-  );
+  const { input, select } = formControls<FieldName>({ fields, setFields, touched, setTouched, shown });
   const invalid = Object.keys(problems).length > 0;
   return (
     <section aria-labelledby="job-form-title">

@@ -4,7 +4,7 @@ import type { SaveWorkflowRequest, WorkflowInfo } from '../../../src/client/clie
 import { FAILURE_POLICIES, nodeTypeOf, validateDag } from '../../../src/domain/dag.js';
 import { useClient } from '../app.js';
 import { Link, navigate } from '../router.js';
-import { ErrorNote, errorMessage, useIntent } from '../ui.js';
+import { ErrorNote, errorMessage, formControls, useIntent } from '../ui.js';
 import { DagView } from './dag.js';
 import { Field, Preview } from './job-form.js';
 import { useJobs } from './jobs.js';
@@ -97,18 +97,7 @@ function Editor({ existing }: { existing?: WorkflowInfo }) {
     identity: JSON.stringify([request, draft]),
   });
 
-  const input = (name: FieldName, props: { inputMode?: 'numeric'; list?: string } = {}) => (
-    <input
-      id={`f-${name}`} name={name} value={fields[name]} {...props}
-      aria-invalid={shown(name) ? true : undefined} aria-describedby={`f-${name}-problem`}
-      onChange={(e) => { setFields({ ...fields, [name]: e.target.value }); setTouched(new Set(touched).add(name)); }}
-    />
-  );
-  const select = (name: FieldName, options: readonly string[]) => (
-    <select id={`f-${name}`} name={name} value={fields[name]} onChange={(e) => setFields({ ...fields, [name]: e.target.value })}>
-      {options.map((o) => <option key={o} value={o}>{o}</option>)}
-    </select>
-  );
+  const { input, select } = formControls<FieldName>({ fields, setFields, touched, setTouched, shown });
   const addNode = () => {
     const ref = Math.max(0, ...draft.nodes.map((n) => n.ref)) + 1;
     setDraft({ ...draft, nodes: [...draft.nodes, { ref, jobId: Number(pick.jobId), nodeName: pick.nodeName.trim() }] });
