@@ -1,7 +1,7 @@
 /**
- * `npm run bench:delays`: delayed runs, beside bare Temporal in the same run (a workflow that
- * waits on a durable timer, then runs one no-op activity, cancelled by an update; see
- * bench/bare/workflows.ts).
+ * `npm run bench:delays`: delayed runs, beside bare Temporal in the same run (a workflow
+ * started with the same start delay as an instance, that waits out the rest on a durable
+ * timer, then runs one no-op activity, cancelled by an update; see bench/bare/workflows.ts).
  *
  * 1. Fire lateness: `--lateness-runs` runs delayed 5–20 s each way, submitted together;
  *    lateness = when the run woke − when it was due (tempojob: actualTriggerTime −
@@ -9,11 +9,11 @@
  * 2. Pending delays: `--pending` runs delayed 1 h through runJob, `--concurrency` clients;
  *    submit rate, then the memory of this process (API, core worker and processor worker, as
  *    `npm start` runs them) and of the Temporal dev server, and its SQLite files, against idle
- *    once the core worker has taken every run's first task; then cancelInstance on each
- *    (cancel rate). The same count of bare delayed workflows, started and cancelled the same way.
+ *    once the core worker's queue is empty; then cancelInstance on each, or on the first
+ *    `--cancel` of them (cancel rate). The same count of bare delayed workflows, started and cancelled the same way.
  *
  *   npm run bench:delays                               # 100 lateness runs, 5,000 pending
- *   npm run bench:delays -- --pending 100000
+ *   npm run bench:delays -- --pending 100000 --cancel 5000   # cancel rate over 5,000 of them
  */
 import { randomInt } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Envelope } from '../src/api/envelope.js';
+import { instanceStartDelay } from '../src/contract/start-options.js';
 import { cancelBareRun } from './bare/workflows.js';
 import { postOpenApi, startBareWorker, startBenchStack, type BenchStack } from './stack.js';
 import { report } from './report.js';
@@ -32,11 +33,15 @@ const { values } = parseArgs({
     'lateness-runs': { type: 'string', default: '100' },
     pending: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '32' },
+    cancel: { type: 'string' },
   },
 });
 const LATENESS_RUNS = Number(values['lateness-runs']);
 const PENDING = Number(values.pending);
 const CONCURRENCY = Number(values.concurrency);
+/** How many of the pending runs are cancelled each way (the cancel rate's sample); default all. */
+const CANCEL = Math.min(PENDING, Number(values.cancel ?? PENDING));
+const CANCEL_ARG = CANCEL < PENDING ? ` --cancel ${CANCEL}` : '';
 const HOUR_MS = 3_600_000;
 const MIB = 1024 * 1024;
 
@@ -119,7 +124,7 @@ async function lateness(stack: BenchStack, bareQueue: string): Promise<{ tempojo
       return data!.actualTriggerTime! - data!.expectedTriggerTime;
     })());
     const handle = await stack.client.workflow.start('bareDelayedRun', {
-      taskQueue: bareQueue, workflowId: `bench-delay-${randomInt(1 << 30)}-${i}`, args: [Date.now() + delay],
+      taskQueue: bareQueue, workflowId: `bench-delay-${randomInt(1 << 30)}-${i}`, args: [Date.now() + delay], startDelay: instanceStartDelay(delay),
     });
     bare.push(handle.result().then((r: { latenessMs: number }) => r.latenessMs));
   });
@@ -150,9 +155,9 @@ async function main(): Promise<void> {
     const submitMs = await inLanes(PENDING, CONCURRENCY, async () => { ids.push(await runJob(stack, HOUR_MS)); });
     await coreQueueDrained(stack);
     const pending = memory(stack);
-    console.log('Cancelling every pending run (cancelInstance)…');
+    console.log(`Cancelling ${CANCEL} of the pending runs (cancelInstance)…`);
     let notCancelled = 0;
-    const cancelMs = await inLanes(ids.length, CONCURRENCY, async (i) => {
+    const cancelMs = await inLanes(CANCEL, CONCURRENCY, async (i) => {
       if (!(await instanceCall(stack, 'cancelInstance', ids[i]!)).success) notCancelled++;
     });
 
@@ -160,10 +165,10 @@ async function main(): Promise<void> {
     const bareIds: string[] = [];
     const bareSubmitMs = await inLanes(PENDING, CONCURRENCY, async (i) => {
       const workflowId = `bench-pending-${randomInt(1 << 30)}-${i}`;
-      await stack.client.workflow.start('bareDelayedRun', { taskQueue: bareQueue, workflowId, args: [Date.now() + HOUR_MS] });
+      await stack.client.workflow.start('bareDelayedRun', { taskQueue: bareQueue, workflowId, args: [Date.now() + HOUR_MS], startDelay: instanceStartDelay(HOUR_MS) });
       bareIds.push(workflowId);
     });
-    const bareCancelMs = await inLanes(bareIds.length, CONCURRENCY, async (i) => {
+    const bareCancelMs = await inLanes(CANCEL, CONCURRENCY, async (i) => {
       await stack.client.workflow.getHandle(bareIds[i]!).executeUpdate(cancelBareRun);
     });
 
@@ -178,16 +183,16 @@ Delayed runs; ${availableParallelism()} CPUs, Node ${process.version}, load aver
 |---|---|---|
 | fire lateness, ${LATENESS_RUNS} runs delayed 5–20 s | ${quantiles(late.tempojob)} | ${quantiles(late.bare)} |
 | submit ${PENDING} runs delayed 1 h, ${CONCURRENCY} clients | ${rate(PENDING, submitMs).toFixed(0)}/s | ${rate(PENDING, bareSubmitMs).toFixed(0)}/s |
-| cancel them all, ${CONCURRENCY} clients | ${rate(ids.length, cancelMs).toFixed(0)}/s${notCancelled ? ` (${notCancelled} refused)` : ''} | ${rate(bareIds.length, bareCancelMs).toFixed(0)}/s |
+| cancel ${CANCEL} of them, ${CONCURRENCY} clients | ${rate(CANCEL, cancelMs).toFixed(0)}/s${notCancelled ? ` (${notCancelled} refused)` : ''} | ${rate(CANCEL, bareCancelMs).toFixed(0)}/s |
 | memory of API + core worker + processor worker, idle → ${PENDING} pending | ${grow('selfMib')} (heap ${grow('heapMib')}) | — |
 | Temporal dev server memory | ${grow('temporalMib')} | — |
 | Temporal SQLite files | ${grow('diskMib')} | — |
-Reproduce: npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}`);
-    const command = `npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}`;
+Reproduce: npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}${CANCEL_ARG}`);
+    const command = `npm run bench:delays -- --lateness-runs ${LATENESS_RUNS} --pending ${PENDING} --concurrency ${CONCURRENCY}${CANCEL_ARG}`;
     const p99 = (samples: number[]) => percentile([...samples].sort((a, b) => a - b), 99);
     report({ benchmark: 'bench:delays', measure: `fire lateness, ${LATENESS_RUNS} runs delayed 5–20 s`, tempojob: quantiles(late.tempojob), bare: quantiles(late.bare), ratio: p99(late.tempojob) / p99(late.bare), command });
     report({ benchmark: 'bench:delays', measure: `submit ${PENDING} runs delayed 1 h, ${CONCURRENCY} clients`, tempojob: `${rate(PENDING, submitMs).toFixed(0)}/s`, bare: `${rate(PENDING, bareSubmitMs).toFixed(0)}/s`, ratio: bareSubmitMs / submitMs, command });
-    report({ benchmark: 'bench:delays', measure: `cancel ${PENDING} pending runs, ${CONCURRENCY} clients`, tempojob: `${rate(ids.length, cancelMs).toFixed(0)}/s`, bare: `${rate(bareIds.length, bareCancelMs).toFixed(0)}/s`, ratio: (ids.length / cancelMs) / (bareIds.length / bareCancelMs), command });
+    report({ benchmark: 'bench:delays', measure: `cancel ${CANCEL} of ${PENDING} pending runs, ${CONCURRENCY} clients`, tempojob: `${rate(CANCEL, cancelMs).toFixed(0)}/s`, bare: `${rate(CANCEL, bareCancelMs).toFixed(0)}/s`, ratio: bareCancelMs / cancelMs, command });
     report({ benchmark: 'bench:delays', measure: `memory, idle → ${PENDING} pending (API + workers; Temporal)`, tempojob: `${grow('selfMib')}; Temporal ${grow('temporalMib')}, SQLite ${grow('diskMib')}`, bare: '—', command });
     if (notCancelled > 0) process.exitCode = 1;
   } finally {

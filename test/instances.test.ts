@@ -97,6 +97,24 @@ describe('runs', () => {
     expect(again.body).toMatchObject({ success: false, message: expect.stringContaining('already finished') });
   });
 
+  it('a run delayed 1 h is held by Temporal alone until a second before it fires; cancel wakes it at once', async () => {
+    const jobId = await saveJob('echo');
+    const instanceId = await api.data<number>('runJob', { jobId, delay: 3_600_000 }, { form: true });
+    const handle = stack.client.workflow.getHandle(instanceWorkflowId(instanceId));
+    // Only the start event: no workflow task has run, so no worker holds the run in memory.
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events).toHaveLength(1);
+    const backoff = Number(events[0]!.workflowExecutionStartedEventAttributes?.firstWorkflowTaskBackoff?.seconds ?? 0);
+    expect(backoff).toBeGreaterThan(3_590);
+    expect(backoff).toBeLessThanOrEqual(3_599);
+    expect(await status(instanceId)).toBe(1);
+    const asked = Date.now();
+    await api.data('cancelInstance', { instanceId }, { form: true });
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    expect(await info(instanceId)).toMatchObject({ status: 9, result: 'canceled by user', runningTimes: 0 });
+    expect(recorder.of(instanceId)).toHaveLength(0);
+  });
+
   it('stopInstance on a running instance: the processor sees the abort, status STOPPED', async () => {
     const jobId = await saveJob('block');
     const instanceId = await api.data<number>('runJob', { jobId }, { form: true });

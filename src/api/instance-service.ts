@@ -14,7 +14,7 @@ import { MemoKey, type RunMemo } from '../contract/memo.js';
 import { cancelInstanceUpdate, stopInstanceUpdate } from '../contract/messages.js';
 import { instanceWorkflowId, mapBatchAttemptPrefix } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
-import { instanceStartOptions } from '../contract/start-options.js';
+import { instanceStartDelay, instanceStartOptions } from '../contract/start-options.js';
 import { type InstanceWorkflow, WorkflowType } from '../contract/workflows.js';
 import { supportsEagerStart } from '../temporal/connection.js';
 import { isAlreadyStarted, isNotFound, isTransient, isUpdateUnanswered, updateRefusal } from '../temporal/errors.js';
@@ -83,6 +83,7 @@ export class InstanceService {
         // Only a run due now: for runs that wait, eager first tasks halved the submit rate
         // under 32 clients (bench:delays, 194 -> 102 runs/s), and nobody waits on their first task.
         requestEagerStart: this.eagerStart && request.delay === 0,
+        startDelay: instanceStartDelay(request.delay),
       }).then(() => { this.metrics?.instancesStarted.labels(app.appName, String(job.id), 'api').inc(); }),
       createdBy: async (instanceId) => {
         const existing = await this.describe(instanceId);

@@ -14,6 +14,20 @@ import type { MapBatchInput, ShareInput } from './workflows.js';
  * workers (map batches) start each kind with exactly the same shape.
  */
 
+/**
+ * How long before its fire time a delayed run first wakes. The API submits a run due later
+ * with Temporal's start delay: until then it is one row in Temporal's store, with no workflow
+ * task, no timer of its own and nothing in a worker's memory. It wakes this long before its
+ * fire time and waits out the rest on a short timer set in a quiet task (see the instance
+ * workflow), so it fires within milliseconds. A cancel or stop (updates) wakes it at once.
+ */
+export const FIRE_WAKE_LEAD_MS = 1_000;
+
+/** The start delay of a run submitted `delayMs` before its fire time: none when due within the lead. */
+export function instanceStartDelay(delayMs: number): number | undefined {
+  return delayMs > FIRE_WAKE_LEAD_MS ? delayMs - FIRE_WAKE_LEAD_MS : undefined;
+}
+
 /** An instance, however it is born (API runJob, retryInstance, a schedule's fire, a FIXED_DELAY clock). */
 export function instanceStartOptions(input: InstanceInput) {
   const run: RunMemo = {

@@ -17,6 +17,7 @@ import { MemoKey } from '../contract/memo.js';
 import { cancelInstanceUpdate, releaseSlotSignal, stopInstanceUpdate } from '../contract/messages.js';
 import { appTaskQueue, attemptIdempotencyKey, jobSlotsWorkflowId, workerTaskQueue } from '../contract/names.js';
 import { SA } from '../contract/search-attributes.js';
+import { FIRE_WAKE_LEAD_MS } from '../contract/start-options.js';
 import type { InstanceWorkflow } from '../contract/workflows.js';
 import { isFinished } from '../domain/enums.js';
 import type { InstanceInput, InstanceState } from '../domain/instance.js';
@@ -52,14 +53,16 @@ const NON_RETRYABLE_ENDS_INSTANCE = 'non-retryable-ends-instance';
 const REAIMED_FIRE_TIMER = 'reaimed-fire-timer';
 
 /**
- * A delayed run wakes this long before its fire time and sets a second, short timer for
- * the rest. Temporal starts a timer when the workflow task that asked for it completes, not
- * when the task began (the workflow's clock): a timer set in a run's first task, busy when
- * many runs are submitted at once, fired late by that task's time (measured: p99 257 ms
+ * A delayed run wakes FIRE_WAKE_LEAD_MS before its fire time and sets a second, short timer
+ * for the rest. Temporal starts a timer when the workflow task that asked for it completes,
+ * not when the task began (the workflow's clock): a timer set in a run's first task, busy
+ * when many runs are submitted at once, fired late by that task's time (measured: p99 257 ms
  * with 100 runs submitted together). The second timer is set in a short task of a quiet
- * workflow, so the run fires within that task's few milliseconds.
+ * workflow, so the run fires within that task's few milliseconds. Runs the API submits with
+ * a start delay (instanceStartDelay) already wake within the lead and set only the short
+ * timer; the long first timer is for runs started without one (before start delays).
  */
-const REAIM_LEAD_MS = 1_000;
+const REAIM_LEAD_MS = FIRE_WAKE_LEAD_MS;
 
 export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): Promise<InstanceState> => {
   const { job } = input;
