@@ -231,16 +231,26 @@ export class InstanceService {
 
   /** With an Idempotency-Key, a retried cancel of an instance already canceled succeeds. */
   async cancel(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null = null): Promise<void> {
-    const instance = await this.get(app, instanceId);
-    if (idempotency && instance.status === 'CANCELED') return;
+    if (await this.alreadyIn(app, instanceId, idempotency, 'CANCELED')) return;
     await this.update(instanceId, cancelInstanceUpdate, 'canceled');
   }
 
   /** With an Idempotency-Key, a retried stop of an instance already stopped succeeds. */
   async stop(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null = null): Promise<void> {
-    const instance = await this.get(app, instanceId);
-    if (idempotency && instance.status === 'STOPPED') return;
+    if (await this.alreadyIn(app, instanceId, idempotency, 'STOPPED')) return;
     await this.update(instanceId, stopInstanceUpdate, 'stopped');
+  }
+
+  /**
+   * Checks the caller's app owns the instance, and whether a keyed (retried) call finds it
+   * already in `status`. The instance's own update validator decides the rest atomically,
+   * so an instance this replica knows to be the app's, without a key, needs no read first
+   * (one describe fewer per cancel of a run submitted here).
+   */
+  private async alreadyIn(app: AuthenticatedApp, instanceId: number, idempotency: Idempotency | null, status: InstanceView['status']): Promise<boolean> {
+    if (!idempotency && this.owners.appOf(instanceId) === app.appId) return false;
+    const instance = await this.get(app, instanceId);
+    return idempotency !== null && instance.status === status;
   }
 
   /**
