@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { OpenApiCaller } from './support/api-client.js';
@@ -62,8 +62,19 @@ describe('npm start', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('tempojob_worker_up{app="demo",worker="demo-worker"} 1');
 
+    // A second stack on the same data folder is refused before it touches anything.
+    const [otherTemporal, otherUi, otherApi] = [await freePort(), await freePort(), await freePort()];
+    const second = spawnTs('src/stack/main.ts', { ...env, TEMPORAL_PORT: String(otherTemporal), TEMPORAL_UI_PORT: String(otherUi), TEMPOJOB_PORT: String(otherApi) }, /Press Ctrl-C to stop/);
+    await expect(second.ready).rejects.toThrow(/the data folder .* is in use by another tempojob stack \(pid \d+\)/);
+    expect(await second.stop()).toBe(1);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await api.data('fetchJob', { jobId })).toMatchObject({ id: jobId });
+
     expect(await stack.stop('SIGINT')).toBe(0);
     expect(processAlive(temporalPid)).toBe(false);
+    expect(existsSync(join(dataDir, 'stack.pid'))).toBe(false);
+    // A claim left by a stack that died (its pid is gone) is taken over.
+    writeFileSync(join(dataDir, 'stack.pid'), String(temporalPid));
 
     stack = spawnTs('src/stack/main.ts', env, /Press Ctrl-C to stop/);
     await stack.ready;

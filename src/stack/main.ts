@@ -13,6 +13,7 @@ import { securityOf } from '../temporal/security.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { createWorker } from '../workers/index.js';
 import { tracingFromEnv } from '../tracing/index.js';
+import { claimDataDir } from './data-dir-lock.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { closeServer, startApi } from '../api/server.js';
 import { startCoreWorker } from '../core/worker.js';
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const dataDir = resolve(config.TEMPOJOB_DATA_DIR);
   const secrets = loadOrCreateSecrets(dataDir);
+  const dataDirLock = claimDataDir(dataDir);
+  process.on('exit', () => dataDirLock.release());
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async (signal: string) => {
