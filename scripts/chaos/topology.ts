@@ -43,7 +43,8 @@ interface Spec {
   ready: RegExp;
 }
 
-const CLUSTER_RUN = join(PROJECT_ROOT, '.data', 'cluster', 'run');
+/** up.sh's pid files (scripts/cluster/env.sh: CLUSTER_RUN). */
+const CLUSTER_RUN = join(process.env.TEMPOJOB_CLUSTER_DIR ?? join(PROJECT_ROOT, '.data', 'cluster'), 'run');
 const run = promisify(execFile);
 
 export class Topology {
@@ -147,7 +148,8 @@ export class Topology {
   /** scripts/cluster/up.sh: starts whatever of PostgreSQL and Temporal is not running, and waits until the frontend is healthy. */
   async restartCluster(): Promise<void> {
     await runClusterScript('up.sh', [], (chunk) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) this.settings.log(`  up.sh: ${line}`);
+      // What it started, and what went wrong; the rest of its progress is the same every time.
+      for (const line of chunk.toString().split('\n')) if (/started|ERROR|ready in/.test(line)) this.settings.log(`  up.sh: ${line.trim()}`);
     });
   }
 

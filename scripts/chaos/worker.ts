@@ -6,9 +6,10 @@
  * - `chaos.run` (STANDALONE, DAG nodes): job params `{"failFirst": true}` fail the first
  *   attempt; `{"sleepMs": n}` in the job's or (outside workflows) the instance's params
  *   sleep that long, aborted by a stop.
- * - `chaos.broadcast`: preProcess, process on every member, postProcess.
+ * - `chaos.broadcast`: preProcess, process on every member (sleeping instance params'
+ *   `sleepMs`), postProcess.
  * - `chaos.map` (MAP_REDUCE): the root maps instance params `{"n": n}` numbers, each
- *   sub-task records itself, reduce records the task ids it was given.
+ *   sub-task records itself (and sleeps `sleepMs`), reduce records the task ids it was given.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +38,11 @@ function record(ev: ExecutionRecord['ev'], step: ExecutionStep, ctx: TaskContext
 interface RunParams { failFirst?: boolean; sleepMs?: number; n?: number }
 const paramsOf = (text: string | null): RunParams => (text?.startsWith('{') ? (JSON.parse(text) as RunParams) : {});
 
+/** Sleeps `ms` (if any), aborted by a stop. */
+async function pause(ms: number | undefined, ctx: TaskContext): Promise<void> {
+  if (ms) await sleep(ms, undefined, { signal: ctx.signal });
+}
+
 /** Runs `body` between a start and an end record; an abort (stop, shutdown) ends it with `aborted`. */
 async function recorded(step: ExecutionStep, ctx: TaskContext, body: () => Promise<boolean> | boolean, extra: () => Partial<ExecutionRecord> = () => ({})) {
   record('start', step, ctx);
@@ -57,13 +63,15 @@ const processorWorker = await createWorker({
   processors: {
     'chaos.run': (ctx) => recorded('run', ctx, async () => {
       const job = paramsOf(ctx.jobParams);
-      const sleepMs = job.sleepMs ?? (ctx.workflowContext === null ? paramsOf(ctx.instanceParams).sleepMs : undefined) ?? 0;
-      if (sleepMs > 0) await sleep(sleepMs, undefined, { signal: ctx.signal });
+      await pause(job.sleepMs ?? (ctx.workflowContext === null ? paramsOf(ctx.instanceParams).sleepMs : undefined), ctx);
       return !(job.failFirst === true && ctx.attempt === 1);
     }),
     'chaos.broadcast': broadcastProcessor({
       preProcess: (ctx) => recorded('pre', ctx, () => true),
-      process: (ctx) => recorded('share', ctx, () => true),
+      process: (ctx) => recorded('share', ctx, async () => {
+        await pause(paramsOf(ctx.instanceParams).sleepMs, ctx);
+        return true;
+      }),
       postProcess: async (ctx, results) => {
         await recorded('post', ctx, () => true);
         return defaultBroadcastResult(results);
@@ -71,7 +79,9 @@ const processorWorker = await createWorker({
     }),
     'chaos.map': mapProcessor({
       process: (ctx) => recorded('map', ctx, async () => {
-        if (ctx.isRootTask) await ctx.map(Array.from({ length: paramsOf(ctx.instanceParams).n ?? 10 }, (_, i) => i), 'item');
+        const params = paramsOf(ctx.instanceParams);
+        if (ctx.isRootTask) await ctx.map(Array.from({ length: params.n ?? 10 }, (_, i) => i), 'item');
+        else await pause(params.sleepMs, ctx);
         return true;
       }),
       reduce: (ctx, results) => {

@@ -135,27 +135,28 @@ export class Workload {
       case 'run':
       case 'run-retry':
       case 'broadcast': {
-        const run = await this.submit(kind, kind === 'run' ? jobs.run : kind === 'run-retry' ? jobs.retry : jobs.broadcast, {});
+        const run = await this.submit(kind, kind === 'run' ? jobs.run : kind === 'run-retry' ? jobs.retry : jobs.broadcast, { instanceParams: busy(rng, 2_000) });
         if (run) await this.finished(run.instanceId!, signal);
         return;
       }
       case 'map': {
-        const run = await this.submit(kind, jobs.map, { instanceParams: JSON.stringify({ n: this.profile.mapSize }) });
+        const run = await this.submit(kind, jobs.map, { instanceParams: JSON.stringify({ n: this.profile.mapSize, sleepMs: rng.int(0, 500) }) });
         if (run) await this.finished(run.instanceId!, signal);
         return;
       }
       case 'run-keyed': {
         const key = `chaos-key-${rng.int(0, 2 ** 31)}-${Date.now()}`;
-        const run = await this.submit(kind, jobs.run, { idempotencyKey: key });
+        const instanceParams = busy(rng, 2_000);
+        const run = await this.submit(kind, jobs.run, { idempotencyKey: key, instanceParams });
         if (!run) return;
-        const again = await this.answer(kind, 'runJob', key, () => this.client.runJob(jobs.run, { idempotencyKey: key }));
+        const again = await this.answer(kind, 'runJob', key, () => this.client.runJob(jobs.run, { idempotencyKey: key, instanceParams }));
         if (again !== undefined) run.resentInstanceId = again;
         await this.finished(run.instanceId!, signal);
         return;
       }
       case 'run-delayed': {
         const delay = rng.int(...this.profile.delayMs);
-        await this.submit(kind, jobs.run, { delay, ...(rng.next() < 0.5 ? { idempotencyKey: `chaos-delayed-${rng.int(0, 2 ** 31)}-${Date.now()}` } : {}) });
+        await this.submit(kind, jobs.run, { delay, instanceParams: busy(rng, 2_000), ...(rng.next() < 0.5 ? { idempotencyKey: `chaos-delayed-${rng.int(0, 2 ** 31)}-${Date.now()}` } : {}) });
         return;
       }
       case 'cancel': {
@@ -258,6 +259,9 @@ export class Workload {
     }
   }
 }
+
+/** Instance params that keep the processor busy up to `maxMs`, so that faults find runs under way. */
+const busy = (rng: Rng, maxMs: number) => JSON.stringify({ sleepMs: rng.int(0, maxMs) });
 
 /** Waits `ms` (the workload's pacing), or less if `signal` aborts. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
