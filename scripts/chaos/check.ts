@@ -74,12 +74,12 @@ export function checkInvariants(input: CheckInput): CheckResult {
   const violation = (v: Violation, records: readonly ExecutionRecord[] = []) => {
     violations.push(records.length > 0 ? { ...v, executions: executionsOf(records), faults: faultsAround(records) } : v);
   };
-  /** Why a worker may have been declared lost between two times: a fault on its process, or between every worker and Temporal. */
+  /** Why a worker may have been declared lost between two times: its process killed or stalled, or its traffic to Temporal cut (a partition, the frontend stalled or killed). */
   const lostCause = (workerId: string, from: number, to: number) => {
     const process = input.processOf(workerId);
     const fault = input.faults.find((f) => f.startedAt <= to && f.endedAt >= from
       && ((f.target === process && (f.kind === 'kill' || f.kind === 'stall'))
-        || f.kind === 'proxy-drop' || f.kind === 'proxy-delay' || (f.target === 'temporal-frontend')));
+        || f.kind === 'proxy-drop' || f.target === 'temporal-frontend'));
     return fault && `${fault.kind}${fault.target ? ` ${fault.target}` : ''} at ${iso(fault.startedAt)}`;
   };
 
@@ -139,6 +139,11 @@ export function checkInvariants(input: CheckInput): CheckResult {
     }
     if (facts.status === 'SUCCEED' && jobId !== input.broadcastJobId && jobId !== input.mapJobId && !ends.some((r) => r.step === 'run')) {
       violation({ kind: 'succeeded-without-execution', instanceId, jobId, message: `${context}: SUCCEED, but no execution of its processor completed` }, records);
+    }
+    for (const member of facts.broadcast ?? []) {
+      if (member.status === 'SUCCEED' && !ends.some((r) => r.step === 'share' && r.key.includes(`:w:${member.workerId}:`))) {
+        violation({ kind: 'succeeded-without-execution', instanceId, jobId, message: `${context}: ${member.workerId}'s broadcast share is SUCCEED, but no execution of it completed` }, records);
+      }
     }
     if (jobId === input.mapJobId && facts.status === 'SUCCEED') {
       const reduce = ends.find((r) => r.step === 'reduce');

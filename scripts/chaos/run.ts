@@ -159,6 +159,13 @@ async function clusterOf(options: ChaosOptions, cleanups: (() => Promise<unknown
   return { temporalAddress: value('TEMPORAL_ADDRESS'), logDatabaseUrl: value('TEMPOJOB_LOG_DATABASE_URL'), workflowBundle, coreTaskQueue: DEFAULT_CORE_TASK_QUEUE };
 }
 
+/** `fn` of every item, 16 at a time. */
+async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += 16) results.push(...(await Promise.all(items.slice(i, i + 16).map(fn))));
+  return results;
+}
+
 /** Until every accepted run and fire has finished, or `deadline`: what is still running then is the checker's finding. */
 async function drain(client: TempojobClient, temporal: Client, workload: Workload, deadline: number): Promise<void> {
   const done = new Set<number>([InstanceStatus.codes.FAILED, InstanceStatus.codes.SUCCEED, InstanceStatus.codes.CANCELED, InstanceStatus.codes.STOPPED]);
@@ -166,9 +173,9 @@ async function drain(client: TempojobClient, temporal: Client, workload: Workloa
   let openWf = workload.tracked.flatMap((r) => (r.wfInstanceId === undefined ? [] : [r.wfInstanceId]));
   const never = new AbortController().signal;
   while (Date.now() < deadline) {
-    const statuses = await Promise.all(open.map((id) => client.fetchInstanceStatus(id).catch(() => undefined)));
+    const statuses = await inBatches(open, (id) => client.fetchInstanceStatus(id).catch(() => undefined));
     open = open.filter((_, i) => !done.has(statuses[i] ?? -1));
-    const wfStatuses = await Promise.all(openWf.map((id) => client.fetchWfInstanceInfo(id).then((info) => info.status).catch(() => undefined)));
+    const wfStatuses = await inBatches(openWf, (id) => client.fetchWfInstanceInfo(id).then((info) => info.status).catch(() => undefined));
     openWf = openWf.filter((_, i) => ![3, 4, 10].includes(wfStatuses[i] ?? -1));
     const firing = (await runningFires(temporal, workload.jobs.cron).catch(() => 1)) + (await runningFires(temporal, workload.jobs.fixedRate).catch(() => 1));
     if (open.length === 0 && openWf.length === 0 && firing === 0) return;

@@ -153,13 +153,20 @@ export class Topology {
     });
   }
 
+  /** Starts the process (after killing what is left of an earlier one that never got ready); it must be ready within 2 minutes. */
   private async launch(name: string): Promise<void> {
+    await this.processes.get(name)?.kill();
     const spec = this.specs.get(name)!;
     const generation = (this.generations.get(name) ?? 0) + 1;
     this.generations.set(name, generation);
     const child = spawnNode(`${name}.${generation}`, spec.script, spec.env, spec.ready, this.settings.runDir);
     this.processes.set(name, child);
-    await child.ready;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([child.ready, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${name} not ready within 120 s`)), 120_000); })]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
