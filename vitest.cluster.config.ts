@@ -35,6 +35,7 @@ export default defineConfig({
       'test/replay.test.ts',
       'test/package.test.ts',
       'test/workflows-time-skipping.test.ts',
+      'test/chaos-check.test.ts',
       // The HTTP edge is the same code on the cluster; its thousands of failed logins would
       // throttle this machine's address on the replicas every other file shares.
       'test/edge-fuzz.test.ts',

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 /**
@@ -9,13 +10,17 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * - `delay(ms)`: every chunk, both ways, is held `ms` before it is forwarded, in order.
  * - `drop()`: every chunk is swallowed, on open connections and on new ones, as in a
  *   network partition. `heal()` then resets the connections that lost bytes (their streams
- *   are broken, as TCP's keepalive would find), so clients reconnect.
+ *   are broken, as TCP's keepalive would find), so clients reconnect. Each chunk swallowed is
+ *   counted in `droppedBytes` and announced as a `dropped` event.
  */
-export class FaultProxy {
+export class FaultProxy extends EventEmitter<{ dropped: [bytes: number] }> {
+  droppedBytes = 0;
   private mode: { kind: 'pass' } | { kind: 'delay'; ms: number } | { kind: 'drop' } = { kind: 'pass' };
   private readonly pairs = new Set<Pair>();
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(private readonly server: Server, readonly port: number) {
+    super();
+  }
 
   static async start(targetHost: string, targetPort: number): Promise<FaultProxy> {
     const server = createServer();
@@ -54,7 +59,10 @@ export class FaultProxy {
 
   private accept(client: Socket, host: string, port: number): void {
     const upstream = createConnection({ host, port });
-    const pair = new Pair(client, upstream, () => this.mode);
+    const pair = new Pair(client, upstream, () => this.mode, (bytes) => {
+      this.droppedBytes += bytes;
+      this.emit('dropped', bytes);
+    });
     this.pairs.add(pair);
     pair.onClose(() => this.pairs.delete(pair));
   }
@@ -66,7 +74,7 @@ class Pair {
   private closed = false;
   private readonly listeners: (() => void)[] = [];
 
-  constructor(private readonly client: Socket, private readonly upstream: Socket, mode: () => { kind: string; ms?: number }) {
+  constructor(private readonly client: Socket, private readonly upstream: Socket, mode: () => { kind: string; ms?: number }, dropped: (bytes: number) => void) {
     const forward = (from: Socket, to: Socket) => {
       const queue: { chunk: Buffer; due: number }[] = [];
       let timer: NodeJS.Timeout | undefined;
@@ -79,6 +87,7 @@ class Pair {
         const now = mode();
         if (now.kind === 'drop') {
           this.lostBytes = true;
+          dropped(chunk.length);
           return;
         }
         const last = queue.length > 0 ? queue[queue.length - 1]!.due : 0;

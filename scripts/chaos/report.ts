@@ -21,6 +21,7 @@ export interface ChaosReport {
     refusals: Unanswered[];
     unanswered: Unanswered[];
     tornRecordLines: number;
+    proxyDroppedBytes: number;
     mapSubTasksMovedAfterWorkerLost: CheckResult['movedSubTasks'];
   };
   benchmark: {
@@ -50,6 +51,7 @@ export interface ReportInput {
   fires: { cron: InstanceFacts[]; fixedRate: InstanceFacts[] };
   records: readonly ExecutionRecord[];
   torn: number;
+  proxyDroppedBytes: number;
   refusals: Unanswered[];
   unanswered: Unanswered[];
   check: CheckResult;
@@ -89,6 +91,7 @@ export function buildReport(input: ReportInput): ChaosReport {
       refusals: input.refusals,
       unanswered: input.unanswered,
       tornRecordLines: input.torn,
+      proxyDroppedBytes: input.proxyDroppedBytes,
       mapSubTasksMovedAfterWorkerLost: input.check.movedSubTasks,
     },
     benchmark: {
@@ -135,7 +138,7 @@ export function reportMarkdown(report: ChaosReport): string {
     `- runs the API accepted: ${table(w.acceptedByKind as Record<string, number>)}`,
     `- fires: CRON ${w.fires.cron}, FIXED_RATE ${w.fires.fixedRate}`,
     `- user-code executions by step: ${table(w.executionsByStep)}`,
-    `- instances checked: ${w.instancesChecked}; refusals by the API: ${w.refusals.length}; calls never answered: ${w.unanswered.length}; torn record lines: ${w.tornRecordLines}`,
+    `- instances checked: ${w.instancesChecked}; refusals by the API: ${w.refusals.length}; calls never answered: ${w.unanswered.length}; torn record lines: ${w.tornRecordLines}; bytes the proxy dropped: ${w.proxyDroppedBytes}`,
     `- map sub-tasks run again after their worker was declared lost: ${w.mapSubTasksMovedAfterWorkerLost.length}`,
     ...w.refusals.slice(0, 10).map((r) => `  - refused ${r.operation} (${r.kind}) at ${new Date(r.at).toISOString()}: ${r.code ?? ''} ${r.error}`),
     '',

@@ -128,7 +128,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     const report = buildReport({
       seed: options.seed, profile: options.profile, command: options.command, baseline: [baselineStart, chaosStart], chaos: [chaosStart, chaosEnd], drainMs,
-      faults, completions: workload.completions, tracked: workload.tracked, instances, fires, records, torn,
+      faults, completions: workload.completions, tracked: workload.tracked, instances, fires, records, torn, proxyDroppedBytes: proxy.droppedBytes,
       refusals: workload.refusals, unanswered: workload.unanswered, check,
     });
     writeFileSync(join(options.outDir, 'report.json'), JSON.stringify(report, null, 2));
