@@ -144,6 +144,10 @@ interface ClusterSettings { temporalAddress: string; logDatabaseUrl: string; wor
 /** The cluster to run on: up.sh's (its mTLS settings put in this process's environment, which the processes inherit), or the given one. */
 async function clusterOf(options: ChaosOptions, cleanups: (() => Promise<unknown>)[], log: (line: string) => void): Promise<ClusterSettings> {
   if (options.cluster.kind === 'external') return options.cluster;
+  const appProcesses = Topology.clusterAppProcesses();
+  if (appProcesses.length > 0) {
+    throw new Error(`up.sh --app's tempojob processes are running (${appProcesses.join(', ')}): their core workers would take this run's work past the fault proxy. Stop them with scripts/cluster/down.sh first.`);
+  }
   const wasRunning = await portAnswers(FRONTEND_PORT);
   if (!wasRunning) cleanups.push(() => runClusterScript('down.sh', [], () => {}));
   log('scripts/cluster/up.sh');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../src/temporal/cli.js';
@@ -87,6 +87,19 @@ export class Topology {
     }
     await Promise.all([...topology.specs.keys()].map((name) => topology.launch(name)));
     return topology;
+  }
+
+  /** The tempojob processes `up.sh --app` started that are running (by their pid files). */
+  static clusterAppProcesses(): string[] {
+    if (!existsSync(CLUSTER_RUN)) return [];
+    return readdirSync(CLUSTER_RUN).filter((file) => /^(api|core|processor)-\d+\.pid$/.test(file)).flatMap((file) => {
+      try {
+        process.kill(Number(readFileSync(join(CLUSTER_RUN, file), 'utf8').trim()), 0);
+        return [file.replace(/\.pid$/, '')];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /** Every process a fault can hit: tempojob's and Temporal's services. */
