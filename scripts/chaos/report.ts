@@ -129,7 +129,7 @@ export function reportMarkdown(report: ChaosReport): string {
     '',
     '| started | ended | fault | error |',
     '|---|---|---|---|',
-    ...report.faults.applied.map((f) => `| ${new Date(f.startedAt).toISOString()} | ${new Date(f.endedAt).toISOString()} | ${f.kind}${f.target ? ` ${f.target}` : ''}${f.durationMs ? ` ${f.durationMs} ms` : ''}${f.latencyMs ? ` +${f.latencyMs} ms latency` : ''} | ${f.error ?? ''} |`),
+    ...report.faults.applied.map((f) => `| ${new Date(f.startedAt).toISOString()} | ${new Date(f.endedAt).toISOString()} | ${f.kind}${f.target ? ` ${f.target}` : ''}${f.durationMs ? ` for ${f.durationMs} ms` : ''}${f.latencyMs ? `, +${f.latencyMs} ms latency` : ''}${f.durationMs && f.endedAt - f.startedAt < f.durationMs ? ' (cut short: the fault phase ended)' : ''} | ${f.error ?? ''} |`),
     '',
     '## Work',
     '',

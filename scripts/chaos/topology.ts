@@ -162,7 +162,7 @@ export class Topology {
   async restartCluster(): Promise<void> {
     await runClusterScript('up.sh', [], (chunk) => {
       // What it started, and what went wrong; the rest of its progress is the same every time.
-      for (const line of chunk.toString().split('\n')) if (/started|ERROR|ready in/.test(line)) this.settings.log(`  up.sh: ${line.trim()}`);
+      for (const line of chunk.toString().split('\n')) if (/started|starting|ERROR|ready in/.test(line)) this.settings.log(`  up.sh: ${line.trim()}`);
     });
   }
 
