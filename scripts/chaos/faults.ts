@@ -104,7 +104,9 @@ export async function injectFaults(
     try {
       await apply(fault, deps, signal);
     } catch (err) {
-      error = (err as Error).message.split('\n')[0];
+      // The first line, and the line of the output that says what went wrong, if there is one.
+      const lines = (err as Error).message.split('\n');
+      error = [lines[0], lines.find((line) => /ERROR|error/.test(line) && line !== lines[0])].filter(Boolean).join(' ');
       deps.log(`fault ${fault.kind} ${fault.target ?? ''}: ${error}`);
       // A supervisor keeps trying: the run must go on with every process there.
       if (fault.kind === 'kill' || fault.kind === 'pg-restart') await recover(fault, deps);
