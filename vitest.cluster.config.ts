@@ -2,11 +2,12 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The heavy files run last, the replica-kill burst at the very end: the cluster is still
- * catching up for a while after each, and the timing assertions of other suites (CRON
- * lateness) must not be measured then.
+ * The heavy files run last, the replica-kill burst and then the chaos suite at the very end:
+ * the cluster is still catching up for a while after each, and the timing assertions of other
+ * suites (CRON lateness) must not be measured then; the chaos suite also kills and restarts
+ * the Temporal services and PostgreSQL every file shares.
  */
-const HEAVY_LAST = ['map.test.ts', 'failover.cluster.ts'];
+const HEAVY_LAST = ['map.test.ts', 'failover.cluster.ts', 'chaos.cluster.ts'];
 class HeavyLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
@@ -34,6 +35,7 @@ export default defineConfig({
       'test/replay.test.ts',
       'test/package.test.ts',
       'test/workflows-time-skipping.test.ts',
+      'test/chaos-check.test.ts',
       // The HTTP edge is the same code on the cluster; its thousands of failed logins would
       // throttle this machine's address on the replicas every other file shares.
       'test/edge-fuzz.test.ts',

@@ -22,7 +22,7 @@ const CONSOLE_UI_TESTS = ['test/console-ui.test.ts', 'test/console-workflows.tes
  * Pure tests: no Temporal, so no global setup (dev server, workflow bundle, core worker).
  * `npx vitest run --project pure` runs them in seconds; `npm test` runs them alongside the suite.
  */
-const PURE_TESTS = ['test/lint-wall.test.ts', 'test/schedule-engine.test.ts', 'test/dag.test.ts', 'test/log-store.test.ts', 'test/log-shipper.test.ts', 'test/alert-channels.test.ts'];
+const PURE_TESTS = ['test/lint-wall.test.ts', 'test/schedule-engine.test.ts', 'test/dag.test.ts', 'test/log-store.test.ts', 'test/log-shipper.test.ts', 'test/alert-channels.test.ts', 'test/chaos-check.test.ts'];
 /**
  * The Temporal projects' setup. Not on the root config: vitest always runs the root's global
  * setup, whichever projects run, so there it would start a dev server for the pure project too.

@@ -218,9 +218,18 @@ step_temporal_start() {
 # --- 7. Namespace and search attributes -----------------------------------------------------
 step_namespace() {
   local cli=("${TEMPORAL_CLI}" --address "${CLUSTER_TEMPORAL_ADDRESS}" "${CLUSTER_CLI_TLS[@]}")
+  local created
   if ! "${cli[@]}" operator namespace describe -n "${TEMPORAL_NAMESPACE_NAME}" >/dev/null 2>&1; then
-    "${cli[@]}" operator namespace create -n "${TEMPORAL_NAMESPACE_NAME}" --retention "${TEMPORAL_NAMESPACE_RETENTION}" >/dev/null
-    log "7/7 namespace ${TEMPORAL_NAMESPACE_NAME}: created (retention ${TEMPORAL_NAMESPACE_RETENTION})"
+    # describe also fails while the frontend cannot read its database yet (PostgreSQL just
+    # restarted): then create finds the namespace there.
+    if created="$("${cli[@]}" operator namespace create -n "${TEMPORAL_NAMESPACE_NAME}" --retention "${TEMPORAL_NAMESPACE_RETENTION}" 2>&1)"; then
+      log "7/7 namespace ${TEMPORAL_NAMESPACE_NAME}: created (retention ${TEMPORAL_NAMESPACE_RETENTION})"
+    elif [[ "${created}" == *"already exists"* ]]; then
+      log "7/7 namespace ${TEMPORAL_NAMESPACE_NAME}: exists"
+    else
+      printf '%s\n' "${created}" >&2
+      die "could not create namespace ${TEMPORAL_NAMESPACE_NAME}"
+    fi
   else
     log "7/7 namespace ${TEMPORAL_NAMESPACE_NAME}: exists"
   fi

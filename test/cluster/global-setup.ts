@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { AppService } from '../../src/api/app-service.js';
@@ -12,6 +10,7 @@ import baseSetup from '../global-setup.js';
 import { freePort } from '../support/ports.js';
 import { ADMIN_TOKEN } from '../support/stack.js';
 import { statsFileIn, type ClusterContext } from './support/cluster-stack.js';
+import { portAnswers, runClusterScript as runScript } from './support/cluster-scripts.js';
 import { spawnNode, type NodeProcess } from './support/node-process.js';
 import { testTarget } from '../support/temporal-env.js';
 
@@ -31,30 +30,6 @@ const API_REPLICAS = 2;
 const CORE_WORKERS = 2;
 const PROCESSOR_WORKERS = 3;
 const FRONTEND_PORT = Number(process.env.TEMPOJOB_CLUSTER_FRONTEND_PORT ?? 17233);
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => { socket.destroy(); resolvePort(true); });
-    socket.once('error', () => resolvePort(false));
-  });
-}
-
-/** Runs a cluster script, echoing its progress; resolves with its output. */
-function runScript(script: string, args: string[] = []): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn('bash', [join(PROJECT_ROOT, 'scripts', 'cluster', script), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const echo = (chunk: Buffer) => {
-      output += chunk.toString();
-      process.stdout.write(chunk);
-    };
-    child.stdout.on('data', echo);
-    child.stderr.on('data', echo);
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolveRun(output) : reject(new Error(`scripts/cluster/${script} failed with exit code ${code}`))));
-  });
-}
 
 export default async function setup(project: TestProject) {
   const wasRunning = await portAnswers(FRONTEND_PORT);
