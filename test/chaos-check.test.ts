@@ -134,6 +134,17 @@ describe('invariant checker', () => {
     })).toEqual(['executed-twice']);
   });
 
+  it('lists, not reports, a run completed again under a new attempt after its worker was declared lost', () => {
+    const base = {
+      tracked: [run(1)], instances: new Map([[1, facts(1, 'SUCCEED')]]),
+      records: [...exec(1, 'tempojob:1:1', T0), ...exec(1, 'tempojob:1:2', T0 + 11_000, 'chaos-worker-2', { attempt: 2 })],
+    };
+    const stall: AppliedFault = { atMs: 0, kind: 'stall', target: 'temporal-frontend', startedAt: T0 + 500, endedAt: T0 + 30_000 };
+    const result = checkInvariants(input({ ...base, faults: [stall] }));
+    expect(result.violations).toEqual([]);
+    expect(result.rerunsAfterLoss).toEqual([{ instanceId: 1, step: 'run', keys: ['tempojob:1:1', 'tempojob:1:2'], cause: expect.stringContaining('stall temporal-frontend') }]);
+  });
+
   it('reports a lost run, one never finished, one SUCCEED without an execution, and a FAILED one without a reason', () => {
     expect(kinds({
       tracked: [run(1), run(2), run(3), run(4)],

@@ -45,6 +45,13 @@ export interface CheckResult {
   violations: Violation[];
   /** Map sub-tasks run again after their worker was declared lost, by the fault that made it so. */
   movedSubTasks: { instanceId: number; key: string; cause: string }[];
+  /**
+   * Runs (and reduce, pre and post steps) whose user code completed under a second attempt
+   * because Temporal declared the first attempt's worker lost (heartbeat timeout): its process
+   * killed or stalled, or its traffic to Temporal cut, after its user code began. The fence's
+   * stated exception; each is listed with the fault that caused it.
+   */
+  rerunsAfterLoss: { instanceId: number; step: string; keys: string[]; cause: string }[];
   checkedInstances: number;
 }
 
@@ -54,6 +61,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function checkInvariants(input: CheckInput): CheckResult {
   const violations: Violation[] = [];
   const movedSubTasks: CheckResult['movedSubTasks'] = [];
+  const rerunsAfterLoss: CheckResult['rerunsAfterLoss'] = [];
   const byInstance = new Map<number, ExecutionRecord[]>();
   for (const record of input.records) {
     const list = byInstance.get(record.instanceId) ?? [];
@@ -131,6 +139,16 @@ export function checkInvariants(input: CheckInput): CheckResult {
       const done = ends.filter((r) => r.step === step);
       const keys = new Set(done.map((r) => r.key));
       if (keys.size > 1) {
+        const ordered = [...done].sort((x, y) => x.at - y.at);
+        const startOf = (key: string) => starts.find((r) => r.key === key && r.step === step);
+        const causes = ordered.slice(1).map((again, i) => {
+          const [first, second] = [startOf(ordered[i]!.key), startOf(again.key)];
+          return first && second && lostCause(first.workerId, first.at, second.at);
+        });
+        if (causes.every((cause) => cause !== undefined)) {
+          rerunsAfterLoss.push({ instanceId, step, keys: ordered.map((r) => r.key), cause: causes.join('; ') });
+          continue;
+        }
         violation({
           kind: 'executed-twice', instanceId, jobId,
           message: `${context}: ${step} completed successfully under ${keys.size} attempts (${done.map((r) => `${r.key} on ${r.workerId}`).join('; ')}); the run's user code took effect more than once`,
@@ -227,5 +245,5 @@ export function checkInvariants(input: CheckInput): CheckResult {
       message: `instance ${instanceId} executed, but no API answer named it${input.unanswered.length > 0 ? ` (${input.unanswered.length} calls were never answered; it may be one of them)` : ''}`,
     }, records);
   }
-  return { violations, movedSubTasks, checkedInstances: known.size };
+  return { violations, movedSubTasks, rerunsAfterLoss, checkedInstances: known.size };
 }

@@ -23,6 +23,7 @@ export interface ChaosReport {
     tornRecordLines: number;
     proxyDroppedBytes: number;
     mapSubTasksMovedAfterWorkerLost: CheckResult['movedSubTasks'];
+    rerunsAfterDeclaredLoss: CheckResult['rerunsAfterLoss'];
   };
   benchmark: {
     baselineActionsPerMin: number;
@@ -93,6 +94,7 @@ export function buildReport(input: ReportInput): ChaosReport {
       tornRecordLines: input.torn,
       proxyDroppedBytes: input.proxyDroppedBytes,
       mapSubTasksMovedAfterWorkerLost: input.check.movedSubTasks,
+      rerunsAfterDeclaredLoss: input.check.rerunsAfterLoss,
     },
     benchmark: {
       baselineActionsPerMin: round(baselinePerMin),
@@ -140,6 +142,8 @@ export function reportMarkdown(report: ChaosReport): string {
     `- user-code executions by step: ${table(w.executionsByStep)}`,
     `- instances checked: ${w.instancesChecked}; refusals by the API: ${w.refusals.length}; calls never answered: ${w.unanswered.length}; torn record lines: ${w.tornRecordLines}; bytes the proxy dropped: ${w.proxyDroppedBytes}`,
     `- map sub-tasks run again after their worker was declared lost: ${w.mapSubTasksMovedAfterWorkerLost.length}`,
+    `- runs whose user code completed again under a new attempt after Temporal declared the first attempt's worker lost (the stated exception): ${w.rerunsAfterDeclaredLoss.length}`,
+    ...w.rerunsAfterDeclaredLoss.map((r) => `  - instance ${r.instanceId} ${r.step}: ${r.keys.join(', ')} — ${r.cause}`),
     ...w.refusals.slice(0, 10).map((r) => `  - refused ${r.operation} (${r.kind}) at ${new Date(r.at).toISOString()}: ${r.code ?? ''} ${r.error}`),
     '',
     '## Benchmark',
