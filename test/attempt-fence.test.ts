@@ -18,7 +18,7 @@ import { startTestStack, type TestStack } from './support/stack.js';
  * execution of user code, in any process, is a line in one file.
  */
 
-const WORKER_LOST_MS = 3_000;
+const WORKER_LOST_MS = 5_000;
 const dir = mkdtempSync(join(tmpdir(), 'tempojob-fence-'));
 const children: ChildHandle[] = [];
 let stack: TestStack;
@@ -94,6 +94,11 @@ describe('one attempt delivered to two worker processes', () => {
   it('user code runs once; the other delivery runs nothing and its late answer is refused; SUCCEED with the holder\'s result', { timeout: 90_000 }, async () => {
     const { appName, api } = await stack.newApp('fence');
     const recordFile = join(dir, 'two-processes.jsonl');
+    const taskFile = join(dir, 'task.json');
+    const releaseFile = join(dir, 'release-two');
+    const deliveries = ['delivery-a', 'delivery-b'].map((workerId) => spawn('test/fixtures/replayed-delivery.ts',
+      { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: releaseFile, WORKER_ID: workerId }, /delivery ready/));
+    await Promise.all(deliveries.map((d) => d.ready));
     const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 0) });
 
     // The attempt's activity task, as Temporal hands it to a worker.
@@ -111,21 +116,16 @@ describe('one attempt delivered to two worker processes', () => {
       heartbeatTimeoutMs: WORKER_LOST_MS,
       request,
     };
-    const taskFile = join(dir, 'task.json');
+    // The same task, delivered to both processes at once: each starts as the file appears.
     writeFileSync(taskFile, JSON.stringify(task));
-
-    // The same task, delivered to two processes at once.
-    const deliveries = ['delivery-a', 'delivery-b'].map((workerId) =>
-      spawn('test/fixtures/replayed-delivery.ts', { TASK_FILE: taskFile, RECORD_FILE: recordFile, WORKER_ID: workerId }, /delivery ready/));
-    await Promise.all(deliveries.map((d) => d.ready));
-    // One is refused while the other runs user code (which waits for SIGUSR2).
+    // One is refused while the other runs user code (which waits for the release file).
     const refused = await Promise.any(deliveries.map(async (d) => { await printed(d, /duplicate delivery/); return d; }));
     const holder = deliveries.find((d) => d !== refused)!;
     await expect.poll(() => executions(recordFile).length).toBe(1);
     const [execution] = executions(recordFile);
     expect(execution).toMatchObject({ key: attemptIdempotencyKey(instanceId, 1), attempt: 1 });
 
-    for (const d of deliveries) d.child.kill('SIGUSR2');
+    writeFileSync(releaseFile, '');
     const [holderEnd, refusedEnd] = await Promise.all([ended(holder), ended(refused)]);
     await stack.finished(instanceId);
 
@@ -145,7 +145,9 @@ describe('one attempt delivered to two worker processes', () => {
   it('a holder SIGKILLed mid-run is declared lost: the next attempt runs once elsewhere, a late delivery of the lost one runs nothing', { timeout: 120_000 }, async () => {
     const { appName, api } = await stack.newApp('fence-lost');
     const recordFile = join(dir, 'holder-lost.jsonl');
-    const worker = (workerId: string) => spawn('test/fixtures/fence-worker.ts', { RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: workerId }, /fence worker ready/);
+    const releaseFile = (workerId: string) => join(dir, `release-${workerId}`);
+    const worker = (workerId: string) => spawn('test/fixtures/fence-worker.ts',
+      { RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: workerId, RELEASE_FILE: releaseFile(workerId) }, /fence worker ready/);
     const first = worker('fence-a');
     await first.ready;
     const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 1) });
@@ -161,14 +163,16 @@ describe('one attempt delivered to two worker processes', () => {
     const { events } = await stack.client.workflow.getHandle(instanceWorkflowId(instanceId)).fetchHistory();
     const scheduled = (events ?? []).find((event) => event.activityTaskScheduledEventAttributes?.activityId === running.activityId);
     const taskFile = join(dir, 'lost-task.json');
+    const late = spawn('test/fixtures/replayed-delivery.ts',
+      { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: releaseFile('late-delivery'), WORKER_ID: 'late-delivery' }, /delivery ready/);
+    await late.ready;
     writeFileSync(taskFile, JSON.stringify({
       ...running, heartbeatTimeoutMs: WORKER_LOST_MS,
       request: defaultPayloadConverter.fromPayload<ProcessRequest>(scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!),
     } satisfies ReplayedTask));
-    const late = spawn('test/fixtures/replayed-delivery.ts', { TASK_FILE: taskFile, RECORD_FILE: recordFile, WORKER_ID: 'late-delivery' }, /delivery ready/);
     expect(await ended(late)).toMatchObject({ ran: false, error: 'DuplicateDeliveryError', completion: 'rejected: ActivityNotFoundError' });
 
-    second.child.kill('SIGUSR2');
+    writeFileSync(releaseFile('fence-b'), '');
     await stack.finished(instanceId);
     expect(executions(recordFile)).toEqual([
       { workerId: 'fence-a', key: attemptIdempotencyKey(instanceId, 1), attempt: 1 },
