@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ProcessRequest } from '../src/contract/activities.js';
 import { appTaskQueue, attemptIdempotencyKey, instanceWorkflowId } from '../src/contract/names.js';
 import type { ReplayedTask } from './fixtures/replayed-delivery.js';
+import { publishFile } from './support/files.js';
 import { spawnTs, type ChildHandle } from './support/processes.js';
 import { startTestStack, type TestStack } from './support/stack.js';
 
@@ -117,7 +118,7 @@ describe('one attempt delivered to two worker processes', () => {
       request,
     };
     // The same task, delivered to both processes at once: each starts as the file appears.
-    writeFileSync(taskFile, JSON.stringify(task));
+    publishFile(taskFile, JSON.stringify(task));
     // One is refused while the other runs user code (which waits for the release file).
     const refused = await Promise.any(deliveries.map(async (d) => { await printed(d, /duplicate delivery/); return d; }));
     const holder = deliveries.find((d) => d !== refused)!;
@@ -166,7 +167,7 @@ describe('one attempt delivered to two worker processes', () => {
     const late = spawn('test/fixtures/replayed-delivery.ts',
       { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: releaseFile('late-delivery'), WORKER_ID: 'late-delivery' }, /delivery ready/);
     await late.ready;
-    writeFileSync(taskFile, JSON.stringify({
+    publishFile(taskFile, JSON.stringify({
       ...running, heartbeatTimeoutMs: WORKER_LOST_MS,
       request: defaultPayloadConverter.fromPayload<ProcessRequest>(scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!),
     } satisfies ReplayedTask));

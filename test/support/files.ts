@@ -1,4 +1,4 @@
-import { existsSync, watch } from 'node:fs';
+import { existsSync, renameSync, watch, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Resolves once `path` exists: a gate one process opens for another by creating the file. */
@@ -15,4 +15,10 @@ export function fileAppears(path: string): Promise<void> {
       resolve();
     }
   });
+}
+
+/** Writes `path` whole at once (a rename into place), so a process waiting on fileAppears never reads it half written. */
+export function publishFile(path: string, content: string): void {
+  writeFileSync(`${path}.part`, content);
+  renameSync(`${path}.part`, path);
 }
