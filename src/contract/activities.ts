@@ -26,6 +26,26 @@ export interface ProcessRequest extends ProcessTarget {
   /** Broadcast steps and map tasks: PowerJob's task id and name (OMS_ROOT_TASK, OMS_BROADCAST_TASK, OMS_LAST_TASK, …). */
   taskId?: string;
   taskName?: string;
+  /**
+   * The workflow that dispatched this attempt takes claims (`claimAttemptUpdate`): the worker
+   * claims the attempt there before any user code runs, and a delivery whose claim is refused
+   * runs nothing. Absent (map sub-tasks, workflows from before the fence): no claim.
+   */
+  fenced?: boolean;
+}
+
+/**
+ * A delivery's claim on the attempt it was handed, sent to the workflow that dispatched it
+ * before any user code runs: the first claim of a dispatched activity holds it, every later
+ * one is refused (another delivery of the same task, or a late one of a task that ended).
+ */
+export interface AttemptClaim {
+  idempotencyKey: string;
+  /** The activity (in the dispatching workflow's run) this delivery is of. */
+  activityId: string;
+  workerId: string;
+  /** Random per delivery: tells two deliveries to workers with the same id apart. */
+  delivery: string;
 }
 
 /** One step of an instance attempt: a broadcast's pre/postProcess (`pre`, `post`) or share (`w:<workerId>`), a map task (`t:<taskId>`). */
@@ -83,8 +103,9 @@ export interface ReduceRequest extends ProcessRequest {
 }
 
 /**
- * What a processor worker heartbeats with from the moment it takes an attempt, before any
- * user code runs: an attempt that times out without it never reached its worker.
+ * What a processor worker heartbeats with while it runs an attempt. For attempts dispatched
+ * without a claim (`fenced` absent) it first has Temporal record one before any user code
+ * runs: an attempt that times out without it (or a claim) never reached its worker.
  */
 export const TAKEN_HEARTBEAT = 'taken';
 

@@ -5,6 +5,7 @@ import type {
   SaveNodesRequest, ScheduledRunInput, AppendedContext,
 } from './workflows.js';
 import type { WorkflowNodeRecord } from '../domain/workflow.js';
+import type { AttemptClaim } from './activities.js';
 
 /** Every signal and update tempojob's workflows accept, by the workflow that handles it. */
 
@@ -12,6 +13,13 @@ import type { WorkflowNodeRecord } from '../domain/workflow.js';
 export const cancelInstanceUpdate = defineUpdate<void>('cancelInstance');
 /** instanceWorkflow: stop an unfinished run; refused once it has finished. */
 export const stopInstanceUpdate = defineUpdate<void>('stopInstance');
+
+/**
+ * instanceWorkflow (STANDALONE attempts, broadcast pre/postProcess, a map's root task and
+ * reduce) and broadcastShareWorkflow (its share): a delivery claims its attempt before user
+ * code runs; the validator admits only the first claim of a dispatched activity.
+ */
+export const claimAttemptUpdate = defineUpdate<void, [AttemptClaim]>('claimAttempt');
 
 /** appDirectoryWorkflow: create an app, or replace its password. */
 export const putAppUpdate = defineUpdate<AppRecord, [PutAppRequest]>('putApp');

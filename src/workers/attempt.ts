@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import type { ProcessRequest } from '../contract/activities.js';
+import { type Client, type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { AttemptClaim, ProcessRequest } from '../contract/activities.js';
 import { TAKEN_HEARTBEAT } from '../contract/activities.js';
+import { claimAttemptUpdate } from '../contract/messages.js';
 import type { LogShipper } from './log-shipper.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { taskLogger } from './task-logger.js';
@@ -57,17 +59,84 @@ export function taskContextOf(request: ProcessRequest, { workerId, shipper }: At
 }
 
 /**
- * Runs `call` (user code) as this activity, heartbeating every second, and gives up as soon
- * as the attempt is cancelled (stop, timeout, shutdown). With `confirm` (attempts that cannot
- * move), user code starts only once Temporal has recorded a TAKEN_HEARTBEAT, so a worker that
- * dies mid-run is never mistaken for a lost delivery (the SDK's own heartbeat is sent in the
- * background and may not have reached the server when the process dies). Without it (map
- * tasks and reduce, which move on any heartbeat timeout) nothing is sent before the first
- * second: a short task costs Temporal no heartbeat at all.
+ * What must happen before this delivery's user code runs, if anything: see admissionOf.
+ * Resolves when it may run; rejects when it must not.
  */
-async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Promise<T> {
+export type Admission = () => Promise<void>;
+
+/** How often a refused delivery asks whether the holder's activity has ended. */
+const HOLDER_POLL_MS = 1_000;
+
+/** This delivery was refused its attempt: another delivery of the same task holds it, or the attempt is over. */
+export class DuplicateDeliveryError extends Error {
+  override name = 'DuplicateDeliveryError';
+}
+
+/**
+ * How a delivery of `request` is admitted to run user code:
+ * - fenced (the dispatching workflow takes claims): it claims the attempt there (see
+ *   claimAttempt); a claim proves the delivery too, so no heartbeat is awaited;
+ * - unfenced and `movable` (map sub-tasks): at once;
+ * - unfenced otherwise (dispatched by workflows from before the fence): once Temporal has
+ *   recorded a TAKEN_HEARTBEAT, so a worker that dies mid-run is never mistaken for a lost
+ *   delivery (the SDK's own heartbeat is sent in the background and may not have reached the
+ *   server when the process dies).
+ */
+export function admissionOf(request: ProcessRequest, client: Client, workerId: string, movable = false): Admission | undefined {
+  if (request.fenced) return () => claimAttempt(client, request, workerId);
+  if (movable) return undefined;
+  return () => client.activity.heartbeat(Context.current().info.taskToken, TAKEN_HEARTBEAT);
+}
+
+/**
+ * Claims this delivery's attempt at the workflow that dispatched it (claimAttemptUpdate,
+ * whose validator admits only the first claim of an activity). Refused, the delivery must
+ * not run user code, must not complete the task first (Temporal keeps the first completion
+ * of an activity and rejects later ones, so its answer would be the attempt's), and must not
+ * heartbeat (that would keep a holder that died from being declared lost): it waits, silent,
+ * until the holder's activity has ended, then ends with DuplicateDeliveryError, a completion
+ * Temporal rejects. The attempt's outcome is the holder's.
+ */
+async function claimAttempt(client: Client, request: ProcessRequest, workerId: string): Promise<void> {
   const activity = Context.current();
-  if (confirm) await confirm.activity.heartbeat(activity.info.taskToken, TAKEN_HEARTBEAT);
+  const { workflowExecution, activityId } = activity.info;
+  if (!workflowExecution) throw new Error(`attempt ${request.idempotencyKey} is fenced but its activity has no workflow to claim it at`);
+  const handle = client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId);
+  const claim: AttemptClaim = { idempotencyKey: request.idempotencyKey, activityId, workerId, delivery: randomUUID() };
+  let refusal: string;
+  try {
+    // The update id makes the client's own retries of this request one claim.
+    await handle.executeUpdate(claimAttemptUpdate, { args: [claim], updateId: `claim:${activityId}:${claim.delivery}` });
+    return;
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
+    refusal = (err instanceof WorkflowUpdateFailedError ? err.cause?.message : undefined) ?? err.message;
+  }
+  activity.log.warn('duplicate delivery: another delivery holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, refusal });
+  while (await holderRunning(handle, activityId)) await activity.sleep(HOLDER_POLL_MS);
+  throw new DuplicateDeliveryError(`duplicate delivery of attempt ${request.idempotencyKey} to ${workerId} ran nothing: ${refusal}`);
+}
+
+/** Whether the activity is still pending in its (running) workflow. */
+async function holderRunning(handle: WorkflowHandle, activityId: string): Promise<boolean> {
+  try {
+    const described = await handle.describe();
+    return described.status.name === 'RUNNING' && (described.raw.pendingActivities ?? []).some((pending) => pending.activityId === activityId);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Runs `call` (user code) as this activity once `admit` (see admissionOf) lets it,
+ * heartbeating every second, and gives up as soon as the attempt is cancelled (stop,
+ * timeout, shutdown). Nothing is sent before the first second besides the admission: a
+ * short attempt costs Temporal no heartbeat at all.
+ */
+async function heartbeating<T>(call: () => Promise<T> | T, admit?: Admission): Promise<T> {
+  const activity = Context.current();
+  if (admit) await admit();
   const beat = setInterval(() => activity.heartbeat(TAKEN_HEARTBEAT), HEARTBEAT_INTERVAL_MS);
   try {
     return await Promise.race([Promise.resolve().then(call), activity.cancelled]);
@@ -80,13 +149,13 @@ async function heartbeating<T>(call: () => Promise<T> | T, confirm?: Client): Pr
 }
 
 /**
- * The attempts this process ran or is running, by idempotency key. Temporal dispatches an
- * activity task at least once: after a storage stall (matching losing its task-queue lease)
- * the same attempt was seen delivered twice. A second delivery to this process gets the
- * first run's outcome instead of running user code again; a run that failed or was aborted
- * is forgotten, so a later delivery, or one that was waiting on it, runs it anew (the first
- * delivery of a stalled worker is aborted once Temporal has given its attempt to another).
- * Bounded: the oldest keys are dropped. Every processor activity runs through `deliver`.
+ * The attempts this process ran or is running, by idempotency key: a second delivery of an
+ * attempt to this process gets the first run's outcome instead of running user code again
+ * (across processes, the claims of fenced attempts keep user code to one delivery); a run
+ * that failed or was aborted is forgotten, so a later delivery, or one that was waiting on
+ * it, runs it anew (the first delivery of a stalled worker is aborted once Temporal has given
+ * its attempt to another). Bounded: the oldest keys are dropped. Every processor activity
+ * runs through `deliver`.
  */
 export class AttemptMemory {
   private readonly runs = new Map<string, Promise<unknown>>();
@@ -94,11 +163,11 @@ export class AttemptMemory {
   constructor(private readonly capacity = 10_000) {}
 
   /**
-   * This activity's delivery of an attempt: `call` (user code) heartbeating, with `confirm`
-   * for attempts that cannot move (see heartbeating), and run once per idempotency key.
+   * This activity's delivery of an attempt: `call` (user code) heartbeating, run once per
+   * idempotency key in this process, after `admit` unless this process already runs it.
    */
-  deliver<T>(idempotencyKey: string, call: () => Promise<T>, confirm?: Client): Promise<T> {
-    return heartbeating(() => this.once(idempotencyKey, call), confirm);
+  deliver<T>(idempotencyKey: string, call: () => Promise<T>, admit?: Admission): Promise<T> {
+    return heartbeating(() => this.once(idempotencyKey, call), this.runs.has(idempotencyKey) ? undefined : admit);
   }
 
   once<T>(key: string, call: () => Promise<T>): Promise<T> {

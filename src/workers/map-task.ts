@@ -8,7 +8,7 @@ import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, Workflo
 import { MAP_LIMITS } from '../domain/map.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
-import { type AttemptMemory, type AttemptWorker, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptMemory, type AttemptWorker, admissionOf, checkResult, processorFor, taskContextOf } from './attempt.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
@@ -74,7 +74,7 @@ export function mapActivities(worker: AttemptWorker, processors: Record<string, 
     runMapTask(request) {
       const processor = processorFor(processors, request, workerId);
       const process = hasProcessMethod(processor) ? (c: MapTaskContext) => (processor as unknown as MapProcessor).process(c) : processor;
-      return memory.deliver(request.idempotencyKey, () => run(request, process));
+      return memory.deliver(request.idempotencyKey, () => run(request, process), admissionOf(request, client, workerId, true));
     },
 
     async runMapReduce(request): Promise<ProcessOutcome> {
@@ -94,7 +94,7 @@ export function mapActivities(worker: AttemptWorker, processors: Record<string, 
         } finally {
           await workflow.report(client);
         }
-      });
+      }, admissionOf(request, client, workerId, true));
       return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
     },
   };

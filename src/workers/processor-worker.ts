@@ -9,7 +9,7 @@ import { loadConfigPart } from '../config.js';
 import { TEMPORAL_SECURITY_KEYS, type TemporalSecurity, securityOf } from '../temporal/security.js';
 import { WORKER_NAME_PATTERN } from '../domain/targeting.js';
 import type { TaskResult } from '../domain/tasks.js';
-import { type AttemptWorker, AttemptMemory, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptWorker, AttemptMemory, admissionOf, checkResult, processorFor, taskContextOf } from './attempt.js';
 import { LogShipper, type LogTransport } from './log-shipper.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import { mapActivities } from './map-task.js';
@@ -145,7 +145,7 @@ export function processorActivities(
         // Before the attempt reports back, so the workflow has it when the node finishes.
         await workflow.report(client);
       }
-    }, client);
+    }, admissionOf(request, client, workerId));
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   const activities: ProcessorActivities = {

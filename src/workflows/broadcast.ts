@@ -26,6 +26,7 @@ import { SystemResult, cutResult } from '../domain/instance.js';
 import { targetingOf } from '../domain/targeting.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
+import { AttemptClaims } from './claims.js';
 import { deliver, proxyProcessor } from './dispatch.js';
 import { capMembers, noWorkerMessage, takeMembership } from './membership.js';
 
@@ -51,6 +52,8 @@ export interface BroadcastContext {
   /** The instance's attempt: part of every step's idempotency key. */
   instanceAttempt: number;
   deadline: number;
+  /** The instance's claims: preProcess and postProcess run once across worker processes. */
+  claims: AttemptClaims;
   /** Writes the per-worker list into the instance's state (memo). */
   publish(shares: BroadcastShare[]): void;
   /** The worker that ran preProcess: the instance's worker (PowerJob's TaskTracker). */
@@ -59,7 +62,7 @@ export interface BroadcastContext {
 
 /** One attempt of a broadcast instance. */
 export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdict> {
-  const { input, instanceAttempt, deadline } = ctx;
+  const { input, instanceAttempt, deadline, claims } = ctx;
   const { job } = input;
   const targeting = targetingOf(job);
   const membership = await takeMembership(input.appName, targeting);
@@ -76,8 +79,8 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdic
     deadline,
     backoff: job.retryBackoff,
     retryVerdict: true,
-    once: (attempt, maxAttempts) => deliver(() => sharedQueueActivities(input, deadline, `preProcess, attempt ${attempt}/${maxAttempts}`)
-      .runBroadcastPreProcess(step(TASK.root.id, TASK.root.name, attempt, maxAttempts, 'pre'))),
+    once: (attempt, maxAttempts) => deliver(step(TASK.root.id, TASK.root.name, attempt, maxAttempts, 'pre'),
+      sharedQueueActivities(input, deadline, `preProcess, attempt ${attempt}/${maxAttempts}`).runBroadcastPreProcess, { claims }),
   });
   if (pre.worker) ctx.setWorker(pre.worker);
   if (pre.timedOut) return TIMED_OUT;
@@ -138,8 +141,8 @@ export async function runBroadcast(ctx: BroadcastContext): Promise<AttemptVerdic
     backoff: job.retryBackoff,
     // postProcess's verdict is the instance's result, not an error to retry.
     retryVerdict: false,
-    once: (attempt, maxAttempts) => deliver(() => sharedQueueActivities(input, deadline, `postProcess of ${results.length} results, attempt ${attempt}/${maxAttempts}`)
-      .runBroadcastPostProcess({ ...step(TASK.last.id, TASK.last.name, attempt, maxAttempts, 'post'), results })),
+    once: (attempt, maxAttempts) => deliver({ ...step(TASK.last.id, TASK.last.name, attempt, maxAttempts, 'post'), results },
+      sharedQueueActivities(input, deadline, `postProcess of ${results.length} results, attempt ${attempt}/${maxAttempts}`).runBroadcastPostProcess, { claims }),
   });
   if (post.timedOut) return TIMED_OUT;
   if (post.success) return { success: true, msg: post.msg };
@@ -157,6 +160,7 @@ function sharedQueueActivities(input: InstanceInput, deadline: number, summary: 
 export const broadcastShareWorkflow: BroadcastShareWorkflow = async (input: ShareInput): Promise<ShareOutcome> => {
   const share: BroadcastShare = { workerId: input.workerId, status: 'RUNNING', result: null, attempts: 0 };
   const parent = workflowInfo().parent;
+  const claims = new AttemptClaims();
   const report = (toParent: boolean) => {
     upsertMemo({ [MemoKey.share]: { ...share } });
     upsertSearchAttributes([{ key: SA.status, value: share.status }]);
@@ -190,7 +194,7 @@ export const broadcastShareWorkflow: BroadcastShareWorkflow = async (input: Shar
           summary: `process on ${input.workerId}, attempt ${attempt}/${maxAttempts}`,
         });
         const step = { instanceAttempt: input.instanceAttempt, part: `w:${input.workerId}`, taskId: input.taskId, taskName: TASK.broadcast.name };
-        return deliver(() => runBroadcastProcess(stepRequest(input, step, attempt, maxAttempts)));
+        return deliver(stepRequest(input, step, attempt, maxAttempts), runBroadcastProcess, { claims });
       },
     });
     share.status = outcome.success ? 'SUCCEED' : 'FAILED';

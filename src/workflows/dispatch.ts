@@ -1,7 +1,9 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
+import type { ProcessRequest } from '../contract/activities.js';
 import { parseWorkerIdentity } from '../contract/names.js';
 import { SystemResult, WORKER_LOST_PREFIX } from '../domain/instance.js';
+import type { AttemptClaims } from './claims.js';
 
 /**
  * How a workflow hands one attempt of user code to a processor worker, and how it reads
@@ -45,11 +47,11 @@ export function proxyProcessor<A extends object>(options: DispatchOptions) {
 /**
  * Temporal records an activity as started when it hands the task to a poller; if that
  * answer is lost on the way (a poll cut off under load), the attempt times out on its
- * heartbeat without the worker ever having run it. Processor workers wait until Temporal has
- * recorded a TAKEN_HEARTBEAT before any user code of a non-movable attempt runs, so a
- * heartbeat timeout without those details is such a lost delivery: it is dispatched again
- * as the same attempt, with the same idempotency key, and never counts against the job's
- * retries.
+ * heartbeat without the worker ever having run it. A delivery that got it claims it at the
+ * dispatching workflow before any user code runs (AttemptClaims; workers of SDKs from before
+ * the fence have Temporal record a TAKEN_HEARTBEAT instead), so a heartbeat timeout with
+ * neither is such a lost delivery: it is dispatched again as the same attempt, with the same
+ * idempotency key, and never counts against the job's retries.
  */
 const MAX_REDELIVERIES = 3;
 
@@ -59,20 +61,37 @@ function heartbeatTimeout(err: unknown): TimeoutFailure | null {
     : null;
 }
 
-/**
- * Runs `dispatch` (one activity), again when its delivery was lost. With `movable` (map
- * tasks), an attempt whose worker died mid-run is dispatched again too, as the same attempt
- * and with the same idempotency key, and may land on another worker.
- */
-export async function deliver<T>(dispatch: () => Promise<T>, options: { movable?: boolean } = {}): Promise<T> {
-  for (let redelivery = 0; ; redelivery++) {
-    try {
-      return await dispatch();
-    } catch (err) {
-      const timeout = heartbeatTimeout(err);
-      const again = timeout !== null && (options.movable === true || timeout.lastHeartbeatDetails === undefined);
-      if (redelivery >= MAX_REDELIVERIES || !again) throw err;
+export interface DeliverOptions {
+  /**
+   * Map tasks: an attempt whose worker died mid-run is dispatched again too, as the same
+   * attempt and with the same idempotency key, and may land on another worker.
+   */
+  movable?: boolean;
+  /** The dispatching workflow's claims: deliveries claim the attempt there before user code runs. */
+  claims?: AttemptClaims;
+}
+
+/** Runs `dispatch` (one activity) with `request`, again when its delivery was lost. */
+export async function deliver<R extends ProcessRequest, T>(
+  request: R,
+  dispatch: (request: R) => Promise<T>,
+  { movable = false, claims }: DeliverOptions = {},
+): Promise<T> {
+  const key = request.idempotencyKey;
+  claims?.open(key);
+  try {
+    for (let redelivery = 0; ; redelivery++) {
+      try {
+        return await dispatch(claims ? { ...request, fenced: true } : request);
+      } catch (err) {
+        const claimed = err instanceof ActivityFailure && err.activityId !== undefined && claims?.endedWithoutResult(key, err.activityId) === true;
+        const timeout = heartbeatTimeout(err);
+        const again = timeout !== null && (movable || (timeout.lastHeartbeatDetails === undefined && !claimed));
+        if (redelivery >= MAX_REDELIVERIES || !again) throw err;
+      }
     }
+  } finally {
+    claims?.settle(key);
   }
 }
 

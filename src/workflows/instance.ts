@@ -25,6 +25,7 @@ import { SystemResult, cutResult, initialInstanceState } from '../domain/instanc
 import { targetingOf } from '../domain/targeting.js';
 import { type AttemptVerdict, attemptLoop } from './attempt-loop.js';
 import { runBroadcast } from './broadcast.js';
+import { AttemptClaims } from './claims.js';
 import { type Pinned, deliver, proxyProcessor } from './dispatch.js';
 import { runMap } from './map.js';
 import { metrics } from './metrics.js';
@@ -72,6 +73,8 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
   /** The designated worker the current STANDALONE attempt is pinned to, if any. */
   let pinned: Pinned | undefined;
   const attemptScope = new CancellationScope();
+  /** Its attempts' claims: one delivery of each runs user code (STANDALONE, broadcast pre/postProcess, map root task and reduce). */
+  const claims = new AttemptClaims();
 
   setHandler(cancelInstanceUpdate, () => { cancelRequested = true; }, {
     validator: () => {
@@ -197,12 +200,13 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
           input,
           instanceAttempt: state.instanceAttempt,
           deadline,
+          claims,
           publish: (shares) => record({ broadcast: shares }, false),
           setWorker: (workerId) => { state.workerId = workerId; },
         });
       case 'MAP':
       case 'MAP_REDUCE':
-        return runMap({ input, instanceAttempt: state.instanceAttempt, deadline, publish: (map) => record({ map }, false) });
+        return runMap({ input, instanceAttempt: state.instanceAttempt, deadline, claims, publish: (map) => record({ map }, false) });
       default:
         return runStandalone(attempt, maxAttempts, deadline);
     }
@@ -238,6 +242,6 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
       instanceAttempt: state.instanceAttempt,
       idempotencyKey: attemptIdempotencyKey(input.instanceId, state.instanceAttempt),
     };
-    return deliver(() => runProcessor(request));
+    return deliver(request, runProcessor, { claims });
   }
 };

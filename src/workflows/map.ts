@@ -21,6 +21,7 @@ import { MAP_LIMITS, NO_COUNTS, addCounts, mapResultMessage, progressOf } from '
 import { targetingOf } from '../domain/targeting.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
 import { type AttemptVerdict, type LoopResult, attemptLoop } from './attempt-loop.js';
+import type { AttemptClaims } from './claims.js';
 import { deliver, proxyProcessor } from './dispatch.js';
 import { takeMembership } from './membership.js';
 
@@ -118,13 +119,17 @@ type TaskRun = LoopResult & { batches: string[] };
 /**
  * All attempts of one task (root, sub-task or reduce) through the shared attempt loop, with
  * `movable`: an attempt whose worker died is dispatched again as the same attempt, possibly
- * to another worker. Collects the batches every attempt's ctx.map() started.
+ * to another worker. With `claims` (the root task and reduce, in the instance), one delivery
+ * of each attempt runs user code; sub-tasks go without (see AttemptClaims' cost in
+ * docs/architecture.md). Collects the batches every attempt's ctx.map() started.
  */
-async function runTask(
+async function runTask<R extends MapTaskRequest>(
   scope: MapScope,
   taskId: string,
   summary: string,
-  dispatch: (activities: MapActivities, attempt: number, maxAttempts: number) => Promise<ProcessOutcome & { batches?: string[] }>,
+  requestOf: (attempt: number, maxAttempts: number) => R,
+  dispatch: (activities: MapActivities, request: R) => Promise<ProcessOutcome & { batches?: string[] }>,
+  claims?: AttemptClaims,
 ): Promise<TaskRun> {
   const batches = new Set<string>();
   const run = await attemptLoop({
@@ -141,7 +146,10 @@ async function runTask(
         ...(taskId === TASK.root.id || taskId === TASK.last.id ? { summary: `${summary}, attempt ${attempt}/${maxAttempts}` } : {}),
       });
       // Movable: an attempt whose worker died is dispatched again as the same attempt, to any worker.
-      const outcome = await deliver(() => dispatch(activities, attempt, maxAttempts), { movable: true });
+      const outcome = await deliver(requestOf(attempt, maxAttempts), (request) => dispatch(activities, request), {
+        movable: true,
+        ...(claims ? { claims } : {}),
+      });
       for (const id of outcome.batches ?? []) batches.add(id);
       return outcome;
     },
@@ -162,6 +170,8 @@ export interface MapContext {
   /** The instance's attempt: part of every batch id and idempotency key. */
   instanceAttempt: number;
   deadline: number;
+  /** The instance's claims: the root task and reduce run once across worker processes. */
+  claims: AttemptClaims;
   /** Progress, as batches of the root task finish. */
   publish(progress: MapProgress): void;
 }
@@ -169,7 +179,7 @@ export interface MapContext {
 const TIMED_OUT: AttemptVerdict = { success: false, msg: SystemResult.timeout, timedOut: true };
 
 /** One attempt of a MAP or MAP_REDUCE instance. */
-export async function runMap({ input, instanceAttempt, deadline, publish }: MapContext): Promise<AttemptVerdict> {
+export async function runMap({ input, instanceAttempt, deadline, claims, publish }: MapContext): Promise<AttemptVerdict> {
   const { job } = input;
   const members = await takeMembership(input.appName, targetingOf(job));
   const liveWorkers = 'failure' in members ? 1 : Math.max(1, members.length);
@@ -191,8 +201,9 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
   const target = processTargetOf(input);
   const batches = new Batches(instanceAttempt, scope.gated === true, (counts) => publish(progressOf(counts)));
   try {
-    const root = await runTask(scope, TASK.root.id, 'root task', (activities, attempt, maxAttempts) =>
-      activities.runMapTask(mapTaskRequest(target, scope, { id: TASK.root.id, name: TASK.root.name, subTask: null }, attempt, maxAttempts)));
+    const root = await runTask(scope, TASK.root.id, 'root task',
+      (attempt, maxAttempts) => mapTaskRequest(target, scope, { id: TASK.root.id, name: TASK.root.name, subTask: null }, attempt, maxAttempts),
+      (activities, request) => activities.runMapTask(request), claims);
     batches.add(root.batches);
     const inTime = !root.timedOut && await condition(() => batches.allDone(), Math.max(1, deadline - Date.now()));
     if (!inTime) {
@@ -204,10 +215,9 @@ export async function runMap({ input, instanceAttempt, deadline, publish }: MapC
     publish(progressOf(counts));
 
     if (job.executeType === 'MAP_REDUCE') {
-      const reduce = await runTask(scope, TASK.last.id, 'reduce', (activities, attempt, maxAttempts) => activities.runMapReduce({
-        ...mapTaskRequest(target, scope, { id: TASK.last.id, name: TASK.last.name, subTask: null }, attempt, maxAttempts),
-        batches: batches.ids(),
-      }));
+      const reduce = await runTask(scope, TASK.last.id, 'reduce',
+        (attempt, maxAttempts) => ({ ...mapTaskRequest(target, scope, { id: TASK.last.id, name: TASK.last.name, subTask: null }, attempt, maxAttempts), batches: batches.ids() }),
+        (activities, request) => activities.runMapReduce(request), claims);
       if (reduce.timedOut) return TIMED_OUT;
       return reduce.success ? { success: true, msg: reduce.msg } : { success: false, msg: reduce.msg ?? 'reduce reported failure' };
     }
@@ -259,8 +269,9 @@ export const mapBatchWorkflow: MapBatchWorkflow = async (input: MapBatchInput): 
       while (next < input.items.length) {
         const index = next++;
         const task = { id: `${input.parentTaskId}.${input.offset + index}`, name: input.taskName, subTask: input.items[index] };
-        const run = await runTask(childScope, task.id, task.name, (activities, attempt, maxAttempts) =>
-          activities.runMapTask(mapTaskRequest(input, childScope, task, attempt, maxAttempts)));
+        const run = await runTask(childScope, task.id, task.name,
+          (attempt, maxAttempts) => mapTaskRequest(input, childScope, task, attempt, maxAttempts),
+          (activities, request) => activities.runMapTask(request));
         below.add(run.batches);
         if (run.success) own.succeeded++;
         else own.failed++;

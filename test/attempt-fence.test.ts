@@ -1,0 +1,187 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ProcessRequest } from '../src/contract/activities.js';
+import { appTaskQueue, attemptIdempotencyKey, instanceWorkflowId } from '../src/contract/names.js';
+import type { ReplayedTask } from './fixtures/replayed-delivery.js';
+import { publishFile } from './support/files.js';
+import { spawnTs, type ChildHandle } from './support/processes.js';
+import { startTestStack, type TestStack } from './support/stack.js';
+
+/**
+ * The fence across worker processes (issue #18): Temporal delivers an activity task at least
+ * once, and after a storage stall the same task reached two worker processes, whose user
+ * code both ran. Here one task really is run by two processes: the test takes it from
+ * Temporal (a raw poll, as a worker's poller would) and hands it to two delivery processes
+ * that run it through the SDK's own activities (test/fixtures/replayed-delivery.ts). Every
+ * execution of user code, in any process, is a line in one file.
+ */
+
+const WORKER_LOST_MS = 5_000;
+const dir = mkdtempSync(join(tmpdir(), 'tempojob-fence-'));
+const children: ChildHandle[] = [];
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ TEMPOJOB_HEARTBEAT_TIMEOUT_MS: String(WORKER_LOST_MS) });
+});
+afterAll(async () => {
+  for (const child of children) await child.kill();
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Execution {
+  workerId: string;
+  key: string;
+  attempt: number;
+}
+
+const executions = (file: string): Execution[] =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Execution) : [];
+
+function spawn(script: string, env: Record<string, string>, ready: RegExp): ChildHandle {
+  const child = spawnTs(script, { TEMPORAL_ADDRESS: inject('temporalAddress'), ...env }, ready);
+  children.push(child);
+  return child;
+}
+
+/** Resolves with the first match of `pattern` in what the process printed, as soon as it prints it. */
+function printed(child: ChildHandle, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = child.output().match(pattern);
+      if (!match) return;
+      clearTimeout(timer);
+      child.child.stdout!.off('data', check);
+      resolve(match);
+    };
+    const timer = setTimeout(() => {
+      child.child.stdout!.off('data', check);
+      reject(new Error(`${pattern} not printed within ${timeoutMs} ms:\n${child.output()}`));
+    }, timeoutMs);
+    // After the handle's own listener, which collects the output.
+    child.child.stdout!.on('data', check);
+    check();
+  });
+}
+
+interface Ended {
+  ran: boolean;
+  outcome?: { success: boolean; msg: string | null; workerIdentity: string };
+  error?: string;
+  message?: string;
+  completion: string;
+}
+
+const ended = async (child: ChildHandle): Promise<Ended> => JSON.parse((await printed(child, /delivery ended: (.*)\n/))[1]!) as Ended;
+
+/** The claims the instance's history holds: refused claims leave none. */
+async function acceptedClaims(instanceId: number): Promise<number> {
+  const { events } = await stack.client.workflow.getHandle(instanceWorkflowId(instanceId)).fetchHistory();
+  return (events ?? []).filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'claimAttempt').length;
+}
+
+async function saveRecordJob(api: Awaited<ReturnType<TestStack['newApp']>>['api'], instanceRetryNum: number): Promise<number> {
+  return api.data<number>('saveJob', {
+    jobName: 'fenced', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
+    instanceRetryNum, retryBackoff: { initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
+  });
+}
+
+describe('one attempt delivered to two worker processes', () => {
+  it('user code runs once; the other delivery runs nothing and its late answer is refused; SUCCEED with the holder\'s result', { timeout: 90_000 }, async () => {
+    const { appName, api } = await stack.newApp('fence');
+    const recordFile = join(dir, 'two-processes.jsonl');
+    const taskFile = join(dir, 'task.json');
+    const releaseFile = join(dir, 'release-two');
+    const deliveries = ['delivery-a', 'delivery-b'].map((workerId) => spawn('test/fixtures/replayed-delivery.ts',
+      { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: releaseFile, WORKER_ID: workerId }, /delivery ready/));
+    await Promise.all(deliveries.map((d) => d.ready));
+    const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 0) });
+
+    // The attempt's activity task, as Temporal hands it to a worker.
+    const taken = await stack.client.connection.withDeadline(Date.now() + 30_000, () => stack.client.workflowService.pollActivityTaskQueue({
+      namespace: 'default', taskQueue: { name: appTaskQueue(appName) }, identity: 'fence-test',
+    }));
+    expect(taken.activityType?.name).toBe('runProcessor');
+    const request = defaultPayloadConverter.fromPayload<ProcessRequest>(taken.input!.payloads![0]!);
+    expect(request).toMatchObject({ idempotencyKey: attemptIdempotencyKey(instanceId, 1), fenced: true });
+    const task: ReplayedTask = {
+      taskToken: Buffer.from(taken.taskToken!).toString('base64'),
+      activityId: taken.activityId!,
+      workflowId: taken.workflowExecution!.workflowId!,
+      runId: taken.workflowExecution!.runId!,
+      heartbeatTimeoutMs: WORKER_LOST_MS,
+      request,
+    };
+    // The same task, delivered to both processes at once: each starts as the file appears.
+    publishFile(taskFile, JSON.stringify(task));
+    // One is refused while the other runs user code (which waits for the release file).
+    const refused = await Promise.any(deliveries.map(async (d) => { await printed(d, /duplicate delivery/); return d; }));
+    const holder = deliveries.find((d) => d !== refused)!;
+    await expect.poll(() => executions(recordFile).length).toBe(1);
+    const [execution] = executions(recordFile);
+    expect(execution).toMatchObject({ key: attemptIdempotencyKey(instanceId, 1), attempt: 1 });
+
+    writeFileSync(releaseFile, '');
+    const [holderEnd, refusedEnd] = await Promise.all([ended(holder), ended(refused)]);
+    await stack.finished(instanceId);
+
+    expect(holderEnd).toEqual({
+      ran: true, outcome: { success: true, msg: `ran on ${execution!.workerId}`, workerIdentity: execution!.workerId }, completion: 'accepted',
+    });
+    // Refused, it waited for the holder's answer and ended after it: Temporal keeps the first completion of a task.
+    expect(refusedEnd).toMatchObject({ ran: false, error: 'DuplicateDeliveryError', completion: 'rejected: ActivityNotFoundError' });
+    expect(refusedEnd.message).toContain(`held by ${execution!.workerId}`);
+    expect(executions(recordFile)).toHaveLength(1);
+    expect(await api.data('fetchInstanceInfo', { instanceId })).toMatchObject({
+      status: 5, result: `ran on ${execution!.workerId}`, runningTimes: 1, taskTrackerAddress: execution!.workerId,
+    });
+    expect(await acceptedClaims(instanceId)).toBe(1);
+  });
+
+  it('a holder SIGKILLed mid-run is declared lost: the next attempt runs once elsewhere, a late delivery of the lost one runs nothing', { timeout: 120_000 }, async () => {
+    const { appName, api } = await stack.newApp('fence-lost');
+    const recordFile = join(dir, 'holder-lost.jsonl');
+    const releaseFile = (workerId: string) => join(dir, `release-${workerId}`);
+    const worker = (workerId: string) => spawn('test/fixtures/fence-worker.ts',
+      { RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: workerId, RELEASE_FILE: releaseFile(workerId) }, /fence worker ready/);
+    const first = worker('fence-a');
+    await first.ready;
+    const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 1) });
+    const running = JSON.parse((await printed(first, /running (.*)\n/))[1]!) as Omit<ReplayedTask, 'heartbeatTimeoutMs' | 'request'> & { key: string };
+    expect(running.key).toBe(attemptIdempotencyKey(instanceId, 1));
+
+    await first.kill();
+    const second = worker('fence-b');
+    await second.ready;
+    await printed(second, /running .*\n/, 60_000);
+
+    // Attempt 1's task again, delivered late to a third process: its dispatch has ended.
+    const { events } = await stack.client.workflow.getHandle(instanceWorkflowId(instanceId)).fetchHistory();
+    const scheduled = (events ?? []).find((event) => event.activityTaskScheduledEventAttributes?.activityId === running.activityId);
+    const taskFile = join(dir, 'lost-task.json');
+    const late = spawn('test/fixtures/replayed-delivery.ts',
+      { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: releaseFile('late-delivery'), WORKER_ID: 'late-delivery' }, /delivery ready/);
+    await late.ready;
+    publishFile(taskFile, JSON.stringify({
+      ...running, heartbeatTimeoutMs: WORKER_LOST_MS,
+      request: defaultPayloadConverter.fromPayload<ProcessRequest>(scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!),
+    } satisfies ReplayedTask));
+    expect(await ended(late)).toMatchObject({ ran: false, error: 'DuplicateDeliveryError', completion: 'rejected: ActivityNotFoundError' });
+
+    writeFileSync(releaseFile('fence-b'), '');
+    await stack.finished(instanceId);
+    expect(executions(recordFile)).toEqual([
+      { workerId: 'fence-a', key: attemptIdempotencyKey(instanceId, 1), attempt: 1 },
+      { workerId: 'fence-b', key: attemptIdempotencyKey(instanceId, 2), attempt: 2 },
+    ]);
+    expect(await api.data('fetchInstanceInfo', { instanceId })).toMatchObject({
+      status: 5, result: 'ran on fence-b', runningTimes: 2, taskTrackerAddress: 'fence-b',
+    });
+    expect(await acceptedClaims(instanceId)).toBe(2);
+  });
+});
