@@ -145,6 +145,34 @@ describe('invariant checker', () => {
     expect(result.rerunsAfterLoss).toEqual([{ instanceId: 1, step: 'run', keys: ['tempojob:1:1', 'tempojob:1:2'], cause: expect.stringContaining('stall temporal-frontend') }]);
   });
 
+  it('attributes a re-run to the first holder\'s stall even when that stalled run ended last', () => {
+    const stalledFirst = exec(1, 'tempojob:1:1', T0).map((r) => (r.ev === 'end' ? { ...r, at: T0 + 40_000 } : r));
+    const result = checkInvariants(input({
+      tracked: [run(1)], instances: new Map([[1, facts(1, 'SUCCEED')]]),
+      records: [...stalledFirst, ...exec(1, 'tempojob:1:2', T0 + 11_000, 'chaos-worker-2', { attempt: 2 })],
+      faults: [{ atMs: 0, kind: 'stall', target: 'processor-1', startedAt: T0 + 800, endedAt: T0 + 40_000 }],
+    }));
+    expect(result.violations).toEqual([]);
+    expect(result.rerunsAfterLoss).toEqual([{ instanceId: 1, step: 'run', keys: ['tempojob:1:1', 'tempojob:1:2'], cause: expect.stringContaining('stall processor-1') }]);
+  });
+
+  it('attributes a re-run to a holder whose user code began only after its stall, and to a stall of the history service', () => {
+    const resumed = checkInvariants(input({
+      tracked: [run(1)], instances: new Map([[1, facts(1, 'SUCCEED')]]),
+      records: [...exec(1, 'tempojob:1:2', T0 + 11_000, 'chaos-worker-1', { attempt: 2 }), ...exec(1, 'tempojob:1:1', T0 + 40_012, 'chaos-worker-3')],
+      faults: [{ atMs: 0, kind: 'stall', target: 'processor-3', startedAt: T0, endedAt: T0 + 40_000 }],
+    }));
+    expect(resumed.violations).toEqual([]);
+    expect(resumed.rerunsAfterLoss).toEqual([{ instanceId: 1, step: 'run', keys: ['tempojob:1:1', 'tempojob:1:2'], cause: expect.stringContaining('stall processor-3') }]);
+    const history = checkInvariants(input({
+      tracked: [run(1)], instances: new Map([[1, facts(1, 'SUCCEED')]]),
+      records: [...exec(1, 'tempojob:1:2', T0), ...exec(1, 'tempojob:1:3', T0 + 60_000, 'chaos-worker-1', { attempt: 3 })].map((r) => ({ ...r, attempt: r.key.endsWith(':3') ? 3 : 2 })),
+      faults: [{ atMs: 0, kind: 'stall', target: 'temporal-history', startedAt: T0 + 1_000, endedAt: T0 + 59_000 }],
+    }));
+    expect(history.violations).toEqual([]);
+    expect(history.rerunsAfterLoss).toHaveLength(1);
+  });
+
   it('reports a lost run, one never finished, one SUCCEED without an execution, and a FAILED one without a reason', () => {
     expect(kinds({
       tracked: [run(1), run(2), run(3), run(4)],

@@ -82,12 +82,12 @@ export function checkInvariants(input: CheckInput): CheckResult {
   const violation = (v: Violation, records: readonly ExecutionRecord[] = []) => {
     violations.push(records.length > 0 ? { ...v, executions: executionsOf(records), faults: faultsAround(records) } : v);
   };
-  /** Why a worker may have been declared lost between two times: its process killed or stalled, or its traffic to Temporal cut (a partition, the frontend stalled or killed). */
+  /** Why a worker may have been declared lost between two times: its process killed or stalled, or its heartbeats cut off (a partition, the frontend or the history service stalled or killed). */
   const lostCause = (workerId: string, from: number, to: number) => {
     const process = input.processOf(workerId);
     const fault = input.faults.find((f) => f.startedAt <= to && f.endedAt >= from
       && ((f.target === process && (f.kind === 'kill' || f.kind === 'stall'))
-        || f.kind === 'proxy-drop' || f.target === 'temporal-frontend'));
+        || f.kind === 'proxy-drop' || f.target === 'temporal-frontend' || f.target === 'temporal-history'));
     return fault && `${fault.kind}${fault.target ? ` ${fault.target}` : ''} at ${iso(fault.startedAt)}`;
   };
 
@@ -139,11 +139,13 @@ export function checkInvariants(input: CheckInput): CheckResult {
       const done = ends.filter((r) => r.step === step);
       const keys = new Set(done.map((r) => r.key));
       if (keys.size > 1) {
-        const ordered = [...done].sort((x, y) => x.at - y.at);
+        // In attempt order (the next attempt is dispatched only once the last is over): a
+        // stalled holder's user code may start, and end, after the next attempt's.
         const startOf = (key: string) => starts.find((r) => r.key === key && r.step === step);
+        const ordered = [...done].sort((x, y) => x.attempt - y.attempt);
         const causes = ordered.slice(1).map((again, i) => {
           const [first, second] = [startOf(ordered[i]!.key), startOf(again.key)];
-          return first && second && lostCause(first.workerId, first.at, second.at);
+          return first && second && lostCause(first.workerId, Math.min(first.at, second.at), Math.max(first.at, second.at));
         });
         if (causes.every((cause) => cause !== undefined)) {
           rerunsAfterLoss.push({ instanceId, step, keys: ordered.map((r) => r.key), cause: causes.join('; ') });
