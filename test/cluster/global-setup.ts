@@ -11,6 +11,7 @@ import { freePort } from '../support/ports.js';
 import { ADMIN_TOKEN } from '../support/stack.js';
 import { statsFileIn, type ClusterContext } from './support/cluster-stack.js';
 import { portAnswers, runClusterScript as runScript } from './support/cluster-scripts.js';
+import { chooseClusterPorts } from './support/cluster-ports.js';
 import { spawnNode, type NodeProcess } from './support/node-process.js';
 import { testTarget } from '../support/temporal-env.js';
 
@@ -29,10 +30,9 @@ import { testTarget } from '../support/temporal-env.js';
 const API_REPLICAS = 2;
 const CORE_WORKERS = 2;
 const PROCESSOR_WORKERS = 3;
-const FRONTEND_PORT = Number(process.env.TEMPOJOB_CLUSTER_FRONTEND_PORT ?? 17233);
-
 export default async function setup(project: TestProject) {
-  const wasRunning = await portAnswers(FRONTEND_PORT);
+  await chooseClusterPorts();
+  const wasRunning = await portAnswers(Number(process.env.TEMPOJOB_CLUSTER_FRONTEND_PORT));
   const started = Date.now();
   const output = await runScript('up.sh').catch(async (err: unknown) => {
     if (!wasRunning) await runScript('down.sh').catch(() => {});
