@@ -84,11 +84,27 @@ async function acceptedClaims(instanceId: number): Promise<number> {
   return (events ?? []).filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'claimAttempt').length;
 }
 
-async function saveRecordJob(api: Awaited<ReturnType<TestStack['newApp']>>['api'], instanceRetryNum: number): Promise<number> {
+async function saveRecordJob(api: Awaited<ReturnType<TestStack['newApp']>>['api'], instanceRetryNum: number, maxInstanceNum = 0): Promise<number> {
   return api.data<number>('saveJob', {
     jobName: 'fenced', timeExpressionType: 'API', executeType: 'STANDALONE', processorType: 'BUILT_IN', processorInfo: 'record',
-    instanceRetryNum, retryBackoff: { initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
+    instanceRetryNum, maxInstanceNum, retryBackoff: { initialIntervalMs: 100, backoffCoefficient: 1, maximumIntervalMs: 100 },
   });
+}
+
+/** The attempt's activity task on the app's queue, taken as a worker's poller would take it. */
+async function takeTask(appName: string): Promise<ReplayedTask> {
+  const taken = await stack.client.connection.withDeadline(Date.now() + 30_000, () => stack.client.workflowService.pollActivityTaskQueue({
+    namespace: 'default', taskQueue: { name: appTaskQueue(appName) }, identity: 'fence-test',
+  }));
+  expect(taken.activityType?.name).toBe('runProcessor');
+  return {
+    taskToken: Buffer.from(taken.taskToken!).toString('base64'),
+    activityId: taken.activityId!,
+    workflowId: taken.workflowExecution!.workflowId!,
+    runId: taken.workflowExecution!.runId!,
+    heartbeatTimeoutMs: WORKER_LOST_MS,
+    request: defaultPayloadConverter.fromPayload<ProcessRequest>(taken.input!.payloads![0]!),
+  };
 }
 
 describe('one attempt delivered to two worker processes', () => {
@@ -102,21 +118,8 @@ describe('one attempt delivered to two worker processes', () => {
     await Promise.all(deliveries.map((d) => d.ready));
     const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 0) });
 
-    // The attempt's activity task, as Temporal hands it to a worker.
-    const taken = await stack.client.connection.withDeadline(Date.now() + 30_000, () => stack.client.workflowService.pollActivityTaskQueue({
-      namespace: 'default', taskQueue: { name: appTaskQueue(appName) }, identity: 'fence-test',
-    }));
-    expect(taken.activityType?.name).toBe('runProcessor');
-    const request = defaultPayloadConverter.fromPayload<ProcessRequest>(taken.input!.payloads![0]!);
-    expect(request).toMatchObject({ idempotencyKey: attemptIdempotencyKey(instanceId, 1), fenced: true });
-    const task: ReplayedTask = {
-      taskToken: Buffer.from(taken.taskToken!).toString('base64'),
-      activityId: taken.activityId!,
-      workflowId: taken.workflowExecution!.workflowId!,
-      runId: taken.workflowExecution!.runId!,
-      heartbeatTimeoutMs: WORKER_LOST_MS,
-      request,
-    };
+    const task = await takeTask(appName);
+    expect(task.request).toMatchObject({ idempotencyKey: attemptIdempotencyKey(instanceId, 1), fenced: true });
     // The same task, delivered to both processes at once: each starts as the file appears.
     publishFile(taskFile, JSON.stringify(task));
     // One is refused while the other runs user code (which waits for the release file).
@@ -141,6 +144,29 @@ describe('one attempt delivered to two worker processes', () => {
       status: 5, result: `ran on ${execution!.workerId}`, runningTimes: 1, taskTrackerAddress: execution!.workerId,
     });
     expect(await acceptedClaims(instanceId)).toBe(1);
+  });
+
+  it('a delivery that arrives after stopInstance answered runs nothing, and the instance stays STOPPED', { timeout: 90_000 }, async () => {
+    const { appName, api } = await stack.newApp('fence-stop');
+    const recordFile = join(dir, 'after-stop.jsonl');
+    const taskFile = join(dir, 'stopped-task.json');
+    const delivery = spawn('test/fixtures/replayed-delivery.ts',
+      { TASK_FILE: taskFile, RECORD_FILE: recordFile, RELEASE_FILE: join(dir, 'release-stop'), WORKER_ID: 'after-stop' }, /delivery ready/);
+    await delivery.ready;
+    // A slot-limited job: the stopped instance still gives its slot back before it ends.
+    const instanceId = await api.data<number>('runJob', { jobId: await saveRecordJob(api, 0, 1) });
+    const task = await takeTask(appName);
+
+    await api.data('stopInstance', { instanceId }, { form: true });
+    publishFile(taskFile, JSON.stringify(task));
+    const end = await ended(delivery);
+    expect(end).toMatchObject({ ran: false, error: 'DuplicateDeliveryError' });
+    // Refused by the stop, or because the stopped instance has ended (or is ending) meanwhile.
+    expect(end.message).toMatch(/the instance is being stopped|already completed|aborted by closing workflow/);
+    await stack.finished(instanceId);
+    expect(executions(recordFile)).toEqual([]);
+    expect(await api.data('fetchInstanceInfo', { instanceId })).toMatchObject({ status: 10 });
+    expect(await acceptedClaims(instanceId)).toBe(0);
   });
 
   it('a holder SIGKILLed mid-run is declared lost: the next attempt runs once elsewhere, a late delivery of the lost one runs nothing', { timeout: 120_000 }, async () => {

@@ -52,16 +52,25 @@ export interface CheckResult {
    * stated exception; each is listed with the fault that caused it.
    */
   rerunsAfterLoss: { instanceId: number; step: string; keys: string[]; cause: string }[];
+  /**
+   * Attempts claimed before a stop whose user code began just after stopInstance answered:
+   * the claim's answer was still on its way to the worker (within STOP_RACE_MS, or later
+   * with a fault that delays it). No claim is admitted once a stop has arrived.
+   */
+  claimedBeforeStop: { instanceId: number; key: string; afterMs: number; cause: string }[];
   checkedInstances: number;
 }
 
 const TERMINAL = new Set(['SUCCEED', 'FAILED', 'CANCELED', 'STOPPED']);
+/** How long the answer to a claim admitted just before a stop may take to reach its worker, faults aside. */
+export const STOP_RACE_MS = 1_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function checkInvariants(input: CheckInput): CheckResult {
   const violations: Violation[] = [];
   const movedSubTasks: CheckResult['movedSubTasks'] = [];
   const rerunsAfterLoss: CheckResult['rerunsAfterLoss'] = [];
+  const claimedBeforeStop: CheckResult['claimedBeforeStop'] = [];
   const byInstance = new Map<number, ExecutionRecord[]>();
   for (const record of input.records) {
     const list = byInstance.get(record.instanceId) ?? [];
@@ -89,6 +98,11 @@ export function checkInvariants(input: CheckInput): CheckResult {
       && ((f.target === process && (f.kind === 'kill' || f.kind === 'stall'))
         || f.kind === 'proxy-drop' || f.target === 'temporal-frontend' || f.target === 'temporal-history'));
     return fault && `${fault.kind}${fault.target ? ` ${fault.target}` : ''} at ${iso(fault.startedAt)}`;
+  };
+  /** Why an answer from Temporal to a worker may have been late between two times: what can declare it lost, or delayed traffic. */
+  const lateAnswerCause = (workerId: string, from: number, to: number) => {
+    const delay = input.faults.find((f) => f.kind === 'proxy-delay' && f.startedAt <= to && f.endedAt >= from);
+    return lostCause(workerId, from, to) ?? (delay && `proxy-delay at ${iso(delay.startedAt)}`);
   };
 
   /** What holds for every instance, whatever started it. */
@@ -199,7 +213,13 @@ export function checkInvariants(input: CheckInput): CheckResult {
       }
     }
     if (run.stop?.ok) {
-      const late = starts.filter((r) => r.at > run.stop!.answeredAt);
+      const answeredAt = run.stop.answeredAt;
+      const late = starts.filter((r) => {
+        if (r.at <= answeredAt) return false;
+        const cause = r.at - answeredAt <= STOP_RACE_MS ? 'within the claim answer\'s transit' : lateAnswerCause(r.workerId, answeredAt - STOP_RACE_MS, r.at);
+        if (cause) claimedBeforeStop.push({ instanceId: run.instanceId!, key: r.key, afterMs: r.at - answeredAt, cause });
+        return !cause;
+      });
       if (late.length > 0) {
         violation({ kind: 'started-after-stop', instanceId: run.instanceId, jobId: run.jobId, message: `${context}: stopInstance answered OK at ${iso(run.stop.answeredAt)}, and an attempt started after it` }, late);
       }
@@ -247,5 +267,5 @@ export function checkInvariants(input: CheckInput): CheckResult {
       message: `instance ${instanceId} executed, but no API answer named it${input.unanswered.length > 0 ? ` (${input.unanswered.length} calls were never answered; it may be one of them)` : ''}`,
     }, records);
   }
-  return { violations, movedSubTasks, rerunsAfterLoss, checkedInstances: known.size };
+  return { violations, movedSubTasks, rerunsAfterLoss, claimedBeforeStop, checkedInstances: known.size };
 }

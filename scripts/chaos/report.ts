@@ -24,6 +24,7 @@ export interface ChaosReport {
     proxyDroppedBytes: number;
     mapSubTasksMovedAfterWorkerLost: CheckResult['movedSubTasks'];
     rerunsAfterDeclaredLoss: CheckResult['rerunsAfterLoss'];
+    claimedBeforeStop: CheckResult['claimedBeforeStop'];
   };
   benchmark: {
     baselineActionsPerMin: number;
@@ -95,6 +96,7 @@ export function buildReport(input: ReportInput): ChaosReport {
       proxyDroppedBytes: input.proxyDroppedBytes,
       mapSubTasksMovedAfterWorkerLost: input.check.movedSubTasks,
       rerunsAfterDeclaredLoss: input.check.rerunsAfterLoss,
+      claimedBeforeStop: input.check.claimedBeforeStop,
     },
     benchmark: {
       baselineActionsPerMin: round(baselinePerMin),
@@ -144,6 +146,8 @@ export function reportMarkdown(report: ChaosReport): string {
     `- map sub-tasks run again after their worker was declared lost: ${w.mapSubTasksMovedAfterWorkerLost.length}`,
     `- runs whose user code completed again under a new attempt after Temporal declared the first attempt's worker lost (the stated exception): ${w.rerunsAfterDeclaredLoss.length}`,
     ...w.rerunsAfterDeclaredLoss.map((r) => `  - instance ${r.instanceId} ${r.step}: ${r.keys.join(', ')} — ${r.cause}`),
+    `- attempts claimed before a stop whose user code began just after stopInstance answered: ${w.claimedBeforeStop.length}`,
+    ...w.claimedBeforeStop.map((r) => `  - instance ${r.instanceId}: ${r.key}, ${r.afterMs} ms after — ${r.cause}`),
     ...w.refusals.slice(0, 10).map((r) => `  - refused ${r.operation} (${r.kind}) at ${new Date(r.at).toISOString()}: ${r.code ?? ''} ${r.error}`),
     '',
     '## Benchmark',

@@ -20,7 +20,8 @@ export class AttemptClaims {
   /** Activities that ended (timed out, failed): a late delivery of one is refused. */
   private readonly ended = new Set<string>();
 
-  constructor() {
+  /** `closed` says why no attempt may be claimed any more (a stop arrived), if so. */
+  constructor(private readonly closed: () => string | undefined = () => undefined) {
     setHandler(claimAttemptUpdate, (claim) => { this.dispatched.set(claim.idempotencyKey, claim); }, {
       validator: (claim) => this.check(claim),
     });
@@ -31,6 +32,8 @@ export class AttemptClaims {
       `attempt ${claim.idempotencyKey} (activity ${claim.activityId}) not claimed by ${claim.workerId}: ${why}`,
       'AttemptClaimRefused',
     );
+    const closed = this.closed();
+    if (closed) throw refuse(closed);
     if (!this.dispatched.has(claim.idempotencyKey) || this.ended.has(claim.activityId)) throw refuse('that dispatch has ended');
     const holder = this.dispatched.get(claim.idempotencyKey);
     // The same delivery claiming again (a retried request) holds it still.

@@ -62,7 +62,7 @@ export const instanceWorkflow: InstanceWorkflow = async (input: InstanceInput): 
   let pinned: Pinned | undefined;
   const attemptScope = new CancellationScope();
   /** Its attempts' claims: one delivery of each runs user code (STANDALONE, broadcast pre/postProcess, map root task and reduce). */
-  const claims = new AttemptClaims();
+  const claims = new AttemptClaims(() => (stopRequested ? 'the instance is being stopped' : undefined));
 
   setHandler(cancelInstanceUpdate, () => { cancelRequested = true; }, {
     validator: () => {
