@@ -19,7 +19,7 @@ const WORKER_LOST_MS = 3_000;
 const ITEMS = 60;
 
 interface Line {
-  step: 'start' | 'done' | 'reduce';
+  step: 'root' | 'start' | 'done' | 'reduce';
   workerId: string;
   instanceId: number;
   key: string;
@@ -46,17 +46,27 @@ const readLines = (): Line[] => existsSync(recordFile)
   ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line)
   : [];
 
+/** Starts the three map workers of a test, on its own record file, once Temporal lists them all. */
+async function startWorkers(appName: string, file: string): Promise<void> {
+  for (const n of [1, 2, 3]) {
+    const workerId = `map-worker-${n}`;
+    workers.set(workerId, spawnTs('test/fixtures/map-worker.ts', { TEMPORAL_ADDRESS: inject('temporalAddress'), RECORD_FILE: file, RECORD_APP: appName, RECORD_WORKER_ID: workerId }, /map worker .* ready/));
+  }
+  await Promise.all([...workers.values()].map((w) => w.ready));
+  // A batch sizes its window (concurrency × live workers) from Temporal's view of the app's
+  // workers: run only once Temporal lists all three, or the gated sub-tasks fill one worker.
+  await eventually(() => liveAppWorkers(stack.client, appName), (live) => live.length === workers.size, 30_000);
+}
+
+async function stopWorkers(): Promise<void> {
+  for (const worker of workers.values()) await worker.kill();
+  workers.clear();
+}
+
 describe('a worker killed mid-map', () => {
   it('its in-flight sub-tasks run again elsewhere, only they run twice, and the count is exact', { timeout: 180_000 }, async () => {
     const { appName, api } = await stack.newApp('map-faults');
-    for (const n of [1, 2, 3]) {
-      const workerId = `map-worker-${n}`;
-      workers.set(workerId, spawnTs('test/fixtures/map-worker.ts', { TEMPORAL_ADDRESS: inject('temporalAddress'), RECORD_FILE: recordFile, RECORD_APP: appName, RECORD_WORKER_ID: workerId }, /map worker .* ready/));
-    }
-    await Promise.all([...workers.values()].map((w) => w.ready));
-    // A batch sizes its window (concurrency × live workers) from Temporal's view of the app's
-    // workers: run only once Temporal lists all three, or the gated sub-tasks fill one worker.
-    await eventually(() => liveAppWorkers(stack.client, appName), (live) => live.length === workers.size, 30_000);
+    await startWorkers(appName, recordFile);
     const jobId = await api.data<number>('saveJob', {
       jobName: 'gated map', timeExpressionType: 'API', executeType: 'MAP_REDUCE', processorType: 'BUILT_IN', processorInfo: 'gatedMap',
       concurrency: 2, taskRetryNum: 0,
@@ -100,5 +110,43 @@ describe('a worker killed mid-map', () => {
     expect(await api.data('fetchInstanceInfo', { instanceId })).toMatchObject({
       status: 5, result: `reduced ${ITEMS}`, map: { total: ITEMS, succeeded: ITEMS, failed: 0, running: 0 },
     });
+  });
+});
+
+describe('a worker frozen while Temporal hands it sub-tasks', () => {
+  it('after it wakes, the sub-tasks given to others meanwhile do not run on it again: each runs once', { timeout: 180_000 }, async () => {
+    await stopWorkers();
+    const { appName, api } = await stack.newApp('map-frozen');
+    const file = join(dir, 'frozen.jsonl');
+    const openGate = join(dir, 'open-gate');
+    writeFileSync(openGate, 'open');
+    await startWorkers(appName, file);
+    const lines = (): Line[] => existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line) : [];
+    const rootGate = join(dir, 'root-gate');
+    const jobId = await api.data<number>('saveJob', {
+      jobName: 'quick map', timeExpressionType: 'API', executeType: 'MAP_REDUCE', processorType: 'BUILT_IN', processorInfo: 'gatedMap',
+      concurrency: 4, taskRetryNum: 0,
+    });
+    const instanceId = await api.data<number>('runJob', { jobId, instanceParams: JSON.stringify({ n: ITEMS, gate: openGate, rootGate }) });
+    // Once the root task runs, freeze another worker with its long polls open: Temporal still
+    // hands it sub-tasks, which sit there undelivered.
+    const root = await eventually(async () => lines().find((l) => l.step === 'root'), (line) => line !== undefined, 60_000);
+    const frozenId = [...workers.keys()].find((id) => id !== root!.workerId)!;
+    const frozen = workers.get(frozenId)!;
+    process.kill(-frozen.child.pid!, 'SIGSTOP');
+    try {
+      writeFileSync(rootGate, 'open');
+      // The frozen worker's sub-tasks are declared lost after WORKER_LOST_MS and run on the others.
+      await stack.finished(instanceId);
+      expect(await api.data('fetchInstanceInfo', { instanceId })).toMatchObject({ status: 5, result: `reduced ${ITEMS}` });
+    } finally {
+      process.kill(-frozen.child.pid!, 'SIGCONT');
+    }
+    // Awake, it gets the tasks it was handed while frozen, and runs none of them.
+    await eventually(async () => frozen.output(), (output) => /stale delivery/.test(output), 30_000);
+    const starts = lines().filter((l) => l.step === 'start');
+    expect(starts.filter((l) => l.workerId === frozenId)).toEqual([]);
+    const items = starts.map((l) => l.item!).sort((a, b) => a - b);
+    expect(items).toEqual(Array.from({ length: ITEMS }, (_, i) => i));
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { type Client, type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ActivityNotFoundError, type Client, type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { AttemptClaim, ProcessRequest } from '../contract/activities.js';
 import { TAKEN_HEARTBEAT } from '../contract/activities.js';
 import { claimAttemptUpdate } from '../contract/messages.js';
@@ -117,6 +117,35 @@ async function claimAttempt(client: Client, request: ProcessRequest, workerId: s
   activity.log.warn('duplicate delivery: another delivery holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, refusal });
   while (await holderRunning(handle, activityId)) await activity.sleep(HOLDER_POLL_MS);
   throw new DuplicateDeliveryError(`duplicate delivery of attempt ${request.idempotencyKey} to ${workerId} ran nothing: ${refusal}`);
+}
+
+/**
+ * Before the user code of an unfenced delivery (a map sub-task) runs: makes sure Temporal
+ * still holds this delivery's attempt. A process frozen while it held tasks it had taken,
+ * or a task that reached it late, may get to them after Temporal declared them lost and
+ * gave them to another worker (seen in the chaos suite: a processor worker SIGSTOPped for
+ * 39 s ran its stale sub-tasks within milliseconds of waking, after others had run them).
+ * Such a delivery is older than its heartbeat timeout, so only a delivery older than half
+ * of it asks Temporal (a heartbeat, which fails once the attempt is gone); a fresh one
+ * costs nothing. The answer counts only if it came back within that half: Temporal then
+ * holds the attempt for at least the other half, while user code starts.
+ */
+export async function confirmStillHeld(client: Client, idempotencyKey: string, workerId: string): Promise<void> {
+  const { heartbeatTimeoutMs, currentAttemptScheduledTimestampMs, taskToken } = Context.current().info;
+  if (!heartbeatTimeoutMs) return;
+  const trusted = heartbeatTimeoutMs / 2;
+  if (Date.now() - currentAttemptScheduledTimestampMs <= trusted) return;
+  for (;;) {
+    const sent = performance.now();
+    try {
+      await client.activity.heartbeat(taskToken, TAKEN_HEARTBEAT);
+    } catch (err) {
+      if (!(err instanceof ActivityNotFoundError)) throw err;
+      Context.current().log.warn('stale delivery: Temporal gave this attempt to another worker; not running it', { idempotencyKey });
+      throw new DuplicateDeliveryError(`stale delivery of attempt ${idempotencyKey} to ${workerId} ran nothing: Temporal no longer holds it for this delivery (it was declared lost, and given to another worker)`);
+    }
+    if (performance.now() - sent <= trusted) return;
+  }
 }
 
 /** Whether the activity is still pending in its (running) workflow. */

@@ -8,7 +8,7 @@ import { type MapBatchInput, type MapBatchResult, type MapBatchWorkflow, Workflo
 import { MAP_LIMITS } from '../domain/map.js';
 import { isAlreadyStarted } from '../temporal/errors.js';
 import { TASK, type TaskResult } from '../domain/tasks.js';
-import { type AttemptMemory, type AttemptWorker, admissionOf, checkResult, processorFor, taskContextOf } from './attempt.js';
+import { type AttemptMemory, type AttemptWorker, DuplicateDeliveryError, admissionOf, checkResult, confirmStillHeld, processorFor, taskContextOf } from './attempt.js';
 import { AttemptWorkflowContext } from './workflow-context.js';
 import type { MapProcessor, MapTaskContext, ProcessorDefinition } from './task-context.js';
 import { hasProcessMethod } from './task-context.js';
@@ -58,14 +58,16 @@ export function mapActivities(worker: AttemptWorker, processors: Record<string, 
       },
     };
     try {
-      const result = await slots.run(request, () => {
+      const result = await slots.run(request, async () => {
         // Stopped while it waited for a slot: it never starts.
         ctx.signal.throwIfAborted();
+        // Unfenced (a sub-task): a stale delivery never starts either.
+        if (!request.fenced) await confirmStillHeld(client, request.idempotencyKey, workerId);
         return process(ctx);
       });
       return { ...checkResult(request.processorInfo, result), workerIdentity: workerId, batches: started };
     } catch (err) {
-      if (ctx.signal.aborted || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+      if (ctx.signal.aborted || err instanceof DuplicateDeliveryError || (err instanceof ApplicationFailure && err.nonRetryable)) throw err;
       return { success: false, msg: err instanceof Error ? err.message : String(err), workerIdentity: workerId, batches: started };
     }
   };
