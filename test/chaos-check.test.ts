@@ -221,6 +221,16 @@ describe('invariant checker', () => {
     expect(kinds(base)).toEqual(['duplicate-execution']);
   });
 
+  it('lets a map\'s root task run again as the same attempt after its holder was declared lost (a history stall), and reports it otherwise', () => {
+    const root = (at: number, workerId: string) => exec(5, 'tempojob:5:1:t:0:1', at, workerId, { jobId: 3, step: 'map', taskId: '0' });
+    const base = { tracked: [run(5, { kind: 'map', jobId: 3 })], instances: new Map([[5, facts(5, 'FAILED', { jobId: 3 })]]), records: [...root(T0, 'chaos-worker-2'), ...root(T0 + 39_000, 'chaos-worker-1')] };
+    const stall: AppliedFault = { atMs: 0, kind: 'stall', target: 'temporal-history', startedAt: T0 + 12, endedAt: T0 + 37_000, durationMs: 36_988 };
+    const lost = checkInvariants(input({ ...base, faults: [stall] }));
+    expect(lost.violations).toEqual([]);
+    expect(lost.movedSubTasks).toEqual([{ instanceId: 5, key: 'tempojob:5:1:t:0:1', cause: expect.stringContaining('stall temporal-history') }]);
+    expect(kinds(base)).toEqual(['duplicate-execution']);
+  });
+
   it('reports a broadcast share that ran on another worker, and two instances of one fire time', () => {
     const share = exec(6, 'tempojob:6:1:w:chaos-worker-3:1', T0, 'chaos-worker-1', { jobId: 2, step: 'share', taskId: '0.1' });
     const fire = (instanceId: number) => facts(instanceId, 'SUCCEED', { jobId: 9, expectedTriggerTime: T0 });

@@ -43,7 +43,7 @@ export interface CheckInput {
 
 export interface CheckResult {
   violations: Violation[];
-  /** Map sub-tasks run again after their worker was declared lost, by the fault that made it so. */
+  /** Map tasks (sub-tasks, the root task, reduce) run again, as the same attempt, after their worker was declared lost, by the fault that made it so. */
   movedSubTasks: { instanceId: number; key: string; cause: string }[];
   /**
    * Runs (and reduce, pre and post steps) whose user code completed under a second attempt
@@ -131,9 +131,11 @@ export function checkInvariants(input: CheckInput): CheckResult {
     for (const [key, same] of byKey) {
       if (same.length < 2) continue;
       same.sort((a, b) => a.at - b.at);
-      const subTask = same[0]!.step === 'map' && same[0]!.taskId !== '0';
-      const causes = subTask ? same.slice(1).map((again, i) => lostCause(same[i]!.workerId, same[i]!.at, again.at)) : [];
-      if (subTask && causes.every((cause) => cause !== undefined)) {
+      // A map's tasks (root, sub-tasks, reduce) move: a holder declared lost has the same
+      // attempt dispatched again, to any worker.
+      const movable = same[0]!.step === 'map' || same[0]!.step === 'reduce';
+      const causes = movable ? same.slice(1).map((again, i) => lostCause(same[i]!.workerId, same[i]!.at, again.at)) : [];
+      if (movable && causes.every((cause) => cause !== undefined)) {
         for (const cause of causes) movedSubTasks.push({ instanceId, key, cause: cause! });
         continue;
       }
