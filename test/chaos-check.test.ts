@@ -217,7 +217,7 @@ describe('invariant checker', () => {
     const kill: AppliedFault = { atMs: 0, kind: 'kill', target: 'processor-1', startedAt: T0 + 1_000, endedAt: T0 + 4_000 };
     const lost = checkInvariants(input({ ...base, faults: [kill] }));
     expect(lost.violations).toEqual([]);
-    expect(lost.movedSubTasks).toEqual([{ instanceId: 5, key: 'tempojob:5:1:t:0.1:1', cause: expect.stringContaining('kill processor-1') }]);
+    expect(lost.movedMapTasks).toEqual([{ instanceId: 5, key: 'tempojob:5:1:t:0.1:1', cause: expect.stringContaining('kill processor-1') }]);
     expect(kinds(base)).toEqual(['duplicate-execution']);
   });
 
@@ -227,7 +227,7 @@ describe('invariant checker', () => {
     const stall: AppliedFault = { atMs: 0, kind: 'stall', target: 'temporal-history', startedAt: T0 + 12, endedAt: T0 + 37_000, durationMs: 36_988 };
     const lost = checkInvariants(input({ ...base, faults: [stall] }));
     expect(lost.violations).toEqual([]);
-    expect(lost.movedSubTasks).toEqual([{ instanceId: 5, key: 'tempojob:5:1:t:0:1', cause: expect.stringContaining('stall temporal-history') }]);
+    expect(lost.movedMapTasks).toEqual([{ instanceId: 5, key: 'tempojob:5:1:t:0:1', cause: expect.stringContaining('stall temporal-history') }]);
     expect(kinds(base)).toEqual(['duplicate-execution']);
   });
 

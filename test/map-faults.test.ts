@@ -42,8 +42,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const readLines = (): Line[] => existsSync(recordFile)
-  ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line)
+const readLines = (file = recordFile): Line[] => existsSync(file)
+  ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line)
   : [];
 
 /** Starts the three map workers of a test, on its own record file, once Temporal lists them all. */
@@ -121,7 +121,6 @@ describe('a worker frozen while Temporal hands it sub-tasks', () => {
     const openGate = join(dir, 'open-gate');
     writeFileSync(openGate, 'open');
     await startWorkers(appName, file);
-    const lines = (): Line[] => existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line) : [];
     const rootGate = join(dir, 'root-gate');
     const jobId = await api.data<number>('saveJob', {
       jobName: 'quick map', timeExpressionType: 'API', executeType: 'MAP_REDUCE', processorType: 'BUILT_IN', processorInfo: 'gatedMap',
@@ -130,7 +129,7 @@ describe('a worker frozen while Temporal hands it sub-tasks', () => {
     const instanceId = await api.data<number>('runJob', { jobId, instanceParams: JSON.stringify({ n: ITEMS, gate: openGate, rootGate }) });
     // Once the root task runs, freeze another worker with its long polls open: Temporal still
     // hands it sub-tasks, which sit there undelivered.
-    const root = await eventually(async () => lines().find((l) => l.step === 'root'), (line) => line !== undefined, 60_000);
+    const root = await eventually(async () => readLines(file).find((l) => l.step === 'root'), (line) => line !== undefined, 60_000);
     const frozenId = [...workers.keys()].find((id) => id !== root!.workerId)!;
     const frozen = workers.get(frozenId)!;
     process.kill(-frozen.child.pid!, 'SIGSTOP');
@@ -144,7 +143,7 @@ describe('a worker frozen while Temporal hands it sub-tasks', () => {
     }
     // Awake, it gets the tasks it was handed while frozen, and runs none of them.
     await eventually(async () => frozen.output(), (output) => /stale delivery/.test(output), 30_000);
-    const starts = lines().filter((l) => l.step === 'start');
+    const starts = readLines(file).filter((l) => l.step === 'start');
     expect(starts.filter((l) => l.workerId === frozenId)).toEqual([]);
     const items = starts.map((l) => l.item!).sort((a, b) => a - b);
     expect(items).toEqual(Array.from({ length: ITEMS }, (_, i) => i));

@@ -44,7 +44,7 @@ export interface CheckInput {
 export interface CheckResult {
   violations: Violation[];
   /** Map tasks (sub-tasks, the root task, reduce) run again, as the same attempt, after their worker was declared lost, by the fault that made it so. */
-  movedSubTasks: { instanceId: number; key: string; cause: string }[];
+  movedMapTasks: { instanceId: number; key: string; cause: string }[];
   /**
    * Runs (and reduce, pre and post steps) whose user code completed under a second attempt
    * because Temporal declared the first attempt's worker lost (heartbeat timeout): its process
@@ -68,7 +68,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function checkInvariants(input: CheckInput): CheckResult {
   const violations: Violation[] = [];
-  const movedSubTasks: CheckResult['movedSubTasks'] = [];
+  const movedMapTasks: CheckResult['movedMapTasks'] = [];
   const rerunsAfterLoss: CheckResult['rerunsAfterLoss'] = [];
   const claimedBeforeStop: CheckResult['claimedBeforeStop'] = [];
   const byInstance = new Map<number, ExecutionRecord[]>();
@@ -136,7 +136,7 @@ export function checkInvariants(input: CheckInput): CheckResult {
       const movable = same[0]!.step === 'map' || same[0]!.step === 'reduce';
       const causes = movable ? same.slice(1).map((again, i) => lostCause(same[i]!.workerId, same[i]!.at, again.at)) : [];
       if (movable && causes.every((cause) => cause !== undefined)) {
-        for (const cause of causes) movedSubTasks.push({ instanceId, key, cause: cause! });
+        for (const cause of causes) movedMapTasks.push({ instanceId, key, cause: cause! });
         continue;
       }
       violation({
@@ -216,12 +216,13 @@ export function checkInvariants(input: CheckInput): CheckResult {
     }
     if (run.stop?.ok) {
       const answeredAt = run.stop.answeredAt;
-      const late = starts.filter((r) => {
-        if (r.at <= answeredAt) return false;
-        const cause = r.at - answeredAt <= STOP_RACE_MS ? 'within the claim answer\'s transit' : lateAnswerCause(r.workerId, answeredAt - STOP_RACE_MS, r.at);
-        if (cause) claimedBeforeStop.push({ instanceId: run.instanceId!, key: r.key, afterMs: r.at - answeredAt, cause });
-        return !cause;
-      });
+      const late: ExecutionRecord[] = [];
+      for (const start of starts.filter((r) => r.at > answeredAt)) {
+        const afterMs = start.at - answeredAt;
+        const cause = afterMs <= STOP_RACE_MS ? 'within the claim answer\'s transit' : lateAnswerCause(start.workerId, answeredAt - STOP_RACE_MS, start.at);
+        if (cause) claimedBeforeStop.push({ instanceId: run.instanceId, key: start.key, afterMs, cause });
+        else late.push(start);
+      }
       if (late.length > 0) {
         violation({ kind: 'started-after-stop', instanceId: run.instanceId, jobId: run.jobId, message: `${context}: stopInstance answered OK at ${iso(run.stop.answeredAt)}, and an attempt started after it` }, late);
       }
@@ -269,5 +270,5 @@ export function checkInvariants(input: CheckInput): CheckResult {
       message: `instance ${instanceId} executed, but no API answer named it${input.unanswered.length > 0 ? ` (${input.unanswered.length} calls were never answered; it may be one of them)` : ''}`,
     }, records);
   }
-  return { violations, movedSubTasks, rerunsAfterLoss, claimedBeforeStop, checkedInstances: known.size };
+  return { violations, movedMapTasks, rerunsAfterLoss, claimedBeforeStop, checkedInstances: known.size };
 }

@@ -22,7 +22,7 @@ export interface ChaosReport {
     unanswered: Unanswered[];
     tornRecordLines: number;
     proxyDroppedBytes: number;
-    mapSubTasksMovedAfterWorkerLost: CheckResult['movedSubTasks'];
+    mapTasksMovedAfterWorkerLost: CheckResult['movedMapTasks'];
     rerunsAfterDeclaredLoss: CheckResult['rerunsAfterLoss'];
     claimedBeforeStop: CheckResult['claimedBeforeStop'];
   };
@@ -94,7 +94,7 @@ export function buildReport(input: ReportInput): ChaosReport {
       unanswered: input.unanswered,
       tornRecordLines: input.torn,
       proxyDroppedBytes: input.proxyDroppedBytes,
-      mapSubTasksMovedAfterWorkerLost: input.check.movedSubTasks,
+      mapTasksMovedAfterWorkerLost: input.check.movedMapTasks,
       rerunsAfterDeclaredLoss: input.check.rerunsAfterLoss,
       claimedBeforeStop: input.check.claimedBeforeStop,
     },
@@ -143,7 +143,7 @@ export function reportMarkdown(report: ChaosReport): string {
     `- fires: CRON ${w.fires.cron}, FIXED_RATE ${w.fires.fixedRate}`,
     `- user-code executions by step: ${table(w.executionsByStep)}`,
     `- instances checked: ${w.instancesChecked}; refusals by the API: ${w.refusals.length}; calls never answered: ${w.unanswered.length}; torn record lines: ${w.tornRecordLines}; bytes the proxy dropped: ${w.proxyDroppedBytes}`,
-    `- map tasks (sub-tasks, root, reduce) run again as the same attempt after their worker was declared lost: ${w.mapSubTasksMovedAfterWorkerLost.length}`,
+    `- map tasks (sub-tasks, root, reduce) run again as the same attempt after their worker was declared lost: ${w.mapTasksMovedAfterWorkerLost.length}`,
     `- runs whose user code completed again under a new attempt after Temporal declared the first attempt's worker lost (the stated exception): ${w.rerunsAfterDeclaredLoss.length}`,
     ...w.rerunsAfterDeclaredLoss.map((r) => `  - instance ${r.instanceId} ${r.step}: ${r.keys.join(', ')} — ${r.cause}`),
     `- attempts claimed before a stop whose user code began just after stopInstance answered: ${w.claimedBeforeStop.length}`,

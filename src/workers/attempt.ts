@@ -131,7 +131,8 @@ async function claimAttempt(client: Client, request: ProcessRequest, workerId: s
  * holds the attempt for at least the other half, while user code starts.
  */
 export async function confirmStillHeld(client: Client, idempotencyKey: string, workerId: string): Promise<void> {
-  const { heartbeatTimeoutMs, currentAttemptScheduledTimestampMs, taskToken } = Context.current().info;
+  const activity = Context.current();
+  const { heartbeatTimeoutMs, currentAttemptScheduledTimestampMs, taskToken } = activity.info;
   if (!heartbeatTimeoutMs) return;
   const trusted = heartbeatTimeoutMs / 2;
   if (Date.now() - currentAttemptScheduledTimestampMs <= trusted) return;
@@ -141,7 +142,7 @@ export async function confirmStillHeld(client: Client, idempotencyKey: string, w
       await client.activity.heartbeat(taskToken, TAKEN_HEARTBEAT);
     } catch (err) {
       if (!(err instanceof ActivityNotFoundError)) throw err;
-      Context.current().log.warn('stale delivery: Temporal gave this attempt to another worker; not running it', { idempotencyKey });
+      activity.log.warn('stale delivery: Temporal gave this attempt to another worker; not running it', { idempotencyKey });
       throw new DuplicateDeliveryError(`stale delivery of attempt ${idempotencyKey} to ${workerId} ran nothing: Temporal no longer holds it for this delivery (it was declared lost, and given to another worker)`);
     }
     if (performance.now() - sent <= trusted) return;

@@ -1,20 +1,23 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../src/temporal/cli.js';
 import { portAnswers } from './cluster-scripts.js';
 
-/** The cluster's port settings (scripts/cluster/env.sh) and their defaults there. */
-const PORT_DEFAULTS = {
-  TEMPOJOB_CLUSTER_PG_PORT: 55432,
-  TEMPOJOB_CLUSTER_FRONTEND_PORT: 17233,
-  TEMPOJOB_CLUSTER_FRONTEND_HTTP_PORT: 17243,
-  TEMPOJOB_CLUSTER_HISTORY_PORT: 17234,
-  TEMPOJOB_CLUSTER_MATCHING_PORT: 17235,
-  TEMPOJOB_CLUSTER_WORKER_PORT: 17239,
-  TEMPOJOB_CLUSTER_METRICS_BASE: 18000,
-} as const;
-type PortSetting = keyof typeof PORT_DEFAULTS;
-const GRPC_SETTINGS: PortSetting[] = ['TEMPOJOB_CLUSTER_FRONTEND_PORT', 'TEMPOJOB_CLUSTER_HISTORY_PORT', 'TEMPOJOB_CLUSTER_MATCHING_PORT', 'TEMPOJOB_CLUSTER_WORKER_PORT'];
+/** The cluster's port settings, named as scripts/cluster/env.sh reads them. */
+const GRPC_SETTINGS = ['TEMPOJOB_CLUSTER_FRONTEND_PORT', 'TEMPOJOB_CLUSTER_HISTORY_PORT', 'TEMPOJOB_CLUSTER_MATCHING_PORT', 'TEMPOJOB_CLUSTER_WORKER_PORT'] as const;
+const PORT_SETTINGS = ['TEMPOJOB_CLUSTER_PG_PORT', 'TEMPOJOB_CLUSTER_FRONTEND_HTTP_PORT', ...GRPC_SETTINGS, 'TEMPOJOB_CLUSTER_METRICS_BASE'] as const;
+type PortSetting = (typeof PORT_SETTINGS)[number];
+
+/** The settings' defaults, as scripts/cluster/env.sh gives them (its CLUSTER_METRICS_BASE is the metrics one). */
+function portDefaults(): Record<PortSetting, number> {
+  const script = `source scripts/cluster/env.sh && ${PORT_SETTINGS.map((name) =>
+    `echo ${name}=\${${name === 'TEMPOJOB_CLUSTER_METRICS_BASE' ? 'CLUSTER_METRICS_BASE' : name}}`).join(' && ')}`;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPOJOB_CLUSTER_')));
+  const output = execFileSync('bash', ['-c', script], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const values = Object.fromEntries(output.trim().split('\n').map((line) => line.split('=') as [string, string]).map(([name, value]) => [name, Number(value)]));
+  return Object.fromEntries(PORT_SETTINGS.map((name) => [name, values[name]])) as Record<PortSetting, number>;
+}
 const MAX_SHIFTS = 40;
 
 /** Every port a cluster with these settings listens on (see scripts/cluster/temporal/cluster.yaml). */
@@ -48,13 +51,13 @@ function ownClusterAlive(): boolean {
  * and a cluster this checkout already runs, are kept as they are.
  */
 export async function chooseClusterPorts(): Promise<void> {
-  const names = Object.keys(PORT_DEFAULTS) as PortSetting[];
-  if (names.some((name) => process.env[name] !== undefined) || ownClusterAlive()) {
-    for (const name of names) process.env[name] ??= String(PORT_DEFAULTS[name]);
+  const defaults = portDefaults();
+  if (PORT_SETTINGS.some((name) => process.env[name] !== undefined) || ownClusterAlive()) {
+    for (const name of PORT_SETTINGS) process.env[name] ??= String(defaults[name]);
     return;
   }
   for (let shift = 0; shift < MAX_SHIFTS; shift++) {
-    const settings = Object.fromEntries(Object.entries(PORT_DEFAULTS).map(([name, port]) => [name, port + (name === 'TEMPOJOB_CLUSTER_PG_PORT' ? shift : shift * 100)])) as Record<PortSetting, number>;
+    const settings = Object.fromEntries(PORT_SETTINGS.map((name) => [name, defaults[name] + (name === 'TEMPOJOB_CLUSTER_PG_PORT' ? shift : shift * 100)])) as Record<PortSetting, number>;
     const taken = await Promise.all(portsOf(settings).map(portAnswers));
     if (taken.some(Boolean)) continue;
     if (shift > 0) console.log(`[cluster] the default cluster ports are in use by another program: this run uses Temporal ${settings.TEMPOJOB_CLUSTER_FRONTEND_PORT} and PostgreSQL ${settings.TEMPOJOB_CLUSTER_PG_PORT}`);
