@@ -61,7 +61,7 @@ describe('map tasks: one run per attempt in a worker process', () => {
     let runs = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
-    const activities = processorActivities('w1', {
+    const activities = processorActivities({ workerId: 'w1', identity: 'w1 test' }, {
       fanOut: mapProcessor({ async process() { runs++; await gate; return { success: true, msg: 'done' }; } }),
     }, new Client());
     const request: MapTaskRequest = {

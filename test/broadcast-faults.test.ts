@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveAppWorkers } from '../src/activities/workers.js';
 import type { InstanceState } from '../src/domain/instance.js';
-import { broadcastShareWorkflowId, workerTaskQueue } from '../src/contract/names.js';
+import { broadcastShareWorkflowId, parseWorkerIdentity, workerTaskQueue } from '../src/contract/names.js';
 import type { TaskResult } from '../src/workers/index.js';
 import type { OpenApiCaller } from './support/api-client.js';
 import { eventually } from './support/eventually.js';
@@ -123,7 +123,7 @@ async function expectPinned(appName: string, instanceId: number, workerId: strin
     expect(event.activityTaskScheduledEventAttributes!.taskQueue!.name).toBe(workerTaskQueue(appName, workerId));
   }
   for (const event of (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes)) {
-    expect(event.activityTaskStartedEventAttributes!.identity).toBe(workerId);
+    expect(parseWorkerIdentity(event.activityTaskStartedEventAttributes!.identity!).workerId).toBe(workerId);
   }
 }
 

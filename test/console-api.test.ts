@@ -40,7 +40,7 @@ describe('listWorkers', () => {
     const before = Date.now();
     await expect.poll(async () => (await mine.listWorkers()).map((w) => w.workerId), { timeout: 20_000 }).toEqual(['a-1']);
     const workers = await mine.listWorkers();
-    expect(workers[0]).toMatchObject({ workerId: 'a-1', tags: ['blue'], identity: 'a-1[blue]', taskQueues: [`app:${myApp}`, `app:${myApp}:w:a-1`] });
+    expect(workers[0]).toMatchObject({ workerId: 'a-1', tags: ['blue'], identity: expect.stringMatching(/^a-1\[blue\] [0-9a-f]{8}$/), taskQueues: [`app:${myApp}`, `app:${myApp}:w:a-1`] });
     for (const worker of workers) {
       expect(worker.lastSeen).toBeGreaterThan(before - 75_000);
       expect(worker.lastSeen).toBeLessThanOrEqual(Date.now());

@@ -57,7 +57,7 @@ const alertDeliverySchema = z.object({
 const workerSchema = z.object({
   workerId: z.string(),
   tags: z.array(z.string()),
-  identity: z.string().describe('its Temporal identity: workerId or workerId[tag,…]'),
+  identity: z.string().describe('its Temporal identity: workerId or workerId[tag,…], then a random name of the worker\'s own'),
   lastSeen: z.number().describe('epoch ms of its newest poll or heartbeat Temporal holds'),
   taskQueues: z.array(z.string()).describe('the app\'s shared queue and the worker\'s own'),
 });

@@ -27,17 +27,19 @@ export interface ProcessRequest extends ProcessTarget {
   taskId?: string;
   taskName?: string;
   /**
-   * The workflow that dispatched this attempt takes claims (`claimAttemptUpdate`): the worker
-   * claims the attempt there before any user code runs, and a delivery whose claim is refused
-   * runs nothing. Absent (map sub-tasks, workflows from before the fence): no claim.
+   * Fenced: before any user code runs, a delivery proves it holds the attempt (Temporal still
+   * holds the attempt for its task, and recorded this worker as the poll that took it), and
+   * one that does not runs nothing (holdAttempt). Absent (map sub-tasks, workflows from
+   * before the fence): no such proof.
    */
   fenced?: boolean;
 }
 
 /**
- * A delivery's claim on the attempt it was handed, sent to the workflow that dispatched it
- * before any user code runs: the first claim of a dispatched activity holds it, every later
- * one is refused (another delivery of the same task, or a late one of a task that ended).
+ * A delivery's claim on the attempt it was handed, as processor workers built before
+ * 2026-12-02 send it (claimAttemptUpdate) to the workflow that dispatched it before any user
+ * code runs: the first claim of a dispatched activity holds it, every later one is refused
+ * (another delivery of the same task, or a late one of a task that ended).
  */
 export interface AttemptClaim {
   idempotencyKey: string;
@@ -103,9 +105,9 @@ export interface ReduceRequest extends ProcessRequest {
 }
 
 /**
- * What a processor worker heartbeats with while it runs an attempt. For attempts dispatched
- * without a claim (`fenced` absent) it first has Temporal record one before any user code
- * runs: an attempt that times out without it (or a claim) never reached its worker.
+ * What a processor worker heartbeats with while it runs an attempt. Before any user code
+ * runs it has Temporal record one (with the fence's checks, for fenced attempts): an attempt
+ * that times out without it (or an older worker's claim) never reached its worker.
  */
 export const TAKEN_HEARTBEAT = 'taken';
 

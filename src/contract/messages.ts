@@ -16,8 +16,11 @@ export const stopInstanceUpdate = defineUpdate<void>('stopInstance');
 
 /**
  * instanceWorkflow (STANDALONE attempts, broadcast pre/postProcess, a map's root task and
- * reduce) and broadcastShareWorkflow (its share): a delivery claims its attempt before user
- * code runs; the validator admits only the first claim of a dispatched activity.
+ * reduce) and broadcastShareWorkflow (its share): processor workers built before 2026-12-02
+ * claim an attempt here before user code runs, and the validator admits only the first claim
+ * of a dispatched activity. Current workers check Temporal's own record of the poll that took
+ * the task instead (holdAttempt, src/workers/attempt.ts); the handler stays for the older
+ * ones and for the histories that hold their claims.
  */
 export const claimAttemptUpdate = defineUpdate<void, [AttemptClaim]>('claimAttempt');
 

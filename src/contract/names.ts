@@ -140,15 +140,20 @@ export function mapBatchAttemptPrefix(instanceId: number, instanceAttempt: numbe
 
 /**
  * A processor worker's Temporal identity carries its id and tags, so the worker list
- * Temporal keeps (task-queue pollers, worker heartbeats) is all the membership we need:
- * `worker-7` or `worker-7[gpu,eu]`.
+ * Temporal keeps (task-queue pollers, worker heartbeats) is all the membership we need, and
+ * a random name of the worker's own, so that two processes never share one: Temporal
+ * records which identity's poll took each activity task, and a delivery runs user code only
+ * under the identity Temporal recorded (see holdAttempt). `worker-7 5c1e0a9b` or
+ * `worker-7[gpu,eu] 5c1e0a9b` (worker ids and tags hold no spaces); workers from before the
+ * fence sent no instance.
  */
-export function workerIdentity(workerId: string, tags: readonly string[]): string {
-  return tags.length === 0 ? workerId : `${workerId}[${tags.join(',')}]`;
+export function workerIdentity(workerId: string, tags: readonly string[], instance: string): string {
+  return `${tags.length === 0 ? workerId : `${workerId}[${tags.join(',')}]`} ${instance}`;
 }
 
 export function parseWorkerIdentity(identity: string): { workerId: string; tags: string[] } {
-  const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(identity);
-  if (!match) return { workerId: identity, tags: [] };
+  const named = identity.split(' ', 1)[0]!;
+  const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(named);
+  if (!match) return { workerId: named, tags: [] };
   return { workerId: match[1]!, tags: match[2]!.split(',').filter((tag) => tag.length > 0) };
 }

@@ -13,7 +13,7 @@ export interface WorkerTargeting {
 export interface LiveWorker {
   workerId: string;
   tags: string[];
-  /** Its Temporal identity (`workerId` or `workerId[tag,…]`). */
+  /** Its Temporal identity (`workerId` or `workerId[tag,…]`, then a random name of the worker's own). */
   identity: string;
 }
 

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ActivityNotFoundError, type Client, type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { AttemptClaim, ProcessRequest } from '../contract/activities.js';
+import { ActivityCancelledError, ActivityNotFoundError, ActivityPausedError, ActivityResetError, type Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { ProcessRequest } from '../contract/activities.js';
 import { TAKEN_HEARTBEAT } from '../contract/activities.js';
-import { claimAttemptUpdate } from '../contract/messages.js';
+import { isNotFound } from '../temporal/errors.js';
 import type { LogShipper } from './log-shipper.js';
 import type { ProcessResult, ProcessorDefinition, TaskContext } from './task-context.js';
 import { taskLogger } from './task-logger.js';
@@ -27,9 +27,13 @@ export function processorFor(processors: Record<string, ProcessorDefinition>, re
   );
 }
 
-/** The worker an attempt runs on: its id, and its shipper of online log lines (absent when it has no API to ship to). */
+/**
+ * The worker an attempt runs on: its id, its Temporal identity (see workerIdentity), and its
+ * shipper of online log lines (absent when it has no API to ship to).
+ */
 export interface AttemptWorker {
   workerId: string;
+  identity: string;
   shipper: LogShipper | undefined;
 }
 
@@ -75,48 +79,81 @@ export class DuplicateDeliveryError extends Error {
 
 /**
  * How a delivery of `request` is admitted to run user code:
- * - fenced (the dispatching workflow takes claims): it claims the attempt there (see
- *   claimAttempt); a claim proves the delivery too, so no heartbeat is awaited;
+ * - fenced (STANDALONE attempts, broadcast steps, a map's root task and reduce): once it
+ *   holds the attempt (see holdAttempt);
  * - unfenced and `movable` (map sub-tasks): at once;
  * - unfenced otherwise (dispatched by workflows from before the fence): once Temporal has
  *   recorded a TAKEN_HEARTBEAT, so a worker that dies mid-run is never mistaken for a lost
  *   delivery (the SDK's own heartbeat is sent in the background and may not have reached the
  *   server when the process dies).
  */
-export function admissionOf(request: ProcessRequest, client: Client, workerId: string, movable = false): Admission | undefined {
-  if (request.fenced) return (quiet) => claimAttempt(client, request, workerId, quiet);
+export function admissionOf(request: ProcessRequest, client: Client, worker: AttemptWorker, movable = false): Admission | undefined {
+  if (request.fenced) return (quiet) => holdAttempt(client, request, worker, quiet);
   if (movable) return undefined;
   return () => client.activity.heartbeat(Context.current().info.taskToken, TAKEN_HEARTBEAT);
 }
 
+type PendingActivity = proto.temporal.api.workflow.v1.IPendingActivityInfo;
+const { WORKFLOW_EXECUTION_STATUS_RUNNING } = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
+
 /**
- * Claims this delivery's attempt at the workflow that dispatched it (claimAttemptUpdate,
- * whose validator admits only the first claim of an activity). Refused, the delivery must
- * not run user code, must not complete the task first (Temporal keeps the first completion
- * of an activity and rejects later ones, so its answer would be the attempt's), and must not
- * heartbeat (that would keep a holder that died from being declared lost): it waits, silent,
- * until the holder's activity has ended, then ends with DuplicateDeliveryError, a completion
- * Temporal rejects. The attempt's outcome is the holder's.
+ * The fence across worker processes. Temporal hands an activity task to one poll: before it
+ * answers, it records the polling worker's identity as the task's holder, and refuses the
+ * task to any other poll (RecordActivityTaskStarted). A task can still reach a second
+ * process (a poll answer duplicated or replayed on the way, or late, after Temporal gave the
+ * attempt to another worker). So before any user code runs, a delivery asks Temporal, with
+ * two calls sent at once that need no workflow task:
+ * - a TAKEN_HEARTBEAT on its task: Temporal still holds the attempt for this task (it was
+ *   not declared lost, and no stop cancelled it). Recorded, it also proves the delivery: a
+ *   heartbeat timeout after it is a worker lost, not a delivery lost on the way;
+ * - the dispatching workflow's pending activity: the holder Temporal recorded is this
+ *   worker (identities are unique per worker, see workerIdentity).
+ * A delivery of an attempt Temporal no longer holds ends at once. One that is not the
+ * recorded holder must not run user code, must not complete the task first (Temporal keeps
+ * the first completion of an activity and rejects later ones, so its answer would be the
+ * attempt's), and must not heartbeat (that would keep a holder that died from being declared
+ * lost): it waits, silent, until the holder's activity has ended, then ends with
+ * DuplicateDeliveryError, a completion Temporal rejects. The attempt's outcome is the holder's.
  */
-async function claimAttempt(client: Client, request: ProcessRequest, workerId: string, quiet: () => void): Promise<void> {
+async function holdAttempt(client: Client, request: ProcessRequest, worker: AttemptWorker, quiet: () => void): Promise<void> {
   const activity = Context.current();
-  const { workflowExecution, activityId } = activity.info;
-  if (!workflowExecution) throw new Error(`attempt ${request.idempotencyKey} is fenced but its activity has no workflow to claim it at`);
-  const handle = client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId);
-  const claim: AttemptClaim = { idempotencyKey: request.idempotencyKey, activityId, workerId, delivery: randomUUID() };
-  let refusal: string;
-  try {
-    // The update id makes the client's own retries of this request one claim.
-    await handle.executeUpdate(claimAttemptUpdate, { args: [claim], updateId: `claim:${activityId}:${claim.delivery}` });
-    return;
-  } catch (err) {
-    if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
-    refusal = (err instanceof WorkflowUpdateFailedError ? err.cause?.message : undefined) ?? err.message;
-  }
+  const { workflowExecution, activityId, attempt, taskToken } = activity.info;
+  if (!workflowExecution) throw new Error(`attempt ${request.idempotencyKey} is fenced but its activity has no workflow`);
+  const refused = (why: string) => new DuplicateDeliveryError(`duplicate delivery of attempt ${request.idempotencyKey} to ${worker.workerId} ran nothing: ${why}`);
+  const [lost, pending] = await Promise.all([
+    client.activity.heartbeat(taskToken, TAKEN_HEARTBEAT).then(() => undefined, whyNotHeld),
+    pendingActivity(client, workflowExecution, activityId),
+  ]);
+  const holder = pending?.attempt === attempt ? pending.lastWorkerIdentity : undefined;
+  if (!lost && holder === worker.identity) return;
   quiet();
-  activity.log.warn('duplicate delivery: another delivery holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, refusal });
-  while (await holderRunning(handle, activityId)) await activity.sleep(HOLDER_POLL_MS);
-  throw new DuplicateDeliveryError(`duplicate delivery of attempt ${request.idempotencyKey} to ${workerId} ran nothing: ${refusal}`);
+  if (lost || !holder) {
+    activity.log.warn('stale delivery: Temporal no longer holds this attempt for it; not running it', { idempotencyKey: request.idempotencyKey, lost });
+    throw refused(lost ?? 'that dispatch has ended');
+  }
+  activity.log.warn('duplicate delivery: another worker holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, holder });
+  while (await pendingActivity(client, workflowExecution, activityId)) await activity.sleep(HOLDER_POLL_MS);
+  throw refused(`it is held by ${holder}`);
+}
+
+/** Why Temporal no longer holds the attempt for this task, from its answer to a heartbeat. */
+function whyNotHeld(err: unknown): string {
+  if (err instanceof ActivityNotFoundError) return 'that dispatch has ended';
+  if (err instanceof ActivityCancelledError) return 'its attempt was cancelled: the instance is being stopped';
+  if (err instanceof ActivityPausedError || err instanceof ActivityResetError) return `its attempt was ${err instanceof ActivityPausedError ? 'paused' : 'reset'} in Temporal`;
+  throw err;
+}
+
+/** The activity, while it is pending in its (running) workflow. */
+async function pendingActivity(client: Client, execution: { workflowId: string; runId: string }, activityId: string): Promise<PendingActivity | undefined> {
+  try {
+    const described = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution });
+    if (described.workflowExecutionInfo?.status !== WORKFLOW_EXECUTION_STATUS_RUNNING) return undefined;
+    return (described.pendingActivities ?? []).find((activity) => activity.activityId === activityId);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -146,17 +183,6 @@ export async function confirmStillHeld(client: Client, idempotencyKey: string, w
       throw new DuplicateDeliveryError(`stale delivery of attempt ${idempotencyKey} to ${workerId} ran nothing: Temporal no longer holds it for this delivery (it was declared lost, and given to another worker)`);
     }
     if (performance.now() - sent <= trusted) return;
-  }
-}
-
-/** Whether the activity is still pending in its (running) workflow. */
-async function holderRunning(handle: WorkflowHandle, activityId: string): Promise<boolean> {
-  try {
-    const described = await handle.describe();
-    return described.status.name === 'RUNNING' && (described.raw.pendingActivities ?? []).some((pending) => pending.activityId === activityId);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
   }
 }
 

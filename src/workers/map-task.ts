@@ -76,7 +76,7 @@ export function mapActivities(worker: AttemptWorker, processors: Record<string, 
     runMapTask(request) {
       const processor = processorFor(processors, request, workerId);
       const process = hasProcessMethod(processor) ? (c: MapTaskContext) => (processor as unknown as MapProcessor).process(c) : processor;
-      return memory.deliver(request.idempotencyKey, () => run(request, process), admissionOf(request, client, workerId, true));
+      return memory.deliver(request.idempotencyKey, () => run(request, process), admissionOf(request, client, worker, true));
     },
 
     async runMapReduce(request): Promise<ProcessOutcome> {
@@ -96,7 +96,7 @@ export function mapActivities(worker: AttemptWorker, processors: Record<string, 
         } finally {
           await workflow.report(client);
         }
-      }, admissionOf(request, client, workerId, true));
+      }, admissionOf(request, client, worker, true));
       return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
     },
   };

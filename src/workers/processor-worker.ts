@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { Client } from '@temporalio/client';
@@ -125,14 +126,14 @@ type Phase = 'process' | 'preProcess' | 'postProcess';
  * reduce of a map.
  */
 export function processorActivities(
-  workerId: string,
+  { workerId, identity }: Pick<AttemptWorker, 'workerId' | 'identity'>,
   processors: Record<string, ProcessorDefinition>,
   client: Client,
   shipper?: LogShipper,
   metrics?: TempojobMetrics,
 ): ProcessorActivities {
   const memory = new AttemptMemory();
-  const worker: AttemptWorker = { workerId, shipper };
+  const worker: AttemptWorker = { workerId, identity, shipper };
   const run = async (phase: Phase, request: ProcessRequest, results?: TaskResult[]): Promise<ProcessOutcome> => {
     const processor = processorFor(processors, request, workerId);
     const workflow = new AttemptWorkflowContext(request);
@@ -145,7 +146,7 @@ export function processorActivities(
         // Before the attempt reports back, so the workflow has it when the node finishes.
         await workflow.report(client);
       }
-    }, admissionOf(request, client, workerId));
+    }, admissionOf(request, client, worker));
     return { ...checkResult(request.processorInfo, result), workerIdentity: workerId };
   };
   const activities: ProcessorActivities = {
@@ -208,8 +209,10 @@ function invoke(processor: ProcessorDefinition, phase: Phase, ctx: TaskContext, 
  * polls two queues with the same activities: the app's shared queue (STANDALONE attempts,
  * broadcast pre/postProcess, load-balanced by Temporal) and its own queue (broadcast shares
  * and designated runs, which must run on this very worker). Its Temporal identity is
- * `workerId` or `workerId[tag,…]`: that is how the scheduler learns ids and tags from
- * Temporal's own list of live workers, with no registry of its own.
+ * `workerId` or `workerId[tag,…]`, then a random name of this worker's own (workerIdentity):
+ * that is how the scheduler learns ids and tags from Temporal's own list of live workers,
+ * with no registry of its own, and how a delivery knows it is the one Temporal handed its
+ * task to.
  */
 export async function createWorker(options: CreateWorkerOptions): Promise<ProcessorWorker> {
   if (!options.appName) throw new Error('createWorker: appName is required');
@@ -266,11 +269,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
   const client = new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}) });
+  const identity = workerIdentity(workerId, tags, randomUUID().slice(0, 8));
   const common = {
     connection,
     namespace,
-    identity: workerIdentity(workerId, tags),
-    activities: processorActivities(workerId, options.processors, client, shipper, metrics),
+    identity,
+    activities: processorActivities({ workerId, identity }, options.processors, client, shipper, metrics),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTasks ?? 100,
     shutdownGraceTime: gracePeriodMs,
     ...(tracing ? tracing.workerOptions({ workflows: false }) : {}),

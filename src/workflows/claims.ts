@@ -3,11 +3,15 @@ import type { AttemptClaim } from '../contract/activities.js';
 import { claimAttemptUpdate } from '../contract/messages.js';
 
 /**
- * The fence across worker processes. Temporal delivers an activity task at least once: the
- * same task can reach two worker processes. Before any user code runs, a delivery claims
- * its attempt at the workflow that dispatched it (an update); this validator admits the
- * first claim of a dispatched activity and refuses every other, so user code starts once
- * whichever processes the task reaches. Refused claims write nothing to history.
+ * The fence across worker processes as processor workers built before 2026-12-02 keep it;
+ * current workers check Temporal's own record of the poll that took the task instead
+ * (holdAttempt, src/workers/attempt.ts), which costs no workflow task. It stays for the
+ * older workers and for the histories that hold their claims. Temporal delivers an activity
+ * task at least once: the same task can reach two worker processes. Before any user code
+ * runs, such a worker claims its attempt at the workflow that dispatched it (an update);
+ * this validator admits the first claim of a dispatched activity and refuses every other, so
+ * user code starts once whichever processes the task reaches. Refused claims write nothing
+ * to history.
  *
  * A new claim on the same attempt is admitted only once the holder's activity has ended
  * (its worker declared lost on a heartbeat timeout, and the attempt dispatched again). A

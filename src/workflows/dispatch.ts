@@ -47,9 +47,9 @@ export function proxyProcessor<A extends object>(options: DispatchOptions) {
 /**
  * Temporal records an activity as started when it hands the task to a poller; if that
  * answer is lost on the way (a poll cut off under load), the attempt times out on its
- * heartbeat without the worker ever having run it. A delivery that got it claims it at the
- * dispatching workflow before any user code runs (AttemptClaims; workers of SDKs from before
- * the fence have Temporal record a TAKEN_HEARTBEAT instead), so a heartbeat timeout with
+ * heartbeat without the worker ever having run it. A delivery that got it has Temporal
+ * record a TAKEN_HEARTBEAT before any user code runs (workers built before 2026-12-02 claim
+ * it at the dispatching workflow instead, AttemptClaims), so a heartbeat timeout with
  * neither is such a lost delivery: it is dispatched again as the same attempt, with the same
  * idempotency key, and never counts against the job's retries.
  */

@@ -119,9 +119,9 @@ type TaskRun = LoopResult & { batches: string[] };
 /**
  * All attempts of one task (root, sub-task or reduce) through the shared attempt loop, with
  * `movable`: an attempt whose worker died is dispatched again as the same attempt, possibly
- * to another worker. With `claims` (the root task and reduce, in the instance), one delivery
- * of each attempt runs user code; sub-tasks go without (see AttemptClaims' cost in
- * docs/architecture.md). Collects the batches every attempt's ctx.map() started.
+ * to another worker. With `claims` (the root task and reduce, in the instance), the attempt
+ * is fenced: one delivery of it runs user code; sub-tasks go without (see the fence's cost
+ * in docs/architecture.md). Collects the batches every attempt's ctx.map() started.
  */
 async function runTask<R extends MapTaskRequest>(
   scope: MapScope,
