@@ -195,19 +195,19 @@ describe('invariant checker', () => {
     })).toEqual(['canceled-but-executed', 'cancel-acknowledged-not-canceled', 'stop-acknowledged-not-stopped']);
   });
 
-  it('lets an attempt claimed before a stop begin just after the answer, and reports a later start without a fault to delay it', () => {
+  it('lets an attempt admitted before a stop begin just after the answer, and reports a later start without a fault to delay it', () => {
     const stopped = (startAt: number, faults: AppliedFault[] = []) => checkInvariants(input({
       tracked: [run(3, { kind: 'stop', stop: { ok: true, answeredAt: T0 } })], instances: new Map([[3, facts(3, 'STOPPED')]]),
       records: exec(3, 'tempojob:3:1', startAt, 'chaos-worker-2'), faults,
     }));
     const justAfter = stopped(T0 + 1);
     expect(justAfter.violations).toEqual([]);
-    expect(justAfter.claimedBeforeStop).toEqual([{ instanceId: 3, key: 'tempojob:3:1', afterMs: 1, cause: expect.stringContaining('transit') }]);
+    expect(justAfter.admittedBeforeStop).toEqual([{ instanceId: 3, key: 'tempojob:3:1', afterMs: 1, cause: expect.stringContaining('transit') }]);
     expect(stopped(T0 + 5_000).violations.map((v) => v.kind)).toEqual(['started-after-stop']);
     const stall: AppliedFault = { atMs: 0, kind: 'stall', target: 'processor-2', startedAt: T0 - 500, endedAt: T0 + 4_000, durationMs: 4_500 };
     const delayed = stopped(T0 + 5_000, [stall]);
     expect(delayed.violations).toEqual([]);
-    expect(delayed.claimedBeforeStop).toEqual([{ instanceId: 3, key: 'tempojob:3:1', afterMs: 5_000, cause: expect.stringContaining('stall processor-2') }]);
+    expect(delayed.admittedBeforeStop).toEqual([{ instanceId: 3, key: 'tempojob:3:1', afterMs: 5_000, cause: expect.stringContaining('stall processor-2') }]);
   });
 
   it('lets a map sub-task run again after its worker was declared lost, and reports it otherwise', () => {

@@ -53,16 +53,17 @@ export interface CheckResult {
    */
   rerunsAfterLoss: { instanceId: number; step: string; keys: string[]; cause: string }[];
   /**
-   * Attempts claimed before a stop whose user code began just after stopInstance answered:
-   * the claim's answer was still on its way to the worker (within STOP_RACE_MS, or later
-   * with a fault that delays it). No claim is admitted once a stop has arrived.
+   * Attempts admitted by the fence before a stop whose user code began just after
+   * stopInstance answered: Temporal's answer to the fence's checks was still on its way to
+   * the worker (within STOP_RACE_MS, or later with a fault that delays it). No delivery is
+   * admitted once the stop has cancelled the attempt.
    */
-  claimedBeforeStop: { instanceId: number; key: string; afterMs: number; cause: string }[];
+  admittedBeforeStop: { instanceId: number; key: string; afterMs: number; cause: string }[];
   checkedInstances: number;
 }
 
 const TERMINAL = new Set(['SUCCEED', 'FAILED', 'CANCELED', 'STOPPED']);
-/** How long the answer to a claim admitted just before a stop may take to reach its worker, faults aside. */
+/** How long the answer to the fence's checks just before a stop may take to reach its worker, faults aside. */
 export const STOP_RACE_MS = 1_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -70,7 +71,7 @@ export function checkInvariants(input: CheckInput): CheckResult {
   const violations: Violation[] = [];
   const movedMapTasks: CheckResult['movedMapTasks'] = [];
   const rerunsAfterLoss: CheckResult['rerunsAfterLoss'] = [];
-  const claimedBeforeStop: CheckResult['claimedBeforeStop'] = [];
+  const admittedBeforeStop: CheckResult['admittedBeforeStop'] = [];
   const byInstance = new Map<number, ExecutionRecord[]>();
   for (const record of input.records) {
     const list = byInstance.get(record.instanceId) ?? [];
@@ -219,8 +220,8 @@ export function checkInvariants(input: CheckInput): CheckResult {
       const late: ExecutionRecord[] = [];
       for (const start of starts.filter((r) => r.at > answeredAt)) {
         const afterMs = start.at - answeredAt;
-        const cause = afterMs <= STOP_RACE_MS ? 'within the claim answer\'s transit' : lateAnswerCause(start.workerId, answeredAt - STOP_RACE_MS, start.at);
-        if (cause) claimedBeforeStop.push({ instanceId: run.instanceId, key: start.key, afterMs, cause });
+        const cause = afterMs <= STOP_RACE_MS ? 'within the transit of the fence\'s answer' : lateAnswerCause(start.workerId, answeredAt - STOP_RACE_MS, start.at);
+        if (cause) admittedBeforeStop.push({ instanceId: run.instanceId, key: start.key, afterMs, cause });
         else late.push(start);
       }
       if (late.length > 0) {
@@ -270,5 +271,5 @@ export function checkInvariants(input: CheckInput): CheckResult {
       message: `instance ${instanceId} executed, but no API answer named it${input.unanswered.length > 0 ? ` (${input.unanswered.length} calls were never answered; it may be one of them)` : ''}`,
     }, records);
   }
-  return { violations, movedMapTasks, rerunsAfterLoss, claimedBeforeStop, checkedInstances: known.size };
+  return { violations, movedMapTasks, rerunsAfterLoss, admittedBeforeStop, checkedInstances: known.size };
 }

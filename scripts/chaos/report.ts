@@ -24,7 +24,7 @@ export interface ChaosReport {
     proxyDroppedBytes: number;
     mapTasksMovedAfterWorkerLost: CheckResult['movedMapTasks'];
     rerunsAfterDeclaredLoss: CheckResult['rerunsAfterLoss'];
-    claimedBeforeStop: CheckResult['claimedBeforeStop'];
+    admittedBeforeStop: CheckResult['admittedBeforeStop'];
   };
   benchmark: {
     baselineActionsPerMin: number;
@@ -96,7 +96,7 @@ export function buildReport(input: ReportInput): ChaosReport {
       proxyDroppedBytes: input.proxyDroppedBytes,
       mapTasksMovedAfterWorkerLost: input.check.movedMapTasks,
       rerunsAfterDeclaredLoss: input.check.rerunsAfterLoss,
-      claimedBeforeStop: input.check.claimedBeforeStop,
+      admittedBeforeStop: input.check.admittedBeforeStop,
     },
     benchmark: {
       baselineActionsPerMin: round(baselinePerMin),
@@ -146,8 +146,8 @@ export function reportMarkdown(report: ChaosReport): string {
     `- map tasks (sub-tasks, root, reduce) run again as the same attempt after their worker was declared lost: ${w.mapTasksMovedAfterWorkerLost.length}`,
     `- runs whose user code completed again under a new attempt after Temporal declared the first attempt's worker lost (the stated exception): ${w.rerunsAfterDeclaredLoss.length}`,
     ...w.rerunsAfterDeclaredLoss.map((r) => `  - instance ${r.instanceId} ${r.step}: ${r.keys.join(', ')} — ${r.cause}`),
-    `- attempts claimed before a stop whose user code began just after stopInstance answered: ${w.claimedBeforeStop.length}`,
-    ...w.claimedBeforeStop.map((r) => `  - instance ${r.instanceId}: ${r.key}, ${r.afterMs} ms after — ${r.cause}`),
+    `- attempts admitted before a stop whose user code began just after stopInstance answered: ${w.admittedBeforeStop.length}`,
+    ...w.admittedBeforeStop.map((r) => `  - instance ${r.instanceId}: ${r.key}, ${r.afterMs} ms after — ${r.cause}`),
     ...w.refusals.slice(0, 10).map((r) => `  - refused ${r.operation} (${r.kind}) at ${new Date(r.at).toISOString()}: ${r.code ?? ''} ${r.error}`),
     '',
     '## Benchmark',
