@@ -119,7 +119,8 @@ async function holdAttempt(client: Client, request: ProcessRequest, worker: Atte
   const activity = Context.current();
   const { workflowExecution, activityId, attempt, taskToken } = activity.info;
   if (!workflowExecution) throw new Error(`attempt ${request.idempotencyKey} is fenced but its activity has no workflow`);
-  const refused = (why: string) => new DuplicateDeliveryError(`duplicate delivery of attempt ${request.idempotencyKey} to ${worker.workerId} ran nothing: ${why}`);
+  const refused = (kind: 'stale' | 'duplicate', why: string) =>
+    new DuplicateDeliveryError(`${kind} delivery of attempt ${request.idempotencyKey} to ${worker.workerId} ran nothing: ${why}`);
   const [lost, pending] = await Promise.all([
     client.activity.heartbeat(taskToken, TAKEN_HEARTBEAT).then(() => undefined, whyNotHeld),
     pendingActivity(client, workflowExecution, activityId),
@@ -129,11 +130,11 @@ async function holdAttempt(client: Client, request: ProcessRequest, worker: Atte
   quiet();
   if (lost || !holder) {
     activity.log.warn('stale delivery: Temporal no longer holds this attempt for it; not running it', { idempotencyKey: request.idempotencyKey, lost });
-    throw refused(lost ?? 'that dispatch has ended');
+    throw refused('stale', lost ?? 'that dispatch has ended');
   }
   activity.log.warn('duplicate delivery: another worker holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, holder });
   while (await pendingActivity(client, workflowExecution, activityId)) await activity.sleep(HOLDER_POLL_MS);
-  throw refused(`it is held by ${holder}`);
+  throw refused('duplicate', `it is held by ${holder}`);
 }
 
 /** Why Temporal no longer holds the attempt for this task, from its answer to a heartbeat. */
