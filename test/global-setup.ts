@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
+import { appDirectoryStartOptions } from '../src/contract/start-options.js';
+import { WorkflowType } from '../src/contract/workflows.js';
 import { startCoreWorker } from '../src/core/worker.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { connectTemporal, targetOf } from '../src/temporal/connection.js';
@@ -53,10 +55,17 @@ export default async function setup(project: TestProject) {
 // Each vitest project runs this setup in the same process: install the runtime once.
 if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('WARN') });
 
+/**
+ * The shared core worker, and the app directory on its queue. The directory is one workflow
+ * per namespace, served by the core queue of whoever created the first app; some files run
+ * a core worker on a queue of their own and stop it when they end, and a directory created
+ * there would wait forever once they had (every later app created or changed in the run hung).
+ */
 async function startSharedCoreWorker(address: string, code: string) {
   const config = loadConfig({ TEMPORAL_ADDRESS: address, ...temporalTlsEnv(), TEMPOJOB_CORE_TASK_QUEUE: TEST_CORE_TASK_QUEUE });
   const temporal = await connectTemporal(targetOf(config));
   const { worker, done } = await startCoreWorker({ ...temporal, config, workflowBundle: { code } });
+  await temporal.client.workflow.start(WorkflowType.appDirectory, appDirectoryStartOptions(TEST_CORE_TASK_QUEUE));
   return {
     async stop() {
       worker.shutdown();

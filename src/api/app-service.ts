@@ -5,6 +5,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import { APP_DIRECTORY_WORKFLOW_ID } from '../contract/names.js';
 import { MemoKey } from '../contract/memo.js';
 import { putAppUpdate } from '../contract/messages.js';
+import { appDirectoryStartOptions } from '../contract/start-options.js';
 import { type AppDirectoryWorkflow, type AppRecord, WorkflowType } from '../contract/workflows.js';
 import { isNotFound, updateRefusal } from '../temporal/errors.js';
 import { StateConflictError } from './errors.js';
@@ -70,12 +71,7 @@ export class AppService {
     const passwordHash = await hash(md5Hex(password));
     const record = await this.client.workflow.executeUpdateWithStart(putAppUpdate, {
       args: [{ appName, passwordHash, mode, now: Date.now() }],
-      startWorkflowOperation: new WithStartWorkflowOperation<AppDirectoryWorkflow>(WorkflowType.appDirectory, {
-        workflowId: APP_DIRECTORY_WORKFLOW_ID,
-        taskQueue: this.coreTaskQueue,
-        args: [{ nextAppId: 1, apps: [] }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
+      startWorkflowOperation: new WithStartWorkflowOperation<AppDirectoryWorkflow>(WorkflowType.appDirectory, appDirectoryStartOptions(this.coreTaskQueue)),
     }).catch((err: unknown) => {
       const refusal = updateRefusal(err);
       throw refusal === undefined ? err : new StateConflictError(refusal);

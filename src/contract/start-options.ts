@@ -4,9 +4,9 @@ import { initialInstanceState } from '../domain/instance.js';
 import type { DagInput, DagState } from '../domain/workflow.js';
 import type { BatchMemo, RunMemo, WfRunMemo } from './memo.js';
 import { MemoKey, dagStartMemo } from './memo.js';
-import { broadcastShareWorkflowId, instanceWorkflowId, wfInstanceWorkflowId } from './names.js';
+import { APP_DIRECTORY_WORKFLOW_ID, broadcastShareWorkflowId, instanceWorkflowId, wfInstanceWorkflowId } from './names.js';
 import { SA } from './search-attributes.js';
-import type { MapBatchInput, ShareInput } from './workflows.js';
+import type { AppDirectoryState, MapBatchInput, ShareInput } from './workflows.js';
 
 /**
  * The start options of every workflow tempojob starts on behalf of a run: id, arguments,
@@ -134,4 +134,14 @@ export function dagStartOptions(input: DagInput) {
 /** The state a workflow instance is born with (memo `wf` at start). */
 export function initialDagState(input: DagInput): DagState {
   return { status: 'WAITING', result: null, dag: input.dag, context: input.context, actualTriggerTime: input.actualTriggerTime, finishedTime: null };
+}
+
+/**
+ * The app directory, started on first use by whoever creates the first app: its task queue
+ * is the core queue of that API, and only core workers polling that queue serve it from
+ * then on (every API replica and core worker of a namespace shares one core queue).
+ */
+export function appDirectoryStartOptions(coreTaskQueue: string) {
+  const args: [AppDirectoryState] = [{ nextAppId: 1, apps: [] }];
+  return { workflowId: APP_DIRECTORY_WORKFLOW_ID, taskQueue: coreTaskQueue, args, workflowIdConflictPolicy: 'USE_EXISTING' as const };
 }
