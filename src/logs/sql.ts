@@ -4,6 +4,11 @@
  * PostgreSQL compiled to WebAssembly and embedded in this process (a data directory, or memory).
  * Both run the same SQL; only how a statement reaches the engine differs.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -74,7 +79,21 @@ function poolExecutor(url: string): SqlExecutor {
   };
 }
 
+/**
+ * Creates a new PGlite data directory in a child process. PGlite's initdb grows the memory
+ * of the process it runs in by ~720 MiB, and that memory is never given back (measured: RSS
+ * 121 → 842 MiB), where opening an existing directory costs ~250 MiB; `npm start`'s first
+ * run would carry it for as long as it runs.
+ */
+async function createPgliteDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const script = 'const { PGlite } = await import("@electric-sql/pglite"); const db = await PGlite.create(process.argv[1]); await db.close();';
+  // Run from this module's folder, so the child resolves PGlite from the same node_modules.
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, dataDir], { cwd: dirname(fileURLToPath(import.meta.url)) });
+}
+
 async function pgliteExecutor(dataDir: string | undefined): Promise<SqlExecutor> {
+  if (dataDir !== undefined) await createPgliteDir(dataDir);
   const db = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
   const session = (target: Pick<Transaction, 'query' | 'exec'>): SqlSession => ({
     async query<R>(sql: string, params: unknown[] = []) {
