@@ -144,11 +144,11 @@ export function mapBatchAttemptPrefix(instanceId: number, instanceAttempt: numbe
  * a random name of the worker's own, so that two processes never share one: Temporal
  * records which identity's poll took each activity task, and a delivery runs user code only
  * under the identity Temporal recorded (see holdAttempt). `worker-7 5c1e0a9b` or
- * `worker-7[gpu,eu] 5c1e0a9b` (worker ids and tags hold no spaces); workers from before the
- * fence sent no instance.
+ * `worker-7[gpu,eu] 5c1e0a9b` (worker ids and tags hold no spaces); older workers' identities
+ * have no random name. Pure (workflows parse identities): createWorker picks the name.
  */
-export function workerIdentity(workerId: string, tags: readonly string[], instance: string): string {
-  return `${tags.length === 0 ? workerId : `${workerId}[${tags.join(',')}]`} ${instance}`;
+export function workerIdentity(workerId: string, tags: readonly string[], name: string): string {
+  return `${tags.length === 0 ? workerId : `${workerId}[${tags.join(',')}]`} ${name}`;
 }
 
 export function parseWorkerIdentity(identity: string): { workerId: string; tags: string[] } {

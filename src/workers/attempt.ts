@@ -77,6 +77,11 @@ export class DuplicateDeliveryError extends Error {
   override name = 'DuplicateDeliveryError';
 }
 
+/** A delivery that ran nothing: `stale` (Temporal no longer holds its attempt for it) or a `duplicate` (another worker holds it). */
+function refusedDelivery(kind: 'stale' | 'duplicate', idempotencyKey: string, workerId: string, why: string): DuplicateDeliveryError {
+  return new DuplicateDeliveryError(`${kind} delivery of attempt ${idempotencyKey} to ${workerId} ran nothing: ${why}`);
+}
+
 /**
  * How a delivery of `request` is admitted to run user code:
  * - fenced (STANDALONE attempts, broadcast steps, a map's root task and reduce): once it
@@ -119,8 +124,6 @@ async function holdAttempt(client: Client, request: ProcessRequest, worker: Atte
   const activity = Context.current();
   const { workflowExecution, activityId, attempt, taskToken } = activity.info;
   if (!workflowExecution) throw new Error(`attempt ${request.idempotencyKey} is fenced but its activity has no workflow`);
-  const refused = (kind: 'stale' | 'duplicate', why: string) =>
-    new DuplicateDeliveryError(`${kind} delivery of attempt ${request.idempotencyKey} to ${worker.workerId} ran nothing: ${why}`);
   const [lost, pending] = await Promise.all([
     client.activity.heartbeat(taskToken, TAKEN_HEARTBEAT).then(() => undefined, whyNotHeld),
     pendingActivity(client, workflowExecution, activityId),
@@ -130,18 +133,19 @@ async function holdAttempt(client: Client, request: ProcessRequest, worker: Atte
   quiet();
   if (lost || !holder) {
     activity.log.warn('stale delivery: Temporal no longer holds this attempt for it; not running it', { idempotencyKey: request.idempotencyKey, lost });
-    throw refused('stale', lost ?? 'that dispatch has ended');
+    throw refusedDelivery('stale', request.idempotencyKey, worker.workerId, lost ?? 'that dispatch has ended');
   }
   activity.log.warn('duplicate delivery: another worker holds this attempt; not running it', { idempotencyKey: request.idempotencyKey, holder });
   while (await pendingActivity(client, workflowExecution, activityId)) await activity.sleep(HOLDER_POLL_MS);
-  throw refused('duplicate', `it is held by ${holder}`);
+  throw refusedDelivery('duplicate', request.idempotencyKey, worker.workerId, `it is held by ${holder}`);
 }
 
 /** Why Temporal no longer holds the attempt for this task, from its answer to a heartbeat. */
 function whyNotHeld(err: unknown): string {
   if (err instanceof ActivityNotFoundError) return 'that dispatch has ended';
   if (err instanceof ActivityCancelledError) return 'its attempt was cancelled: the instance is being stopped';
-  if (err instanceof ActivityPausedError || err instanceof ActivityResetError) return `its attempt was ${err instanceof ActivityPausedError ? 'paused' : 'reset'} in Temporal`;
+  if (err instanceof ActivityPausedError) return 'its attempt was paused in Temporal';
+  if (err instanceof ActivityResetError) return 'its attempt was reset in Temporal';
   throw err;
 }
 
@@ -181,7 +185,7 @@ export async function confirmStillHeld(client: Client, idempotencyKey: string, w
     } catch (err) {
       if (!(err instanceof ActivityNotFoundError)) throw err;
       activity.log.warn('stale delivery: Temporal gave this attempt to another worker; not running it', { idempotencyKey });
-      throw new DuplicateDeliveryError(`stale delivery of attempt ${idempotencyKey} to ${workerId} ran nothing: Temporal no longer holds it for this delivery (it was declared lost, and given to another worker)`);
+      throw refusedDelivery('stale', idempotencyKey, workerId, 'Temporal no longer holds it for this delivery (it was declared lost, and given to another worker)');
     }
     if (performance.now() - sent <= trusted) return;
   }
@@ -190,12 +194,10 @@ export async function confirmStillHeld(client: Client, idempotencyKey: string, w
 /**
  * Runs `call` (user code) as this activity once `admit` (see admissionOf) lets it,
  * heartbeating every second from the start, and gives up as soon as the attempt is
- * cancelled (stop, timeout, shutdown). The beats start before the admission: a claim is
- * answered only once a core worker has the dispatching workflow, seconds after a core worker
- * died (silent meanwhile, 4 of 500 runs in a cluster test that kills one had their claim
- * accepted after the heartbeat timeout and FAILED), and a delivery waiting on it is not a
- * lost holder. Nothing is sent
- * before the first second besides the admission: a short attempt costs Temporal no heartbeat.
+ * cancelled (stop, timeout, shutdown). The beats start before the admission, so a delivery
+ * whose admission Temporal is slow to answer (a stalled service, a partition) is not taken
+ * for a lost holder meanwhile; a refused one stops them (`quiet`). Nothing is sent before the
+ * first second besides the admission: a short attempt costs Temporal no heartbeat.
  */
 async function heartbeating<T>(call: () => Promise<T> | T, admit?: Admission): Promise<T> {
   const activity = Context.current();
@@ -214,7 +216,7 @@ async function heartbeating<T>(call: () => Promise<T> | T, admit?: Admission): P
 /**
  * The attempts this process ran or is running, by idempotency key: a second delivery of an
  * attempt to this process gets the first run's outcome instead of running user code again
- * (across processes, the claims of fenced attempts keep user code to one delivery); a run
+ * (across processes, the fence keeps user code of fenced attempts to one delivery); a run
  * that failed or was aborted is forgotten, so a later delivery, or one that was waiting on
  * it, runs it anew (the first delivery of a stalled worker is aborted once Temporal has given
  * its attempt to another). Bounded: the oldest keys are dropped. Every processor activity

@@ -204,6 +204,11 @@ function invoke(processor: ProcessorDefinition, phase: Phase, ctx: TaskContext, 
   return steps.postProcess ? steps.postProcess(ctx, results) : defaultBroadcastResult(results);
 }
 
+/** The Temporal identity of a worker starting now: its id and tags, and a random name of its own (see workerIdentity). */
+export function newWorkerIdentity(workerId: string, tags: readonly string[] = []): string {
+  return workerIdentity(workerId, tags, randomUUID().slice(0, 8));
+}
+
 /**
  * Starts a processor worker for one app: users' code runs here, never workflow code. It
  * polls two queues with the same activities: the app's shared queue (STANDALONE attempts,
@@ -269,7 +274,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Proces
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE;
   // Map tasks start batch workflows and reduce reads their results, over the same connection.
   const client = new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors() } : {}) });
-  const identity = workerIdentity(workerId, tags, randomUUID().slice(0, 8));
+  const identity = newWorkerIdentity(workerId, tags);
   const common = {
     connection,
     namespace,
